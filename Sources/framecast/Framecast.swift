@@ -1,0 +1,21 @@
+import ArgumentParser
+
+/// `framecast`: learn to predict the future of a video from its past frames and actions.
+@main
+struct Framecast: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "framecast",
+        abstract: "Tokenize videos, train action-conditioned video predictors, and export predicted futures.",
+        discussion: """
+            Video I/O goes through FFmpeg's libraries; results go to stdout (one JSON line with --json),
+            progress and logs to stderr. Exit codes: 0 ok, 64 usage error, 1 runtime error.
+
+            Examples:
+              framecast probe Clips/my_way_home_s1.mp4
+              framecast transcode Clips/my_way_home_s1.mp4 -o small.mp4 --size 64x64
+              framecast contact-sheet Clips/my_way_home_s1.mp4 -o sheet.png --every 10
+            """,
+        version: "0.1.0",
+        subcommands: [Probe.self, Transcode.self, ContactSheet.self]
+    )
+}

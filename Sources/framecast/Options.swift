@@ -1,0 +1,34 @@
+import ArgumentParser
+import Media
+
+/// A frame size written `WIDTHxHEIGHT`, e.g. `64x64`.
+struct FrameSize: ExpressibleByArgument, CustomStringConvertible {
+    var width: Int
+    var height: Int
+
+    init(width: Int, height: Int) {
+        self.width = width
+        self.height = height
+    }
+
+    init?(argument: String) {
+        let parts = argument.lowercased().split(separator: "x")
+        guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]) else { return nil }
+        self.init(width: w, height: h)
+    }
+
+    var description: String { "\(width)x\(height)" }
+
+    /// Throws a usage error unless both sides are positive (and even, when `even` is set).
+    func validate(_ option: String, even: Bool = false) throws {
+        guard width > 0, height > 0 else {
+            throw ValidationError("\(option) must be positive, got \(self)")
+        }
+        guard width <= 8192, height <= 8192 else { throw ValidationError("\(option) is too large, got \(self)") }
+        if even, width % 2 != 0 || height % 2 != 0 {
+            throw ValidationError("\(option) must have an even width and height for yuv420p video, got \(self)")
+        }
+    }
+}
+
+extension FitMode: ExpressibleByArgument {}
