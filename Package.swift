@@ -19,6 +19,8 @@ let package = Package(
         ),
         // Video decode/encode and the action sidecar; knows nothing about models.
         .target(name: "Media", dependencies: ["CFFmpeg"]),
+        // Image quality metrics (PSNR, SSIM) on 8-bit RGB; no dependencies.
+        .target(name: "Metrics"),
         // The command-line tool.
         .executableTarget(
             name: "framecast",
@@ -27,8 +29,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "MediaTests", dependencies: ["Media"]),
-        .testTarget(name: "CLITests", dependencies: ["Media"]),
+        // Helpers shared by the test targets: synthetic clips made in-test, paths, process runner.
+        .target(name: "TestSupport", dependencies: ["Media", "Metrics"], path: "Tests/TestSupport"),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "Metrics", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["framecast", "Media", "TestSupport"]),
     ],
     cxxLanguageStandard: .cxx17
 )
