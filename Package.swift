@@ -5,30 +5,11 @@ let package = Package(
     name: "framecast",
     platforms: [.macOS(.v13)],
     products: [
-        .executable(name: "framecast", targets: ["framecast"]),
-    ],
-    dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .library(name: "SafeTensors", targets: ["SafeTensors"]),
     ],
     targets: [
-        // FFmpeg's C libraries (libavformat, libavcodec, libavutil, libswscale) with a macro shim.
-        .systemLibrary(
-            name: "CFFmpeg",
-            pkgConfig: "libavformat libavcodec libavutil libswscale",
-            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev"])]
-        ),
-        // Video decode/encode and the action sidecar; knows nothing about models.
-        .target(name: "Media", dependencies: ["CFFmpeg"]),
-        // The command-line tool.
-        .executableTarget(
-            name: "framecast",
-            dependencies: [
-                "Media",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
-        ),
-        .testTarget(name: "MediaTests", dependencies: ["Media"]),
-        .testTarget(name: "CLITests", dependencies: ["Media"]),
-    ],
-    cxxLanguageStandard: .cxx17
+        // The safetensors container: a JSON header plus raw little-endian tensor bytes.
+        .target(name: "SafeTensors"),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+    ]
 )
