@@ -19,6 +19,10 @@ let package = Package(
         ),
         // Video decode/encode and the action sidecar; knows nothing about models.
         .target(name: "Media", dependencies: ["CFFmpeg"]),
+        // The safetensors container: a JSON header plus raw little-endian tensor bytes.
+        .target(name: "SafeTensors"),
+        // The code-file format for a tokenized clip; must not depend on libtorch.
+        .target(name: "CodeFile", dependencies: ["SafeTensors"]),
         // Image quality metrics (PSNR, SSIM) on 8-bit RGB; no dependencies.
         .target(name: "Metrics"),
         // The command-line tool.
@@ -31,6 +35,8 @@ let package = Package(
         ),
         // Helpers shared by the test targets: synthetic clips made in-test, paths, process runner.
         .target(name: "TestSupport", dependencies: ["Media", "Metrics"], path: "Tests/TestSupport"),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "CodeFileTests", dependencies: ["CodeFile", "SafeTensors"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Metrics", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["framecast", "Media", "TestSupport"]),
     ],
