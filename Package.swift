@@ -37,6 +37,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Media", "Metrics"], path: "Tests/TestSupport"),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "CodeFileTests", dependencies: ["CodeFile", "SafeTensors"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Metrics", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["framecast", "Media", "TestSupport"]),
     ],
