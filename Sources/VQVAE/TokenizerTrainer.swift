@@ -1,0 +1,173 @@
+import Foundation
+import Metrics
+import NN
+
+/// Settings of a tokenizer training run. Stored in checkpoints so `--resume` continues the same run.
+public struct TokenizerTrainingOptions: Codable, Sendable, Equatable {
+    /// Optimizer steps in total.
+    public var steps = 3000
+    /// Frames per batch.
+    public var batch = 32
+    /// Peak learning rate (AdamW), reached after `warmup` steps, then cosine decay to 10%.
+    public var learningRate = 1e-3
+    public var warmup = 100
+    /// Weight of the L1 loss on horizontal and vertical image gradients (sharpness); 0 disables it.
+    public var edgeWeight = 0.5
+    /// Global gradient-norm clip.
+    public var gradientClip = 1.0
+    /// Seed for initialisation, batch sampling and code restarts.
+    public var seed: UInt64 = 0
+
+    public init() {}
+}
+
+/// Figures from one training step.
+public struct TokenizerStepStats: Sendable {
+    public var step: Int
+    public var loss: Double
+    public var reconstructionMSE: Double
+    public var edge: Double
+    public var commitment: Double
+    public var codebookLoss: Double
+    /// PSNR of the batch's reconstruction MSE (not capped per frame).
+    public var psnr: Double
+    /// Distinct codes used in the batch.
+    public var batchCodes: Int
+    public var restarted: Int
+    public var learningRate: Double
+    public var seconds: Double
+}
+
+/// Tokenizer quality on a set of frames.
+public struct TokenizerEvaluation: Codable, Sendable {
+    public var frames: Int
+    /// Mean per-frame PSNR, each frame capped at 50 dB.
+    public var psnr: Double
+    /// PSNR of the mean MSE over all frames.
+    public var psnrOfMeanMSE: Double
+    public var ssim: Double
+    public var codesUsed: Int
+    public var codebookSize: Int
+    public var usage: Double
+    public var perplexity: Double
+    public var bitsPerFrame: Double
+    public var compressionRatio: Double
+    /// How often each code was used (for histograms).
+    public var codeCounts: [Int]?
+
+    enum CodingKeys: String, CodingKey {
+        case frames, psnr, ssim, usage, perplexity
+        case psnrOfMeanMSE = "psnr_of_mean_mse", codesUsed = "codes_used", codebookSize = "codebook_size"
+        case bitsPerFrame = "bits_per_frame", compressionRatio = "compression_ratio", codeCounts = "code_counts"
+    }
+}
+
+/// Trains a VQ-VAE on random frame batches: loss = MSE(x̂, x) + edge·L1(∇x̂, ∇x)
+/// + ‖sg[z_e] − e‖² (when the codebook is not EMA-trained) + β‖z_e − sg[e]‖².
+public final class TokenizerTrainer {
+    public let model: VQVAE
+    public let options: TokenizerTrainingOptions
+    public let optimizer: AdamW
+    public let schedule: WarmupCosine
+    private let data: FrameBank
+
+    /// Frames available for training.
+    public var trainingFrames: Int { data.count }
+
+    /// Steps completed.
+    public var step: Int { optimizer.step }
+
+    public init(model: VQVAE, options: TokenizerTrainingOptions, data: FrameBank) throws {
+        guard data.width == model.config.frameWidth, data.height == model.config.frameHeight else {
+            throw TorchError(op: "TokenizerTrainer", message: "frames are \(data.width)x\(data.height), the model expects \(model.config.frameWidth)x\(model.config.frameHeight)")
+        }
+        guard data.count > 0 else { throw TorchError(op: "TokenizerTrainer", message: "no training frames") }
+        self.model = model
+        self.options = options
+        self.data = data
+        // Norm gains/biases, conv biases and the codebook are not weight-decayed.
+        optimizer = AdamW(model.namedParameters, lr: options.learningRate, betas: (0.9, 0.99), weightDecay: 1e-4,
+                          decays: { $0.hasSuffix(".weight") && !$0.contains("norm") })
+        schedule = WarmupCosine(peak: options.learningRate, warmupSteps: options.warmup, totalSteps: options.steps,
+                                floor: options.learningRate * 0.1)
+    }
+
+    /// Indices of step `step`'s batch: a function of (seed, step) only, so resumed runs see the same data.
+    func batchIndices(step: Int) -> [Int] {
+        var rng = SplitMix64(seed: options.seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(step))
+        return (0..<options.batch).map { _ in Int(rng.next() % UInt64(data.count)) }
+    }
+
+    /// One optimizer step.
+    public func trainStep() throws -> TokenizerStepStats {
+        let started = Date()
+        let next = step + 1
+        Torch.manualSeed(options.seed &+ UInt64(next) &* 7919)
+        let x = try FrameTensor.fromBytes(data.gather(batchIndices(step: next)), count: options.batch,
+                                          width: data.width, height: data.height)
+        let out = try model.forward(x)
+        let recon = try F.mseLoss(out.reconstruction, x)
+        var loss = try recon + model.config.beta * out.quantized.commitment
+        if model.config.emaDecay == 0 { loss = try loss + out.quantized.codebookLoss }
+        var edge = 0.0
+        if options.edgeWeight > 0 {
+            let e = try Self.edgeLoss(out.reconstruction, x)
+            edge = try e.item()
+            loss = try loss + options.edgeWeight * e
+        }
+        optimizer.zeroGrad()
+        try loss.backward()
+        _ = try optimizer.clipGradNorm(options.gradientClip)
+        let lr = schedule(next)
+        try optimizer.step(lr: lr)
+        let cells = options.batch * model.config.gridWidth * model.config.gridHeight
+        let restarted = try model.quantizer.update(out.latents, out.quantized.indices.reshape([-1]),
+                                                   deadThreshold: 0.01 * Double(cells) / Double(model.config.codebookSize))
+        let mse = try recon.item()
+        let codes = try out.quantized.indices.reshape([-1]).bincount(minLength: model.config.codebookSize).gt(0).to(.float32).sum().item()
+        return TokenizerStepStats(
+            step: next, loss: try loss.item(), reconstructionMSE: mse, edge: edge,
+            commitment: try out.quantized.commitment.item(), codebookLoss: try out.quantized.codebookLoss.item(),
+            psnr: ImageMetrics.psnr(mse: mse * 127.5 * 127.5), batchCodes: Int(codes), restarted: restarted,
+            learningRate: lr, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Mean |Δ| between the horizontal and vertical differences of two image batches.
+    static func edgeLoss(_ a: Tensor, _ b: Tensor) throws -> Tensor {
+        func dx(_ t: Tensor) throws -> Tensor { try t.slice(dim: 3, start: 1) - t.slice(dim: 3, end: t.size(3) - 1) }
+        func dy(_ t: Tensor) throws -> Tensor { try t.slice(dim: 2, start: 1) - t.slice(dim: 2, end: t.size(2) - 1) }
+        return try F.l1Loss(dx(a), dx(b)) + F.l1Loss(dy(a), dy(b))
+    }
+}
+
+extension VQVAE {
+    /// PSNR, SSIM and codebook figures of this model on `frames` (at most `limit`, evenly spaced).
+    public func evaluate(_ frames: FrameBank, limit: Int = 1024, batch: Int = 64, keepCounts: Bool = false) throws -> TokenizerEvaluation {
+        let indices = frames.evenlySpaced(limit)
+        var stats = CodebookStats(size: config.codebookSize)
+        var psnrSum = 0.0, mseSum = 0.0, ssimSum = 0.0
+        for start in stride(from: 0, to: indices.count, by: batch) {
+            let chunk = Array(indices[start..<min(start + batch, indices.count)])
+            let input = frames.gather(chunk)
+            let codes = try encode(frames: input, count: chunk.count)
+            stats.add(codes)
+            let output = try decode(codes: codes, count: chunk.count)
+            let n = frames.frameBytes
+            for i in 0..<chunk.count {
+                let a = Array(input[(i * n)..<((i + 1) * n)]), b = Array(output[(i * n)..<((i + 1) * n)])
+                let mse = ImageMetrics.mse(a, b)
+                mseSum += mse
+                psnrSum += ImageMetrics.psnr(mse: mse)
+                ssimSum += ImageMetrics.ssim(a, b, width: frames.width, height: frames.height)
+            }
+        }
+        let count = Double(indices.count)
+        let cells = config.gridWidth * config.gridHeight
+        return TokenizerEvaluation(
+            frames: indices.count, psnr: psnrSum / count, psnrOfMeanMSE: ImageMetrics.psnr(mse: mseSum / count),
+            ssim: ssimSum / count, codesUsed: stats.used, codebookSize: config.codebookSize, usage: stats.usage,
+            perplexity: stats.perplexity, bitsPerFrame: stats.bitsPerFrame(cells: cells),
+            compressionRatio: stats.compressionRatio(width: config.frameWidth, height: config.frameHeight, cells: cells),
+            codeCounts: keepCounts ? stats.counts : nil)
+    }
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import CodeFile
+import Foundation
+import Media
+import NN
+
+struct Encode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Encode videos into code files with a tokenizer.",
+        discussion: """
+            Each video becomes NAME.codes.safetensors: codes u16 [T, h, w], actions i32 [T] from the
+            NAME.actions.csv sidecar (-1 where there is none), episode_start u8 [T], and metadata (fps, source,
+            frame size, grid, K, tokenizer hash, action names). Frames are decoded and encoded in batches.
+
+            Examples:
+              framecast encode Clips/my_way_home_s1.mp4 --tokenizer runs/tok/tokenizer.safetensors -o s1.codes.safetensors
+              framecast encode Clips --tokenizer runs/tok/tokenizer.safetensors -o codes/
+            """
+    )
+
+    @Argument(help: "Videos, or folders of videos.")
+    var inputs: [String]
+
+    @Option(help: "Tokenizer checkpoint (tokenizer.safetensors or a training checkpoint).")
+    var tokenizer: String
+
+    @Option(name: .shortAndLong, help: "Output: a .codes.safetensors file for one video, else a folder.")
+    var output: String
+
+    @Option(help: "Frames per encoder batch.")
+    var batch = 64
+
+    @Option(help: "Compute threads (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        guard !inputs.isEmpty else { throw ValidationError("give at least one video or folder") }
+        guard batch > 0 else { throw ValidationError("--batch must be positive") }
+    }
+
+    func run() throws {
+        Torch.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        var videos: [String] = []
+        for input in inputs { videos += try ClipSet.resolve(input).videos }
+        let single = videos.count == 1 && output.hasSuffix(".codes.safetensors")
+        if !single {
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        }
+        let tok = try LoadedTokenizer(tokenizer)
+        let progress = Progress("encode", total: videos.count, unit: "videos")
+        var totalFrames = 0
+        let started = Date()
+        for (i, video) in videos.enumerated() {
+            let clip = try tok.encode(video: video, batch: batch)
+            let name = URL(fileURLWithPath: video).deletingPathExtension().lastPathComponent
+            let path = single ? output : (output as NSString).appendingPathComponent(name + ".codes.safetensors")
+            try clip.write(path: path)
+            totalFrames += clip.frames
+            progress.update(i + 1, extra: "\(totalFrames) frames")
+            print("\(path): \(clip.frames) frames, grid \(clip.gridW)x\(clip.gridH), K=\(clip.codebookSize)")
+        }
+        let seconds = Date().timeIntervalSince(started)
+        progress.finish(videos.count, extra: String(format: "%d frames, %.0f frames/s", totalFrames, Double(totalFrames) / seconds))
+    }
+}

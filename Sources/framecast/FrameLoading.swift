@@ -1,0 +1,42 @@
+import Foundation
+import Media
+import VQVAE
+
+/// Reads every frame of `clips` at `width × height` (center crop) into memory.
+func loadFrames(_ clips: ClipSet, width: Int, height: Int, label: String) throws -> FrameBank {
+    var bank = FrameBank(width: width, height: height)
+    let progress = Progress("loading \(label)", total: clips.videos.count, unit: "clips")
+    for (i, video) in clips.videos.enumerated() {
+        let reader = try VideoReader(path: video, size: (width, height), fit: .crop)
+        while let frame = try reader.next() { bank.append(frame.rgb) }
+        progress.update(i + 1, extra: "\(bank.count) frames")
+    }
+    progress.finish(clips.videos.count, extra: "\(bank.count) frames")
+    return bank
+}
+
+/// Appends one JSON object per line to a log file.
+final class JSONLinesLog {
+    private let handle: FileHandle
+
+    init(path: String, truncate: Bool) throws {
+        if truncate || !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw MediaError(path, "cannot create the training log")
+            }
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw MediaError(path, "cannot open the training log") }
+        handle.seekToEndOfFile()
+        self.handle = handle
+    }
+
+    func write(_ object: [String: Any]) {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+        handle.write(data + Data("\n".utf8))
+    }
+
+    deinit { try? handle.close() }
+}
+
+/// Rounds for logs and reports.
+func round4(_ x: Double) -> Double { (x * 10000).rounded() / 10000 }

@@ -1,0 +1,69 @@
+import CodeFile
+import Foundation
+import Media
+import SafeTensors
+import VQVAE
+
+/// A loaded tokenizer and the hash that code files record.
+struct LoadedTokenizer {
+    let model: VQVAE
+    let hash: String
+    let path: String
+
+    init(_ path: String) throws {
+        model = try TokenizerCheckpoint.load(path).model
+        hash = try TokenizerCheckpoint.contentHash(model)
+        self.path = path
+    }
+
+    var config: VQVAEConfig { model.config }
+
+    /// Encodes a video (streaming, in batches) into a code clip with its sidecar's actions.
+    func encode(video: String, batch: Int = 64) throws -> CodeClip {
+        let c = config
+        let reader = try VideoReader(path: video, size: (c.frameWidth, c.frameHeight), fit: .crop)
+        let track = try ActionTrack.load(forVideo: video)
+        var codes: [UInt16] = []
+        var pending: [UInt8] = []
+        var count = 0
+        func flush() throws {
+            guard !pending.isEmpty else { return }
+            codes += try model.encode(frames: pending, count: pending.count / (c.frameWidth * c.frameHeight * 3))
+            pending.removeAll(keepingCapacity: true)
+        }
+        while let frame = try reader.next() {
+            pending += frame.rgb
+            count += 1
+            if count % batch == 0 { try flush() }
+        }
+        try flush()
+        guard count > 0 else { throw MediaError(video, "contains no decodable frames") }
+        var actions = [Int32](repeating: -1, count: count)
+        var starts = [Bool](repeating: false, count: count)
+        starts[0] = true
+        var names: [String] = []
+        if let track {
+            try track.validate(frameCount: count, video: video, csv: ActionTrack.sidecarPaths(forVideo: video).csv)
+            actions = track.steps.map { Int32($0.actionID) }
+            starts = track.steps.map(\.episodeStart)
+            starts[0] = true
+            names = track.actionNames
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: video)[.size] as? NSNumber)?.intValue ?? 0
+        return CodeClip(codes: codes, frames: count, gridH: c.gridHeight, gridW: c.gridWidth, actions: actions,
+                        episodeStart: starts, fps: reader.info.fps > 0 ? reader.info.fps : (track?.fps ?? 15),
+                        frameWidth: c.frameWidth, frameHeight: c.frameHeight, codebookSize: c.codebookSize,
+                        tokenizerHash: hash, source: video, sourceBytes: size,
+                        sourceHash: try SHA256.hex(fileAt: video), actionNames: names)
+    }
+
+    /// Decodes a code clip's frames in batches, handing each frame to `body`.
+    func decode(_ clip: CodeClip, batch: Int = 64, _ body: ([UInt8]) throws -> Void) throws {
+        let n = clip.codesPerFrame, frameBytes = config.frameWidth * config.frameHeight * 3
+        for start in stride(from: 0, to: clip.frames, by: batch) {
+            let count = min(batch, clip.frames - start)
+            let pixels = try model.decode(codes: Array(clip.codes[(start * n)..<((start + count) * n)]), count: count)
+            for i in 0..<count { try body(Array(pixels[(i * frameBytes)..<((i + 1) * frameBytes)])) }
+        }
+    }
+}

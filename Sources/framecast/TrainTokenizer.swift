@@ -1,0 +1,239 @@
+import ArgumentParser
+import Foundation
+import Media
+import NN
+import VQVAE
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a model on your clips.",
+        subcommands: [TrainTokenizer.self]
+    )
+}
+
+struct TrainTokenizer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenizer",
+        abstract: "Train the per-frame VQ-VAE tokenizer on clips.",
+        discussion: """
+            Frames are read at --size (center crop) into memory and sampled in random batches. Every
+            --checkpoint-every steps RUN_DIR/checkpoint.safetensors is replaced atomically (model, optimizer
+            state, options); --resume continues from it to the same result as an uninterrupted run. At the end
+            RUN_DIR/tokenizer.safetensors holds the model alone and RUN_DIR/report.json its validation figures;
+            RUN_DIR/log.jsonl has one line per logged step.
+
+            Examples:
+              framecast train tokenizer --clips Clips/manifest.json --steps 2000 --out runs/tok
+              framecast train tokenizer --clips .data/train --validation Clips/manifest.json --grid 16x16 --out runs/tok16
+              framecast train tokenizer --out runs/tok --resume
+            """
+    )
+
+    @Option(help: "Training clips: a folder of videos, a manifest.json (its 'train' split), or a video.")
+    var clips: String?
+
+    @Option(help: "Validation clips: folder, manifest (its 'validation' split) or video. Default: the --clips manifest's validation split.")
+    var validation: String?
+
+    @Option(help: "Run folder for checkpoints, log and report.")
+    var out: String
+
+    @Flag(help: "Continue the run in --out from its last checkpoint.")
+    var resume = false
+
+    @Option(help: "Optimizer steps.")
+    var steps = 3000
+
+    @Option(help: "Frames per batch.")
+    var batch = 32
+
+    @Option(help: "Frame size WIDTHxHEIGHT the tokenizer works at.")
+    var size = FrameSize(width: 64, height: 64)
+
+    @Option(help: "Code grid WIDTHxHEIGHT (frame size / 4 or / 8).")
+    var grid = FrameSize(width: 8, height: 8)
+
+    @Option(help: "Codebook KxD: number of codes and their dimension.")
+    var codebook = FrameSize(width: 512, height: 64)
+
+    @Option(help: "Channels at the highest resolution (doubled at lower ones, up to 4x).")
+    var channels = 64
+
+    @Option(help: "Residual blocks per resolution level.")
+    var blocks = 1
+
+    @Option(help: "Peak learning rate.")
+    var lr = 1e-3
+
+    @Option(help: "Weight of the image-gradient (edge) L1 loss, for sharpness; 0 turns it off.")
+    var edgeWeight = 0.5
+
+    @Option(help: "EMA decay for codebook updates; 0 trains the codebook with its loss term instead.")
+    var emaDecay = 0.99
+
+    @Option(help: "Random seed (initialisation, batches, code restarts).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Validate every N steps.")
+    var evalEvery = 500
+
+    @Option(help: "Write a checkpoint every N steps.")
+    var checkpointEvery = 250
+
+    @Option(help: "Log a line every N steps.")
+    var logEvery = 25
+
+    @Option(help: "Validation frames per evaluation (evenly spaced).")
+    var evalFrames = 512
+
+    @Option(help: "Compute threads (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        guard resume || clips != nil else { throw ValidationError("--clips is required (unless --resume)") }
+        guard steps > 0, batch > 0 else { throw ValidationError("--steps and --batch must be positive") }
+        try size.validate("--size")
+        try grid.validate("--grid")
+        guard codebook.width >= 2, codebook.height >= 1 else { throw ValidationError("--codebook must be KxD with K >= 2, got \(codebook)") }
+        if let problem = modelConfig.problems.first { throw ValidationError(problem) }
+        guard evalEvery > 0, checkpointEvery > 0, logEvery > 0, evalFrames > 0 else {
+            throw ValidationError("--eval-every, --checkpoint-every, --log-every and --eval-frames must be positive")
+        }
+    }
+
+    var modelConfig: VQVAEConfig {
+        var c = VQVAEConfig()
+        c.frameWidth = size.width
+        c.frameHeight = size.height
+        c.gridWidth = grid.width
+        c.gridHeight = grid.height
+        c.codebookSize = codebook.width
+        c.codeDim = codebook.height
+        c.baseChannels = channels
+        c.blocksPerLevel = blocks
+        c.emaDecay = emaDecay
+        return c
+    }
+
+    func run() throws {
+        Torch.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let checkpointPath = out + "/checkpoint.safetensors"
+        let runInfoPath = out + "/run.json"
+
+        // The data sources are fixed for a run: --resume takes them from run.json.
+        var clipsArg = clips, validationArg = validation
+        if resume {
+            guard FileManager.default.fileExists(atPath: checkpointPath) else {
+                throw CheckpointError(checkpointPath, "no checkpoint to resume from")
+            }
+            if let data = FileManager.default.contents(atPath: runInfoPath),
+               let info = try? JSONSerialization.jsonObject(with: data) as? [String: String] {
+                clipsArg = clipsArg ?? info["clips"]
+                validationArg = validationArg ?? info["validation"]
+            }
+        }
+        guard let clipsArg else { throw ValidationError("--clips is required") }
+        if validationArg == nil, clipsArg.hasSuffix(".json") { validationArg = clipsArg }
+        let runInfo = ["clips": clipsArg, "validation": validationArg ?? ""]
+        try AtomicFile.write(try JSONSerialization.data(withJSONObject: runInfo, options: [.sortedKeys, .prettyPrinted]), to: runInfoPath)
+
+        let config = modelConfig
+        let trainSet = try ClipSet.resolve(clipsArg, split: "train")
+        let validationSet = try validationArg.flatMap { $0.isEmpty ? nil : try ClipSet.resolve($0, split: "validation") }
+        if let validationSet {
+            let overlap = Set(trainSet.videos.map { URL(fileURLWithPath: $0).standardized.path })
+                .intersection(validationSet.videos.map { URL(fileURLWithPath: $0).standardized.path })
+            guard overlap.isEmpty else { throw ValidationError("validation clips are also training clips: \(overlap.sorted().joined(separator: ", "))") }
+        }
+
+        let trainer: TokenizerTrainer
+        let log: JSONLinesLog
+        if resume {
+            let data = try loadFrames(trainSet, width: config.frameWidth, height: config.frameHeight, label: "training clips")
+            trainer = try TokenizerCheckpoint.resume(checkpointPath, data: data)
+            try truncateLog(out + "/log.jsonl", after: trainer.step)
+            log = try JSONLinesLog(path: out + "/log.jsonl", truncate: false)
+            FileHandle.standardError.write(Data("resuming at step \(trainer.step) of \(trainer.options.steps)\n".utf8))
+        } else {
+            let data = try loadFrames(trainSet, width: config.frameWidth, height: config.frameHeight, label: "training clips")
+            var options = TokenizerTrainingOptions()
+            options.steps = steps
+            options.batch = batch
+            options.learningRate = lr
+            options.warmup = min(100, steps / 10)
+            options.edgeWeight = edgeWeight
+            options.seed = seed
+            Torch.manualSeed(seed)
+            let model = try VQVAE(config: config)
+            trainer = try TokenizerTrainer(model: model, options: options, data: data)
+            log = try JSONLinesLog(path: out + "/log.jsonl", truncate: true)
+        }
+        let validationFrames = try validationSet.map {
+            try loadFrames($0, width: config.frameWidth, height: config.frameHeight, label: "validation clips")
+        }
+        let model = trainer.model
+        FileHandle.standardError.write(Data("tokenizer: \(model.parameterCount) parameters, grid \(config.gridWidth)x\(config.gridHeight), K=\(config.codebookSize), D=\(config.codeDim), \(Torch.threads) threads\n".utf8))
+
+        let total = trainer.options.steps
+        let progress = Progress("train tokenizer", total: total, unit: "steps")
+        var window: [TokenizerStepStats] = []
+        let started = Date()
+        while trainer.step < total {
+            let s = try trainer.trainStep()
+            window.append(s)
+            let step = s.step
+            if step % logEvery == 0 || step == total {
+                let n = Double(window.count)
+                let mse = window.map(\.reconstructionMSE).reduce(0, +) / n
+                let framesPerSecond = Double(window.count * trainer.options.batch) / window.map(\.seconds).reduce(0, +)
+                log.write([
+                    "step": step, "loss": round4(window.map(\.loss).reduce(0, +) / n), "mse": round4(mse),
+                    "psnr": round4(s.psnr), "edge": round4(window.map(\.edge).reduce(0, +) / n),
+                    "commitment": round4(window.map(\.commitment).reduce(0, +) / n),
+                    "batch_codes": s.batchCodes, "restarted": window.map(\.restarted).reduce(0, +),
+                    "lr": s.learningRate, "frames_per_second": round4(framesPerSecond),
+                    "elapsed": round4(Date().timeIntervalSince(started)),
+                ])
+                progress.update(step, extra: String(format: "loss %.4f, PSNR %.2f dB, %d codes/batch, %.0f frames/s",
+                                                    window.map(\.loss).reduce(0, +) / n, s.psnr, s.batchCodes, framesPerSecond))
+                window.removeAll()
+            }
+            if let validationFrames, step % evalEvery == 0 || step == total {
+                let e = try model.evaluate(validationFrames, limit: evalFrames)
+                log.write(["step": step, "val_psnr": round4(e.psnr), "val_ssim": round4(e.ssim),
+                           "val_usage": round4(e.usage), "val_perplexity": round4(e.perplexity)])
+                FileHandle.standardError.write(Data(String(format: "\nstep %d validation: PSNR %.2f dB, SSIM %.3f, %d/%d codes, perplexity %.1f\n",
+                                                           step, e.psnr, e.ssim, e.codesUsed, e.codebookSize, e.perplexity).utf8))
+            }
+            if step % checkpointEvery == 0 || step == total {
+                try TokenizerCheckpoint.save(model, trainer: trainer, to: checkpointPath)
+            }
+        }
+        progress.finish(trainer.step)
+        let hash = try TokenizerCheckpoint.contentHash(model)
+        try TokenizerCheckpoint.save(model, metadata: ["steps": String(trainer.step)], to: out + "/tokenizer.safetensors")
+        var report: [String: Any] = ["tokenizer": out + "/tokenizer.safetensors", "tokenizer_sha256": hash,
+                                     "steps": trainer.step, "parameters": model.parameterCount,
+                                     "train_frames": trainer.trainingFrames, "seconds": round4(Date().timeIntervalSince(started))]
+        if let validationFrames {
+            let e = try model.evaluate(validationFrames, limit: validationFrames.count)
+            let data = try JSONEncoder().encode(e)
+            report["validation"] = try JSONSerialization.jsonObject(with: data)
+        }
+        let reportData = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted])
+        try AtomicFile.write(reportData, to: out + "/report.json")
+        print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
+    }
+
+    /// Drops log lines past `step` (from a run that went further than its last checkpoint).
+    private func truncateLog(_ path: String, after step: Int) throws {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else { return }
+        let kept = text.split(separator: "\n").filter { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let s = object["step"] as? Int else { return false }
+            return s <= step
+        }
+        try AtomicFile.write(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: path)
+    }
+}

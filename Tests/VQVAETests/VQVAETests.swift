@@ -1,0 +1,154 @@
+import Metrics
+import NN
+import TestSupport
+@testable import VQVAE
+import XCTest
+
+final class VQVAETests: XCTestCase {
+    override func setUp() {
+        Torch.setThreads(2)
+    }
+
+    /// A small configuration: 16×16 frames, 4×4 grid, K = 32.
+    static var tiny: VQVAEConfig {
+        var c = VQVAEConfig()
+        c.frameWidth = 16
+        c.frameHeight = 16
+        c.gridWidth = 4
+        c.gridHeight = 4
+        c.codebookSize = 32
+        c.codeDim = 8
+        c.baseChannels = 16
+        return c
+    }
+
+    static func syntheticBank(_ count: Int, size: Int = 16) -> FrameBank {
+        var bank = FrameBank(width: size, height: size)
+        for t in 0..<count { bank.append(SyntheticVideo.frame(t, width: size, height: size)) }
+        return bank
+    }
+
+    func testShapesOfEncodeAndDecode() throws {
+        Torch.manualSeed(1)
+        let model = try VQVAE(config: Self.tiny)
+        let bank = Self.syntheticBank(3)
+        let codes = try model.encode(frames: bank.bytes, count: 3)
+        XCTAssertEqual(codes.count, 3 * 4 * 4)
+        XCTAssertTrue(codes.allSatisfy { $0 < 32 })
+        let frames = try model.decode(codes: codes, count: 3)
+        XCTAssertEqual(frames.count, bank.bytes.count)
+    }
+
+    func testQuantizerPassesGradientStraightThrough() throws {
+        // d(loss)/d(z_e) must equal d(loss)/d(z_q): the quantizer is the identity for gradients.
+        Torch.manualSeed(2)
+        let q = VectorQuantizer(codebookSize: 8, codeDim: 4, emaDecay: 0.99)
+        let ze = try Tensor.randn([2, 4, 3, 3]).requiresGrad(true)
+        let out = try q(ze)
+        let weights = try Tensor.randn([2, 4, 3, 3])
+        try (out.quantized * weights).sum().backward()
+        let grad = try XCTUnwrap(ze.grad).floats()
+        let expected = try weights.floats()
+        for (g, e) in zip(grad, expected) { XCTAssertEqual(g, e, accuracy: 1e-6) }
+    }
+
+    func testQuantizerPicksTheNearestCode() throws {
+        let q = VectorQuantizer(codebookSize: 3, codeDim: 2, emaDecay: 0.99)
+        try Tensor.noGrad { try q.codebook.copyFrom(Tensor([0, 0, 10, 0, 0, 10] as [Float], shape: [3, 2])) }
+        let z = try Tensor([1, 1, 9, 2, -1, 7, 6, 5] as [Float], shape: [4, 2])
+        XCTAssertEqual(try q.nearest(z).ints(), [0, 1, 2, 1])
+    }
+
+    func testCommitmentLossMatchesTheFormula() throws {
+        let q = VectorQuantizer(codebookSize: 2, codeDim: 1, emaDecay: 0)
+        try Tensor.noGrad { try q.codebook.copyFrom(Tensor([0, 4] as [Float], shape: [2, 1])) }
+        let ze = try Tensor([1, 3] as [Float], shape: [1, 1, 1, 2])  // nearest codes 0 and 4
+        let out = try q(ze)
+        // ‖z_e − e‖²: ((1 − 0)² + (3 − 4)²) / 2 = 1, for both loss terms.
+        XCTAssertEqual(try out.commitment.item(), 1, accuracy: 1e-6)
+        XCTAssertEqual(try out.codebookLoss.item(), 1, accuracy: 1e-6)
+        XCTAssertEqual(try out.indices.ints(), [0, 1])
+    }
+
+    func testTrainingBeatsTheUntrainedModelByAWideMargin() throws {
+        Torch.manualSeed(3)
+        let bank = Self.syntheticBank(64)
+        // Validation: the same scene at phases the training frames never show.
+        var shifted = FrameBank(width: 16, height: 16)
+        for t in 0..<16 { shifted.append(SyntheticVideo.frame(100 + t * 3, width: 16, height: 16)) }
+        let model = try VQVAE(config: Self.tiny)
+        let before = try model.evaluate(shifted)
+        var options = TokenizerTrainingOptions()
+        options.steps = 300
+        options.batch = 16
+        options.learningRate = 2e-3
+        options.warmup = 20
+        let trainer = try TokenizerTrainer(model: model, options: options, data: bank)
+        while trainer.step < options.steps { _ = try trainer.trainStep() }
+        let after = try model.evaluate(shifted)
+        print("tiny tokenizer PSNR: untrained \(before.psnr) dB, trained \(after.psnr) dB; SSIM \(before.ssim) → \(after.ssim); codes used \(after.codesUsed)/32")
+        XCTAssertLessThan(before.psnr, 15)
+        XCTAssertGreaterThan(after.psnr, 25)
+        XCTAssertGreaterThan(after.psnr - before.psnr, 10)
+        XCTAssertGreaterThan(after.codesUsed, 8)
+    }
+
+    func testCheckpointRoundTripAndHash() throws {
+        Torch.manualSeed(4)
+        let model = try VQVAE(config: Self.tiny)
+        let dir = TemporaryDirectory()
+        try TokenizerCheckpoint.save(model, to: dir.file("m.safetensors"))
+        let loaded = try TokenizerCheckpoint.load(dir.file("m.safetensors")).model
+        XCTAssertEqual(loaded.config, model.config)
+        XCTAssertEqual(try TokenizerCheckpoint.contentHash(loaded), try TokenizerCheckpoint.contentHash(model))
+        let bank = Self.syntheticBank(2)
+        XCTAssertEqual(try loaded.encode(frames: bank.bytes, count: 2), try model.encode(frames: bank.bytes, count: 2))
+        // A compact F16 copy loads as float32 and decodes almost identically.
+        try TokenizerCheckpoint.save(model, to: dir.file("c.safetensors"), compact: true)
+        let compact = try TokenizerCheckpoint.load(dir.file("c.safetensors")).model
+        let codes = try model.encode(frames: bank.bytes, count: 2)
+        let a = try model.decode(codes: codes, count: 2), b = try compact.decode(codes: codes, count: 2)
+        XCTAssertGreaterThan(ImageMetrics.psnr(a, b), 40)
+        // Another model hashes differently.
+        Torch.manualSeed(5)
+        XCTAssertNotEqual(try TokenizerCheckpoint.contentHash(VQVAE(config: Self.tiny)), try TokenizerCheckpoint.contentHash(model))
+    }
+
+    func testBadCheckpointsFailWithTheirPath() throws {
+        let dir = TemporaryDirectory()
+        _ = FileManager.default.createFile(atPath: dir.file("junk.safetensors"), contents: Data("garbage".utf8))
+        XCTAssertThrowsError(try TokenizerCheckpoint.load(dir.file("junk.safetensors"))) {
+            XCTAssertTrue("\($0)".contains("junk.safetensors"), "\($0)")
+        }
+        XCTAssertThrowsError(try TokenizerCheckpoint.load(dir.file("missing.safetensors"))) {
+            XCTAssertTrue("\($0)".contains("no such"), "\($0)")
+        }
+        try Checkpoint.save([("x", try Tensor([1] as [Float]))], metadata: ["format": "something-else"], to: dir.file("other.safetensors"))
+        XCTAssertThrowsError(try TokenizerCheckpoint.load(dir.file("other.safetensors"))) {
+            XCTAssertTrue("\($0)".contains("not a framecast tokenizer"), "\($0)")
+        }
+    }
+
+    func testResumedTrainingMatchesAnUninterruptedRun() throws {
+        let bank = Self.syntheticBank(32)
+        var options = TokenizerTrainingOptions()
+        options.steps = 12
+        options.batch = 8
+        options.warmup = 2
+        func fresh() throws -> TokenizerTrainer {
+            Torch.manualSeed(options.seed)
+            return try TokenizerTrainer(model: VQVAE(config: Self.tiny), options: options, data: bank)
+        }
+        let straight = try fresh()
+        while straight.step < 12 { _ = try straight.trainStep() }
+
+        let dir = TemporaryDirectory()
+        let first = try fresh()
+        while first.step < 5 { _ = try first.trainStep() }
+        try TokenizerCheckpoint.save(first.model, trainer: first, to: dir.file("ckpt.safetensors"))
+        let resumed = try TokenizerCheckpoint.resume(dir.file("ckpt.safetensors"), data: bank)
+        XCTAssertEqual(resumed.step, 5)
+        while resumed.step < 12 { _ = try resumed.trainStep() }
+        XCTAssertEqual(try TokenizerCheckpoint.contentHash(resumed.model), try TokenizerCheckpoint.contentHash(straight.model))
+    }
+}
