@@ -1,34 +1,36 @@
 // swift-tools-version:6.0
+// Numerics foundation for framecast (branch `torch`): to be merged by hand into the main manifest.
 import PackageDescription
+
+let torchLinker: [LinkerSetting] = [
+    .linkedLibrary("torch"),
+    .linkedLibrary("torch_cpu"),
+    .linkedLibrary("c10"),
+    .unsafeFlags(["-L/usr/lib/x86_64-linux-gnu"]),
+]
 
 let package = Package(
     name: "framecast",
     platforms: [.macOS(.v13)],
     products: [
-        .executable(name: "framecast", targets: ["framecast"]),
-    ],
-    dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .library(name: "NN", targets: ["NN"]),
     ],
     targets: [
-        // FFmpeg's C libraries (libavformat, libavcodec, libavutil, libswscale) with a macro shim.
-        .systemLibrary(
-            name: "CFFmpeg",
-            pkgConfig: "libavformat libavcodec libavutil libswscale",
-            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev"])]
+        // Plain C API over libtorch (ATen) ops: tensors, math, conv, norms, losses, autograd,
+        // fused optimizer step, threads. No models, no training loops.
+        .target(
+            name: "CTorch",
+            cxxSettings: [
+                .unsafeFlags(["-isystem", "/usr/include/torch/csrc/api/include", "-Wno-deprecated-declarations"]),
+            ],
+            linkerSettings: torchLinker
         ),
-        // Video decode/encode and the action sidecar; knows nothing about models.
-        .target(name: "Media", dependencies: ["CFFmpeg"]),
-        // The command-line tool.
-        .executableTarget(
-            name: "framecast",
-            dependencies: [
-                "Media",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
-        ),
-        .testTarget(name: "MediaTests", dependencies: ["Media"]),
-        .testTarget(name: "CLITests", dependencies: ["Media"]),
+        // Swift Tensor wrapper, modules, optimizers.
+        .target(name: "NN", dependencies: ["CTorch"]),
+        // Throughput / thread-contention benchmark: `swift run -c release NNBench`.
+        .executableTarget(name: "NNBench", dependencies: ["NN"]),
+        .testTarget(name: "NNTests", dependencies: ["NN"]),
     ],
+    swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17
 )
