@@ -6,7 +6,8 @@ let torchLinker: [LinkerSetting] = [
     .linkedLibrary("torch"),
     .linkedLibrary("torch_cpu"),
     .linkedLibrary("c10"),
-    .unsafeFlags(["-L/usr/lib/x86_64-linux-gnu"]),
+    // oneDNN has no dev symlink; blas_onednn.cpp calls its dnnl_sgemm directly.
+    .unsafeFlags(["-L/usr/lib/x86_64-linux-gnu", "-l:libdnnl.so.2"]),
 ]
 
 let package = Package(

@@ -122,26 +122,6 @@ std::string shape_str(const at::Tensor &t) {
   return os.str();
 }
 
-// This libtorch links the netlib *reference* BLAS (single-threaded, ~3 GFLOP/s), but its oneDNN
-// convolutions are fast and multi-threaded. A [M,K] x [K,N] product is a 1x1 convolution of a
-// batch of M "images" with K channels, so float32 GEMMs of useful size go through oneDNN.
-bool use_conv_gemm(const at::Tensor &x, int64_t M, int64_t K, int64_t N) {
-  return x.scalar_type() == at::kFloat && M >= 2 && M * K * N >= (1 << 15);
-}
-
-// x: [..., K], wt: [N, K] -> [..., N]
-at::Tensor gemm_nt(const at::Tensor &x, const at::Tensor &wt, const c10::optional<at::Tensor> &b) {
-  const int64_t K = x.size(-1), N = wt.size(0);
-  const int64_t M = K == 0 ? 0 : x.numel() / K;
-  std::vector<int64_t> out_shape(x.sizes().begin(), x.sizes().end());
-  out_shape.back() = N;
-  if (use_conv_gemm(x, M, K, N) && wt.scalar_type() == at::kFloat) {
-    auto y = at::conv2d(x.reshape({M, K, 1, 1}), wt.reshape({N, K, 1, 1}), b);
-    return y.reshape(out_shape);
-  }
-  return at::linear(x, wt, b);
-}
-
 void check_mm(const at::Tensor &a, const at::Tensor &b, const char *what) {
   if (a.dim() == 0 || b.dim() == 0)
     throw std::invalid_argument(std::string(what) + ": both arguments need at least 1 dimension, got " +
@@ -154,12 +134,9 @@ void check_mm(const at::Tensor &a, const at::Tensor &b, const char *what) {
                                 std::to_string(kb) + ")");
 }
 
+// float32 GEMMs reach oneDNN through the `sgemm_` override in blas_onednn.cpp.
 at::Tensor matmul_impl(const at::Tensor &a, const at::Tensor &b) {
   check_mm(a, b, "matmul");
-  if (a.dim() >= 2 && b.dim() == 2 && a.scalar_type() == at::kFloat && b.scalar_type() == at::kFloat) {
-    const int64_t K = a.size(-1), N = b.size(1), M = a.numel() / std::max<int64_t>(K, 1);
-    if (use_conv_gemm(a, M, K, N)) return gemm_nt(a, b.t().contiguous(), c10::nullopt);
-  }
   return at::matmul(a, b);
 }
 
@@ -400,7 +377,6 @@ ct_tensor_t ct_dropout(ct_tensor_t t, double p, int train) { return guard_t([&] 
 
 // ---- linear algebra / nn ----
 ct_tensor_t ct_matmul(ct_tensor_t a, ct_tensor_t b) { return guard_t([&] { return matmul_impl(T(a), T(b)); }); }
-ct_tensor_t ct_bmm_ref(ct_tensor_t a, ct_tensor_t b) { return guard_t([&] { return at::matmul(T(a), T(b)); }); }
 ct_tensor_t ct_linear(ct_tensor_t x, ct_tensor_t w, ct_tensor_t b) {
   return guard_t([&] {
     const auto &X = T(x), &W = T(w);
@@ -409,7 +385,7 @@ ct_tensor_t ct_linear(ct_tensor_t x, ct_tensor_t w, ct_tensor_t b) {
                                   " (expected input [..., " + (W.dim() == 2 ? std::to_string(W.size(1)) : "?") + "])");
     if (b && (T(b).dim() != 1 || T(b).size(0) != W.size(0)))
       throw std::invalid_argument("linear: bias " + shape_str(T(b)) + " does not match weight " + shape_str(W));
-    return gemm_nt(X, W, OPT(b));
+    return at::linear(X, W, OPT(b));
   });
 }
 ct_tensor_t ct_conv2d(ct_tensor_t x, ct_tensor_t w, ct_tensor_t b, int64_t sh, int64_t sw, int64_t ph, int64_t pw,

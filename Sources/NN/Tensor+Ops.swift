@@ -134,10 +134,8 @@ extension Tensor {
 // MARK: - Linear algebra
 
 extension Tensor {
-    /// PyTorch `matmul`. Float32 products with a 2-D right side run through oneDNN (see ctorch.h).
+    /// PyTorch `matmul` (batched, broadcasting). float32 GEMMs run in oneDNN (`Torch.routesGemmToOneDNN`).
     public func matmul(_ other: Tensor) throws -> Tensor { try make("matmul", other) { ct_matmul($0, $1) } }
-    /// Plain `at::matmul` (the BLAS path), for comparisons and benchmarks.
-    public func matmulReference(_ other: Tensor) throws -> Tensor { try make("matmul", other) { ct_bmm_ref($0, $1) } }
 }
 
 // MARK: - Reductions and indexing

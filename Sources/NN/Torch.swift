@@ -61,3 +61,23 @@ public enum Torch {
         #endif
     }
 }
+
+extension Torch {
+    /// Whether libtorch's float32 GEMMs (`sgemm_`) are served by oneDNN rather than the
+    /// system's reference BLAS (on by default; see blas_onednn.cpp).
+    public static var routesGemmToOneDNN: Bool {
+        get {
+            let previous = ct_set_blas_override(1)
+            _ = ct_set_blas_override(previous)
+            return previous != 0
+        }
+        set { _ = ct_set_blas_override(newValue ? 1 : 0) }
+    }
+
+    /// `sgemm_` calls served by oneDNN and by the fallback BLAS since process start.
+    public static var gemmCounts: (oneDNN: Int, fallback: Int) {
+        var r: Int64 = 0, f: Int64 = 0
+        ct_blas_counts(&r, &f)
+        return (Int(r), Int(f))
+    }
+}

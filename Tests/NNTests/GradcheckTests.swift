@@ -82,21 +82,32 @@ final class GradcheckTests: XCTestCase {
         }
     }
 
-    /// float32 products of useful size take the oneDNN (1×1 conv) path; check it against float64.
-    func testFastMatmulPathMatchesReference() throws {
-        let a = try Tensor.randn([64, 48]), w = try Tensor.randn([40, 48]), b = try Tensor.randn([40])
-        let x32 = try a.requiresGrad(true), w32 = try w.requiresGrad(true)
-        let y32 = try F.linear(x32, w32, b)
-        try y32.sum().backward()
-        let x64 = try a.detach().to(.float64).requiresGrad(true), w64 = try w.detach().to(.float64).requiresGrad(true)
-        let y64 = try F.linear(x64, w64, b.to(.float64))
-        try y64.sum().backward()
-        assertClose(try y32.doubles(), try y64.doubles(), tol: 1e-4, "linear forward")
-        assertClose(try XCTUnwrap(x32.grad).doubles(), try XCTUnwrap(x64.grad).doubles(), tol: 1e-4, "dx")
-        assertClose(try XCTUnwrap(w32.grad).doubles(), try XCTUnwrap(w64.grad).doubles(), tol: 1e-4, "dw")
-
-        let m = try Tensor.randn([2, 50, 48]), k = try Tensor.randn([48, 30])
-        assertClose(try m.matmul(k).floats(), try m.matmulReference(k).floats(), tol: 1e-4, "matmul 3D x 2D")
-        XCTAssertEqual(try m.matmul(k).shape, [2, 50, 30])
+    /// float32 mm/bmm/addmm go libtorch -> `sgemm_` -> oneDNN; check every transpose layout
+    /// against float64 (which still uses the reference `dgemm_`) and that routing really happened.
+    func testSgemmRoutedToOneDNNMatchesFloat64() throws {
+        XCTAssertTrue(Torch.routesGemmToOneDNN)
+        let before = Torch.gemmCounts
+        let a = try Tensor.randn([37, 53]), b = try Tensor.randn([53, 29])
+        let a64 = try a.to(.float64), b64 = try b.to(.float64)
+        let cases: [(String, Tensor, Tensor, Tensor, Tensor)] = [
+            ("NN", a, b, a64, b64),
+            ("TN", try a.transpose(0, 1).contiguous().transpose(0, 1), b, a64, b64),
+            ("NT", a, try b.transpose(0, 1).contiguous().transpose(0, 1), a64, b64),
+        ]
+        for (name, x, y, x64, y64) in cases {
+            assertClose(try x.matmul(y).doubles(), try x64.matmul(y64).doubles(), tol: 1e-4, name)
+        }
+        let p = try Tensor.randn([3, 17, 9]), q = try Tensor.randn([3, 9, 11])
+        assertClose(try p.matmul(q).doubles(), try p.to(.float64).matmul(q.to(.float64)).doubles(),
+                    tol: 1e-4, "bmm")
+        let w = try Tensor.randn([13, 53]).requiresGrad(true), bias = try Tensor.randn([13])
+        let y = try F.linear(a, w, bias)
+        try y.sum().backward()
+        assertClose(try y.doubles(), try F.linear(a64, w.detach().to(.float64), bias.to(.float64)).doubles(), tol: 1e-4, "addmm")
+        assertClose(try XCTUnwrap(w.grad).doubles(), try a64.sum(dim: 0).unsqueeze(0).expand([13, 53]).doubles(),
+                    tol: 1e-4, "linear dW")
+        let after = Torch.gemmCounts
+        XCTAssertGreaterThanOrEqual(after.oneDNN - before.oneDNN, 6)
+        XCTAssertEqual(after.fallback, before.fallback)
     }
 }

@@ -127,11 +127,9 @@ ct_tensor_t ct_log_softmax(ct_tensor_t t, int64_t dim);
 ct_tensor_t ct_dropout(ct_tensor_t t, double p, int train);
 
 // ---- linear algebra / nn ----
-// matmul: PyTorch semantics. Float32 2-D (and N-D x 2-D) products are routed through oneDNN
-// (a 1x1 convolution) because this libtorch's BLAS is the slow reference BLAS.
+// matmul: PyTorch semantics (errors name both shapes). float32 GEMMs run in oneDNN, see below.
 ct_tensor_t ct_matmul(ct_tensor_t a, ct_tensor_t b);
 ct_tensor_t ct_linear(ct_tensor_t x, ct_tensor_t w, ct_tensor_t b_or_null); // y = x w^T + b
-ct_tensor_t ct_bmm_ref(ct_tensor_t a, ct_tensor_t b);                        // plain at::matmul
 ct_tensor_t ct_conv2d(ct_tensor_t x, ct_tensor_t w, ct_tensor_t b_or_null,
                       int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w,
                       int64_t dil_h, int64_t dil_w, int64_t groups);
@@ -215,6 +213,11 @@ int ct_manual_seed(uint64_t seed);
 int ct_set_num_threads(int n);
 int ct_get_num_threads(void);
 const char *ct_config(void);                         // at::show_config()
+
+// ---- float32 GEMM routing (blas_onednn.cpp) ----
+// libtorch's `sgemm_` calls are served by oneDNN's dnnl_sgemm instead of the reference BLAS.
+int ct_set_blas_override(int on);                    // returns the previous setting (default 1)
+void ct_blas_counts(int64_t *routed, int64_t *fallback);  // sgemm_ calls served by oneDNN / by BLAS
 
 #ifdef __cplusplus
 }
