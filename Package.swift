@@ -1,6 +1,14 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+let torchLinker: [LinkerSetting] = [
+    .linkedLibrary("torch"),
+    .linkedLibrary("torch_cpu"),
+    .linkedLibrary("c10"),
+    // oneDNN has no dev symlink; blas_onednn.cpp calls its dnnl_sgemm directly.
+    .unsafeFlags(["-L/usr/lib/x86_64-linux-gnu", "-l:libdnnl.so.2"]),
+]
+
 let package = Package(
     name: "framecast",
     platforms: [.macOS(.v13)],
@@ -23,6 +31,21 @@ let package = Package(
         .target(name: "SafeTensors"),
         // The code-file format for a tokenized clip; must not depend on libtorch.
         .target(name: "CodeFile", dependencies: ["SafeTensors"]),
+        // Plain C API over libtorch (ATen) ops: tensors, math, conv, norms, losses, autograd,
+        // fused optimizer step, threads. No models, no training loops.
+        .target(
+            name: "CTorch",
+            cxxSettings: [
+                .unsafeFlags(["-isystem", "/usr/include/torch/csrc/api/include", "-Wno-deprecated-declarations"]),
+            ],
+            linkerSettings: torchLinker
+        ),
+        // Swift Tensor wrapper, modules, optimizers, safetensors checkpoints.
+        .target(name: "NN", dependencies: ["CTorch", "SafeTensors"]),
+        // The per-frame VQ-VAE tokenizer: model, training, metrics.
+        .target(name: "VQVAE", dependencies: ["NN", "Metrics", "SafeTensors"]),
+        // Throughput / thread-contention benchmark: `swift run -c release NNBench`.
+        .executableTarget(name: "NNBench", dependencies: ["NN"]),
         // Image quality metrics (PSNR, SSIM) on 8-bit RGB; no dependencies.
         .target(name: "Metrics"),
         // The command-line tool.
@@ -30,6 +53,9 @@ let package = Package(
             name: "framecast",
             dependencies: [
                 "Media",
+                "CodeFile",
+                "NN",
+                "VQVAE",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -37,6 +63,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Media", "Metrics"], path: "Tests/TestSupport"),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "CodeFileTests", dependencies: ["CodeFile", "SafeTensors"]),
+        .testTarget(name: "NNTests", dependencies: ["NN"]),
+        .testTarget(name: "VQVAETests", dependencies: ["VQVAE", "NN", "Metrics", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Metrics", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["framecast", "Media", "TestSupport"]),

@@ -1,0 +1,69 @@
+// blas_onednn.cpp — route libtorch's single-precision GEMM to oneDNN.
+//
+// Debian's libtorch 1.13 calls the Fortran BLAS symbol `sgemm_` for every float32 mm/bmm/addmm
+// (BLAS_INFO=generic), and on this system that resolves to the netlib *reference* BLAS
+// (single-threaded, ~3 GFLOP/s). oneDNN (already loaded by libtorch for convolutions) exports a
+// fast, OpenMP-threaded `dnnl_sgemm`. Defining `sgemm_` here — linked into the executable, which
+// the linker then exports because libtorch_cpu.so references it — makes the dynamic linker bind
+// libtorch's `sgemm_` to this function instead of libblas's. Autograd is untouched: it is still
+// libtorch's mm/bmm calling "BLAS".
+//
+// Safety valves: any case oneDNN rejects (or zero-sized/unknown flags) falls through to the next
+// `sgemm_` in lookup order (the reference BLAS), and ct_set_blas_override(0) turns routing off.
+#include "ctorch.h"
+
+#include <dlfcn.h>
+
+#include <atomic>
+#include <cstdint>
+
+extern "C" int dnnl_sgemm(char transa, char transb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                          int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+
+namespace {
+using sgemm_fn = void (*)(const char *, const char *, const int *, const int *, const int *, const float *,
+                          const float *, const int *, const float *, const int *, const float *, float *, const int *);
+std::atomic<int> g_override{1};
+std::atomic<int64_t> g_routed{0};
+std::atomic<int64_t> g_fallback{0};
+
+sgemm_fn next_sgemm() {
+  static sgemm_fn fn = reinterpret_cast<sgemm_fn>(dlsym(RTLD_NEXT, "sgemm_"));
+  return fn;
+}
+
+char norm_trans(char t) {
+  switch (t) {
+    case 'N': case 'n': return 'N';
+    case 'T': case 't': case 'C': case 'c': return 'T';
+  }
+  return 0;
+}
+}  // namespace
+
+extern "C" {
+
+// Column-major C = alpha op(A) op(B) + beta C is row-major Cᵀ = alpha op(B)ᵀ op(A)ᵀ + beta Cᵀ,
+// so call the row-major dnnl_sgemm with the operands and M/N swapped.
+void sgemm_(const char *transa, const char *transb, const int *m, const int *n, const int *k, const float *alpha,
+            const float *a, const int *lda, const float *b, const int *ldb, const float *beta, float *c,
+            const int *ldc) {
+  const char ta = norm_trans(*transa), tb = norm_trans(*transb);
+  if (g_override.load(std::memory_order_relaxed) && ta && tb && *m > 0 && *n > 0 && *k > 0) {
+    if (dnnl_sgemm(tb, ta, *n, *m, *k, *alpha, b, *ldb, a, *lda, *beta, c, *ldc) == 0) {
+      g_routed.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+  }
+  g_fallback.fetch_add(1, std::memory_order_relaxed);
+  if (auto fn = next_sgemm()) fn(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+int ct_set_blas_override(int on) { return g_override.exchange(on ? 1 : 0); }
+
+void ct_blas_counts(int64_t *routed, int64_t *fallback) {
+  if (routed) *routed = g_routed.load();
+  if (fallback) *fallback = g_fallback.load();
+}
+
+}  // extern "C"

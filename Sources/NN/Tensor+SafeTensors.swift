@@ -1,0 +1,61 @@
+import SafeTensors
+
+extension Tensor {
+    /// A tensor holding a safetensors entry's values (F32, F16, BF16, F64, I64, I32, U8, U16).
+    /// Half-precision values are widened to float32, so a compact file loads as a float32 model.
+    public convenience init(_ entry: TensorEntry) throws {
+        switch entry.dtype {
+        case .f32, .f16, .bf16:
+            try self.init(try entry.floats(), shape: entry.shape)
+        case .f64:
+            let t = try entry.bytes.withUnsafeBytes { try Tensor(bytes: $0, dtype: .float64, shape: entry.shape) }
+            self.init(adopting: t)
+        case .i64:
+            try self.init(try entry.int64s(), shape: entry.shape)
+        case .i32:
+            try self.init(try entry.int32s(), shape: entry.shape)
+        case .u8, .bool:
+            try self.init(try entry.uint8s(), shape: entry.shape)
+        case .u16:
+            try self.init(try entry.uint16s().map { Int32($0) }, shape: entry.shape)
+        default:
+            throw TorchError(op: "Tensor(safetensors)", message: "\(entry.name): dtype \(entry.dtype.rawValue) is not supported")
+        }
+    }
+
+    /// This tensor as a safetensors entry; float tensors may be stored as F16 to halve the size.
+    public func entry(name: String, storeFloatsAs storage: SafeTensors.DType = .f32) throws -> TensorEntry {
+        switch dtype {
+        case .float32, .float64, .float16, .bfloat16:
+            return try TensorEntry(name: name, floats: try floats(), shape: shape, storedAs: storage)
+        case .int64:
+            return try TensorEntry(name: name, int64s: try int64s(), shape: shape)
+        case .int32:
+            return try TensorEntry(name: name, int32s: try int32s(), shape: shape)
+        case .uint8:
+            return try TensorEntry(name: name, uint8s: try uint8s(), shape: shape)
+        default:
+            throw TorchError(op: "Tensor.entry", message: "\(name): dtype \(dtype) cannot be saved")
+        }
+    }
+}
+
+/// Named tensors plus string metadata in one safetensors file, written atomically.
+public enum Checkpoint {
+    /// Writes `tensors` and `metadata` to `path` (temporary file + rename).
+    public static func save(_ tensors: [(String, Tensor)], metadata: [String: String], to path: String,
+                            storeFloatsAs storage: SafeTensors.DType = .f32) throws {
+        var file = SafeTensorsFile()
+        file.metadata = metadata
+        file.entries = try tensors.map { try $0.1.entry(name: $0.0, storeFloatsAs: storage) }
+        try file.write(path: path)
+    }
+
+    /// Reads every tensor and the metadata of a safetensors file.
+    public static func load(_ path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
+        let file = try SafeTensorsFile.read(path: path)
+        var tensors: [String: Tensor] = [:]
+        for entry in file.entries { tensors[entry.name] = try Tensor(entry) }
+        return (tensors, file.metadata)
+    }
+}
