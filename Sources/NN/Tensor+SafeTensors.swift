@@ -8,8 +8,10 @@ extension Tensor {
         case .f32, .f16, .bf16:
             try self.init(try entry.floats(), shape: entry.shape)
         case .f64:
-            let t = try entry.bytes.withUnsafeBytes { try Tensor(bytes: $0, dtype: .float64, shape: entry.shape) }
-            self.init(adopting: t)
+            let values = stride(from: 0, to: entry.bytes.count, by: 8).map { i in
+                Double(bitPattern: (0..<8).reduce(UInt64(0)) { $0 | UInt64(entry.bytes[i + $1]) << (8 * UInt64($1)) })
+            }
+            try self.init(values, shape: entry.shape)
         case .i64:
             try self.init(try entry.int64s(), shape: entry.shape)
         case .i32:

@@ -18,7 +18,7 @@ final class Decoder: Module {
             (0..<(c.blocksPerLevel + (i == 0 ? 1 : 0))).map { _ in ResidualBlock(n, n) }
         }
         ups = (1..<ch.count).map { Conv2d(ch[$0 - 1], ch[$0], kernelSize: 3, padding: 1) }
-        norm = GroupNorm(groups: 32, channels: ch.last!)
+        norm = GroupNorm(groups: [32, 16, 8, 4, 2, 1].first { ch.last! % $0 == 0 }!, channels: ch.last!)
         head = Conv2d(ch.last!, 12, kernelSize: 3, padding: 1)
     }
 

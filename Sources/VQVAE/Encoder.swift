@@ -18,7 +18,7 @@ final class Encoder: Module {
             (0..<(c.blocksPerLevel + (i == ch.count - 1 ? 1 : 0))).map { _ in ResidualBlock(n, n) }
         }
         downs = (1..<ch.count).map { Conv2d(ch[$0 - 1], ch[$0], kernelSize: 3, stride: 2, padding: 1) }
-        norm = GroupNorm(groups: 32, channels: ch.last!)
+        norm = GroupNorm(groups: [32, 16, 8, 4, 2, 1].first { ch.last! % $0 == 0 }!, channels: ch.last!)
         project = Conv2d(ch.last!, c.codeDim, kernelSize: 1)
     }
 

@@ -16,7 +16,7 @@ public final class VQVAE {
         self.config = config
         encoder = Encoder(config)
         decoder = Decoder(config)
-        quantizer = VectorQuantizer(codebookSize: config.codebookSize, codeDim: config.codeDim, emaDecay: config.emaDecay)
+        quantizer = try VectorQuantizer(codebookSize: config.codebookSize, codeDim: config.codeDim, emaDecay: config.emaDecay)
     }
 
     /// Trainable parameters, with PyTorch-style names (`encoder.stem.weight`, ...).

@@ -17,15 +17,15 @@ final class VectorQuantizer {
     /// EMA of the sum of encodings assigned to each code: [K, D].
     let emaSum: Tensor
 
-    init(codebookSize: Int, codeDim: Int, emaDecay: Double) {
+    init(codebookSize: Int, codeDim: Int, emaDecay: Double) throws {
         self.codebookSize = codebookSize
         self.codeDim = codeDim
         self.emaDecay = emaDecay
         let bound = 1 / Double(codebookSize)
         let initial = Init.uniform([codebookSize, codeDim], bound: bound)
-        codebook = emaDecay > 0 ? Init.must("codebook") { try initial.detach() } : initial
-        emaCount = Init.must("emaCount") { try Tensor.zeros([codebookSize]) }
-        emaSum = Init.must("emaSum") { try Tensor.zeros([codebookSize, codeDim]) }
+        codebook = emaDecay > 0 ? try initial.detach() : initial
+        emaCount = try Tensor.zeros([codebookSize])
+        emaSum = try Tensor.zeros([codebookSize, codeDim])
     }
 
     /// Trainable tensors (the codebook only when it is trained by its loss term).
