@@ -122,7 +122,7 @@ public final class TokenizerTrainer {
         try optimizer.step(lr: lr)
         let cells = options.batch * model.config.gridWidth * model.config.gridHeight
         let restarted = try model.quantizer.update(out.latents, out.quantized.indices.reshape([-1]),
-                                                   deadThreshold: 0.01 * Double(cells) / Double(model.config.codebookSize))
+                                                   deadThreshold: 0.1 * Double(cells) / Double(model.config.codebookSize))
         let mse = try recon.item()
         let codes = try out.quantized.indices.reshape([-1]).bincount(minLength: model.config.codebookSize).gt(0).to(.float32).sum().item()
         return TokenizerStepStats(

@@ -71,7 +71,8 @@ final class VectorQuantizer {
     }
 
     /// One EMA step from a batch's encodings `z` [N, D] and their codes [N], then restarts of
-    /// dead codes (EMA count below `deadThreshold`) at random rows of `z`. Returns codes restarted.
+    /// dead codes (EMA count of assignments per step below `deadThreshold`) at random rows of `z`.
+    /// Returns how many codes were restarted.
     @discardableResult
     func update(_ z: Tensor, _ indices: Tensor, deadThreshold: Double) throws -> Int {
         try Tensor.noGrad {
@@ -93,12 +94,14 @@ final class VectorQuantizer {
             let dead = try emaCount.lt(deadThreshold)                                    // [K] bool
             let deadCount = Int(try dead.to(.float32).sum().item())
             guard deadCount > 0 else { return 0 }
+            // A restarted code starts at the threshold: unless data comes to it, it decays below and
+            // is restarted again next step, until it lands somewhere the encoder actually goes.
             let picks = try Tensor.randint(0, z.size(0), [codebookSize])
             let candidates = try z.indexSelect(dim: 0, index: picks)                     // [K, D]
             let mask = try dead.unsqueeze(1)                                             // [K, 1]
             try codebook.copyFrom(Tensor.where(mask, candidates, codebook))
-            try emaSum.copyFrom(Tensor.where(mask, candidates, emaSum))
-            try emaCount.copyFrom(Tensor.where(dead, Tensor.ones([codebookSize]), emaCount))
+            try emaSum.copyFrom(Tensor.where(mask, candidates * deadThreshold, emaSum))
+            try emaCount.copyFrom(Tensor.where(dead, Tensor.full([codebookSize], deadThreshold), emaCount))
             return deadCount
         }
     }

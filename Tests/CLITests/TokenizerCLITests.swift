@@ -1,0 +1,133 @@
+import CodeFile
+import Foundation
+import Media
+import TestSupport
+import XCTest
+
+/// The tokenizer through the command line: train a tiny model, encode, decode, resume.
+final class TokenizerCLITests: XCTestCase {
+    /// A tiny tokenizer trained on a synthetic clip with an action sidecar (shared by the tests).
+    private static let fixture = TemporaryDirectory()
+    private static var trained = false
+
+    private static let tinyArgs = ["--size", "16x16", "--grid", "4x4", "--codebook", "32x8", "--channels", "16",
+                                   "--batch", "8", "--eval-frames", "16", "--threads", "2"]
+
+    private func clip() throws -> String {
+        let video = Self.fixture.file("clip.mp4")
+        if !FileManager.default.fileExists(atPath: video) {
+            try SyntheticVideo.write(to: video, count: 30, width: 32, height: 32, fps: 12)
+            let names = ["NOOP", "LEFT", "RIGHT"]
+            let steps = (0..<30).map { ActionTrack.Step(actionID: $0 % 3, reward: 0, episodeStart: $0 == 0 || $0 == 17) }
+            try ActionTrack(actionNames: names, steps: steps, settings: ["fps": "12"]).write(base: Self.fixture.file("clip"))
+        }
+        return video
+    }
+
+    private func tokenizer() throws -> String {
+        let run = Self.fixture.file("run")
+        if !Self.trained {
+            let result = try ProcessRunner.framecast(["train", "tokenizer", "--clips", try clip(), "--validation", try clip(),
+                                                      "--steps", "30", "--out", run] + Self.tinyArgs)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            Self.trained = true
+        }
+        return run + "/tokenizer.safetensors"
+    }
+
+    func testTrainingWritesModelReportAndLog() throws {
+        let model = try tokenizer()
+        XCTAssertTrue(FileManager.default.fileExists(atPath: model))
+        let run = (model as NSString).deletingLastPathComponent
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/report.json"))) as? [String: Any])
+        XCTAssertEqual(report["steps"] as? Int, 30)
+        XCTAssertNotNil((report["validation"] as? [String: Any])?["psnr"])
+        let log = try String(contentsOfFile: run + "/log.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertGreaterThan(log.count, 1)
+    }
+
+    func testEncodeDecodeKeepsFramesFpsAndActions() throws {
+        let model = try tokenizer(), video = try clip()
+        let codes = Self.fixture.file("a.codes.safetensors")
+        var result = try ProcessRunner.framecast(["encode", video, "--tokenizer", model, "-o", codes])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let clip = try CodeClip.read(path: codes)
+        XCTAssertEqual(clip.frames, 30)
+        XCTAssertEqual(clip.fps, 12)
+        XCTAssertEqual([clip.gridW, clip.gridH], [4, 4])
+        XCTAssertEqual(clip.actions, (0..<30).map { Int32($0 % 3) })
+        XCTAssertEqual(clip.episodeStart.enumerated().filter(\.element).map(\.offset), [0, 17])
+        XCTAssertEqual(clip.actionNames, ["NOOP", "LEFT", "RIGHT"])
+
+        // A second encode with the same checkpoint gives identical codes.
+        let again = Self.fixture.file("b.codes.safetensors")
+        result = try ProcessRunner.framecast(["encode", video, "--tokenizer", model, "-o", again])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try CodeClip.read(path: again).codes, clip.codes)
+
+        let mp4 = Self.fixture.file("recon.mp4")
+        result = try ProcessRunner.framecast(["decode", codes, "--tokenizer", model, "-o", mp4, "--side-by-side", video, "--scale", "2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let reader = try VideoReader(path: mp4)
+        XCTAssertEqual(reader.info.fps, 12, accuracy: 1e-9)
+        XCTAssertEqual([reader.info.width, reader.info.height], [64, 32])
+        XCTAssertEqual(try reader.countRemaining(), 30)
+    }
+
+    func testDecodeRefusesCodesFromAnotherTokenizer() throws {
+        let model = try tokenizer(), video = try clip()
+        let codes = Self.fixture.file("c.codes.safetensors")
+        XCTAssertEqual(try ProcessRunner.framecast(["encode", video, "--tokenizer", model, "-o", codes]).status, 0)
+        let other = Self.fixture.file("other")
+        var result = try ProcessRunner.framecast(["train", "tokenizer", "--clips", video, "--steps", "2", "--seed", "9", "--out", other] + Self.tinyArgs)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        result = try ProcessRunner.framecast(["decode", codes, "--tokenizer", other + "/tokenizer.safetensors", "-o", Self.fixture.file("x.mp4")])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("tokenizer"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: Self.fixture.file("x.mp4")))
+    }
+
+    func testKilledRunLeavesAValidCheckpointAndResumeFinishes() throws {
+        let video = try clip()
+        let run = Self.fixture.file("killed")
+        let args = ["train", "tokenizer", "--clips", video, "--steps", "400", "--checkpoint-every", "1", "--log-every", "1", "--out", run] + Self.tinyArgs
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ProcessRunner.framecast)
+        process.arguments = args
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // Kill it (SIGKILL: no cleanup) once a few checkpoints have been written.
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, process.isRunning {
+            if let log = try? String(contentsOfFile: run + "/log.jsonl", encoding: .utf8), log.split(separator: "\n").count >= 8 { break }
+            usleep(20_000)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .uncaughtSignal)
+
+        // The latest checkpoint is complete: resume reads it and runs to the requested step count.
+        let result = try ProcessRunner.framecast(["train", "tokenizer", "--out", run, "--resume", "--threads", "2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("resuming at step"), result.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/report.json"))) as? [String: Any])
+        XCTAssertEqual(report["steps"] as? Int, 400)
+        // The log has exactly one line per step (no duplicates from the killed part).
+        let steps = try String(contentsOfFile: run + "/log.jsonl", encoding: .utf8).split(separator: "\n").compactMap { line -> Int? in
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            return object?["val_psnr"] == nil ? object?["step"] as? Int : nil
+        }
+        XCTAssertEqual(steps, Array(1...400))
+    }
+
+    func testBadTokenizerArgumentsAreUsageErrors() throws {
+        let video = try clip()
+        let result = try ProcessRunner.framecast(["train", "tokenizer", "--clips", video, "--grid", "5x5", "--out", Self.fixture.file("bad")])
+        XCTAssertEqual(result.status, 64)
+        XCTAssertTrue(result.stderr.contains("grid"), result.stderr)
+        let missing = try ProcessRunner.framecast(["encode", video, "--tokenizer", Self.fixture.file("nope.safetensors"), "-o", Self.fixture.file("n.codes.safetensors")])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("nope.safetensors"), missing.stderr)
+    }
+}
