@@ -167,8 +167,15 @@ final class TensorTests: XCTestCase {
         XCTAssertNotEqual(try Tensor.randn([16]).floats(), try a.floats())
     }
 
-    func testThreadsDefaultToAllCores() {
-        XCTAssertGreaterThanOrEqual(Torch.threads, 1)
-        XCTAssertEqual(Torch.threads, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    func testThreadDefaults() {
+        XCTAssertEqual(Torch.defaultThreadCount(cores: 2, override: nil, waitPolicy: "PASSIVE", spinCount: nil), 2)
+        XCTAssertEqual(Torch.defaultThreadCount(cores: 2, override: nil, waitPolicy: nil, spinCount: "10000"), 2)
+        XCTAssertEqual(Torch.defaultThreadCount(cores: 2, override: nil, waitPolicy: nil, spinCount: nil), 1)
+        XCTAssertEqual(Torch.defaultThreadCount(cores: 2, override: "3", waitPolicy: nil, spinCount: nil), 3)
+        XCTAssertEqual(Torch.defaultThreadCount(cores: 2, override: "x", waitPolicy: "PASSIVE", spinCount: nil), 2)
+        func env(_ n: String) -> String? { getenv(n).map { String(cString: $0) } }
+        XCTAssertEqual(Torch.threads, Torch.defaultThreadCount(
+            cores: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), override: env("FRAMECAST_THREADS"),
+            waitPolicy: env("OMP_WAIT_POLICY"), spinCount: env("GOMP_SPINCOUNT")))
     }
 }

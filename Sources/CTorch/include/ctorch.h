@@ -218,6 +218,8 @@ const char *ct_config(void);                         // at::show_config()
 // libtorch's `sgemm_` calls are served by oneDNN's dnnl_sgemm instead of the reference BLAS.
 int ct_set_blas_override(int on);                    // returns the previous setting (default 1)
 void ct_blas_counts(int64_t *routed, int64_t *fallback);  // sgemm_ calls served by oneDNN / by BLAS
+// GEMMs with m*n*k below this run single-threaded (default 2^24). Returns the previous value.
+int64_t ct_set_gemm_serial_threshold(int64_t mnk);
 
 #ifdef __cplusplus
 }
