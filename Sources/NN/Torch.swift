@@ -102,3 +102,11 @@ extension Torch {
         return (Int(r), Int(f))
     }
 }
+
+extension Torch {
+    /// float32 GEMMs with m·n·k below this run on the calling thread only (default 2²⁴): waking
+    /// the second OpenMP thread costs more than it saves for e.g. per-head attention products.
+    public static func setGemmSerialThreshold(_ mnk: Int) {
+        _ = ct_set_gemm_serial_threshold(Int64(mnk))
+    }
+}
