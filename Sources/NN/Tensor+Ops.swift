@@ -136,6 +136,8 @@ extension Tensor {
 extension Tensor {
     /// PyTorch `matmul` (batched, broadcasting). float32 GEMMs run in oneDNN (`Torch.routesGemmToOneDNN`).
     public func matmul(_ other: Tensor) throws -> Tensor { try make("matmul", other) { ct_matmul($0, $1) } }
+    /// `[B, M, K] × [B, K, N]`; float32 with ≥ 2 threads runs the batch in parallel.
+    public func bmm(_ other: Tensor) throws -> Tensor { try make("bmm", other) { ct_bmm($0, $1) } }
 }
 
 // MARK: - Reductions and indexing

@@ -77,6 +77,7 @@ final class GradcheckTests: XCTestCase {
     }
 
     func testAttention() throws {
+        try gradcheck("bmm", [r([3, 2, 4]), r([3, 4, 2])]) { try $0[0].bmm($0[1]) }
         try gradcheck("attention causal", [r([2, 4, 3]), r([2, 4, 3]), r([2, 4, 3])]) {
             try F.attention($0[0], $0[1], $0[2], causal: true)
         }
@@ -132,6 +133,10 @@ final class GradcheckTests: XCTestCase {
         let before = Torch.gemmCounts.oneDNN
         try compare("attention", [Tensor.randn([2, 3, 33, 16]), Tensor.randn([2, 3, 40, 16]), Tensor.randn([2, 3, 40, 8])]) {
             try F.attention($0[0], $0[1], $0[2])
+        }
+        try compare("bmm (batch-parallel)", [Tensor.randn([5, 7, 9]), Tensor.randn([5, 9, 4])]) { try $0[0].bmm($0[1]) }
+        try compare("causal attention 4-D", [Tensor.randn([2, 2, 6, 8]), Tensor.randn([2, 2, 6, 8]), Tensor.randn([2, 2, 6, 8])]) {
+            try F.attention($0[0], $0[1], $0[2], causal: true)
         }
         try compare("big matmul (threaded)", [Tensor.randn([256, 512]), Tensor.randn([512, 160])]) { try $0[0].matmul($0[1]) }
         try compare("linear 3-D", [Tensor.randn([4, 9, 24]), Tensor.randn([12, 24]), Tensor.randn([12])]) {

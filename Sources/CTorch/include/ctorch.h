@@ -130,6 +130,8 @@ ct_tensor_t ct_dropout(ct_tensor_t t, double p, int train);
 // matmul: PyTorch semantics (errors name both shapes). float32 GEMMs run in oneDNN, see below.
 ct_tensor_t ct_matmul(ct_tensor_t a, ct_tensor_t b);
 ct_tensor_t ct_linear(ct_tensor_t x, ct_tensor_t w, ct_tensor_t b_or_null); // y = x w^T + b
+// [B, M, K] x [B, K, N]: float32 with >= 2 threads splits the batch across threads (own backward).
+ct_tensor_t ct_bmm(ct_tensor_t a, ct_tensor_t b);
 ct_tensor_t ct_conv2d(ct_tensor_t x, ct_tensor_t w, ct_tensor_t b_or_null,
                       int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w,
                       int64_t dil_h, int64_t dil_w, int64_t groups);
