@@ -1,5 +1,5 @@
 import XCTest
-@testable import NN
+import NN
 
 final class GradcheckTests: XCTestCase {
     override func setUp() { Torch.manualSeed(1234) }
