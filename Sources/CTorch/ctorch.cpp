@@ -488,6 +488,14 @@ int ct_topk(ct_tensor_t t, int64_t k, int64_t dim, int largest, ct_tensor_t *val
 ct_tensor_t ct_multinomial(ct_tensor_t p, int64_t n, int repl) {
   return guard_t([&] { return at::multinomial(T(p), n, repl != 0); });
 }
+ct_tensor_t ct_nonzero(ct_tensor_t t) { return guard_t([&] { return at::nonzero(T(t)); }); }
+ct_tensor_t ct_isfinite(ct_tensor_t t) { return guard_t([&] { return at::isfinite(T(t)); }); }
+ct_tensor_t ct_logsumexp(ct_tensor_t t, int64_t dim, int keep) {
+  return guard_t([&] { return at::logsumexp(T(t), {dim}, keep != 0); });
+}
+ct_tensor_t ct_var(ct_tensor_t t, const int64_t *d, int n, int unbiased, int keep) {
+  return guard_t([&] { return at::var(T(t), dims(d, n), unbiased != 0, keep != 0); });
+}
 ct_tensor_t ct_cumsum(ct_tensor_t t, int64_t d) { return guard_t([&] { return at::cumsum(T(t), d); }); }
 ct_tensor_t ct_sort(ct_tensor_t t, int64_t dim, int desc, ct_tensor_t *indices_out) {
   ct_tensor_t idx = nullptr;

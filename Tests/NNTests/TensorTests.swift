@@ -71,6 +71,11 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(try F.causalMask(3).bools(), [true, false, false, true, true, false, true, true, true])
         XCTAssertEqual(try F.causalMask(2, 3).bools(), [true, true, false, true, true, true])
         XCTAssertEqual(try Tensor.arange(5).ints(), [0, 1, 2, 3, 4])
+        XCTAssertEqual(try Tensor([0, 3, 0, 1] as [Float]).nonzero().ints(), [1, 3])
+        XCTAssertTrue(try a.allFinite())
+        XCTAssertFalse(try (a / 0).allFinite())
+        XCTAssertEqual(try Tensor([0, 0] as [Float]).logsumexp(dim: 0).item(), 0.6931472, accuracy: 1e-6)
+        XCTAssertEqual(try a.variance(dims: [0, 1]).item(), 5.0 / 3.0, accuracy: 1e-6)
     }
 
     func testMultinomialAndDropout() throws {

@@ -169,6 +169,10 @@ ct_tensor_t ct_bincount(ct_tensor_t indices, int64_t minlength);
 int ct_topk(ct_tensor_t t, int64_t k, int64_t dim, int largest, ct_tensor_t *values, ct_tensor_t *indices);
 ct_tensor_t ct_multinomial(ct_tensor_t probs, int64_t n, int replacement);
 ct_tensor_t ct_cumsum(ct_tensor_t t, int64_t dim);
+ct_tensor_t ct_nonzero(ct_tensor_t t);                       // int64 [n, ndim]
+ct_tensor_t ct_isfinite(ct_tensor_t t);                      // bool
+ct_tensor_t ct_logsumexp(ct_tensor_t t, int64_t dim, int keepdim);
+ct_tensor_t ct_var(ct_tensor_t t, const int64_t *dims, int n, int unbiased, int keepdim);
 ct_tensor_t ct_sort(ct_tensor_t t, int64_t dim, int descending, ct_tensor_t *indices_out);
 
 // ---- losses ----
