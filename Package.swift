@@ -5,8 +5,8 @@ let torchLinker: [LinkerSetting] = [
     .linkedLibrary("torch"),
     .linkedLibrary("torch_cpu"),
     .linkedLibrary("c10"),
-    // oneDNN has no dev symlink; blas_onednn.cpp calls its dnnl_sgemm directly.
-    .unsafeFlags(["-L/usr/lib/x86_64-linux-gnu", "-l:libdnnl.so.2"]),
+    // No dev symlinks for these; blas_onednn.cpp calls dnnl_sgemm and omp_* directly.
+    .unsafeFlags(["-L/usr/lib/x86_64-linux-gnu", "-l:libdnnl.so.2", "-l:libgomp.so.1"]),
 ]
 
 let package = Package(

@@ -17,6 +17,8 @@
 #include <atomic>
 #include <cstdint>
 
+extern "C" int omp_get_max_threads(void);
+extern "C" void omp_set_num_threads(int);
 extern "C" int dnnl_sgemm(char transa, char transb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                           int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 
@@ -26,6 +28,9 @@ using sgemm_fn = void (*)(const char *, const char *, const int *, const int *, 
 std::atomic<int> g_override{1};
 std::atomic<int64_t> g_routed{0};
 std::atomic<int64_t> g_fallback{0};
+// GEMMs with m*n*k below this run on the calling thread only: waking the other OpenMP thread
+// costs more than it saves for small products (e.g. per-head attention matmuls).
+std::atomic<int64_t> g_serial_below{int64_t(1) << 24};
 
 sgemm_fn next_sgemm() {
   static sgemm_fn fn = reinterpret_cast<sgemm_fn>(dlsym(RTLD_NEXT, "sgemm_"));
@@ -50,7 +55,13 @@ void sgemm_(const char *transa, const char *transb, const int *m, const int *n, 
             const int *ldc) {
   const char ta = norm_trans(*transa), tb = norm_trans(*transb);
   if (g_override.load(std::memory_order_relaxed) && ta && tb && *m > 0 && *n > 0 && *k > 0) {
-    if (dnnl_sgemm(tb, ta, *n, *m, *k, *alpha, b, *ldb, a, *lda, *beta, c, *ldc) == 0) {
+    const int64_t work = int64_t(*m) * int64_t(*n) * int64_t(*k);
+    const int threads = omp_get_max_threads();
+    const bool serial = threads > 1 && work < g_serial_below.load(std::memory_order_relaxed);
+    if (serial) omp_set_num_threads(1);
+    const int status = dnnl_sgemm(tb, ta, *n, *m, *k, *alpha, b, *ldb, a, *lda, *beta, c, *ldc);
+    if (serial) omp_set_num_threads(threads);
+    if (status == 0) {
       g_routed.fetch_add(1, std::memory_order_relaxed);
       return;
     }
@@ -58,6 +69,8 @@ void sgemm_(const char *transa, const char *transb, const int *m, const int *n, 
   g_fallback.fetch_add(1, std::memory_order_relaxed);
   if (auto fn = next_sgemm()) fn(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
+
+int64_t ct_set_gemm_serial_threshold(int64_t mnk) { return g_serial_below.exchange(mnk < 0 ? 0 : mnk); }
 
 int ct_set_blas_override(int on) { return g_override.exchange(on ? 1 : 0); }
 

@@ -22,6 +22,8 @@ struct ct_tensor {
   at::Tensor t;
 };
 
+at::Tensor ct_internal_bmm(const at::Tensor &a, const at::Tensor &b);  // bmm.cpp
+
 namespace {
 
 std::atomic<int64_t> g_created{0};
@@ -377,6 +379,7 @@ ct_tensor_t ct_dropout(ct_tensor_t t, double p, int train) { return guard_t([&] 
 
 // ---- linear algebra / nn ----
 ct_tensor_t ct_matmul(ct_tensor_t a, ct_tensor_t b) { return guard_t([&] { return matmul_impl(T(a), T(b)); }); }
+ct_tensor_t ct_bmm(ct_tensor_t a, ct_tensor_t b) { return guard_t([&] { return ct_internal_bmm(T(a), T(b)); }); }
 ct_tensor_t ct_linear(ct_tensor_t x, ct_tensor_t w, ct_tensor_t b) {
   return guard_t([&] {
     const auto &X = T(x), &W = T(w);
@@ -421,11 +424,23 @@ ct_tensor_t ct_attention(ct_tensor_t q, ct_tensor_t k, ct_tensor_t v, ct_tensor_
       throw std::invalid_argument("attention: incompatible q " + shape_str(Q) + ", k " + shape_str(K) + ", v " +
                                   shape_str(V));
     const double s = scale > 0 ? scale : 1.0 / std::sqrt(static_cast<double>(Q.size(-1)));
-    auto scores = at::matmul(Q, K.transpose(-2, -1)) * s;
+    // [..., T, d] -> [B, T, d] for the batch-parallel bmm
+    auto flat = [](const at::Tensor &x) { return x.reshape({-1, x.size(-2), x.size(-1)}); };
+    std::vector<int64_t> lead(Q.sizes().begin(), Q.sizes().end() - 2);
+    auto scores3 = ct_internal_bmm(flat(Q), flat(K).transpose(1, 2)) * s;
+    std::vector<int64_t> sshape = lead;
+    sshape.push_back(Q.size(-2));
+    sshape.push_back(K.size(-2));
+    auto scores = scores3.view(sshape);
     const double ninf = -std::numeric_limits<double>::infinity();
     if (causal) scores = scores.masked_fill(causal_mask(Q.size(-2), K.size(-2)).logical_not(), ninf);
     if (mask) scores = scores.masked_fill(T(mask).logical_not(), ninf);
-    return at::matmul(at::softmax(scores, -1), V);
+    auto probs = at::softmax(scores, -1);
+    auto out = ct_internal_bmm(flat(probs), flat(V));
+    std::vector<int64_t> oshape = lead;
+    oshape.push_back(Q.size(-2));
+    oshape.push_back(V.size(-1));
+    return out.view(oshape);
   });
 }
 
@@ -472,6 +487,14 @@ int ct_topk(ct_tensor_t t, int64_t k, int64_t dim, int largest, ct_tensor_t *val
 }
 ct_tensor_t ct_multinomial(ct_tensor_t p, int64_t n, int repl) {
   return guard_t([&] { return at::multinomial(T(p), n, repl != 0); });
+}
+ct_tensor_t ct_nonzero(ct_tensor_t t) { return guard_t([&] { return at::nonzero(T(t)); }); }
+ct_tensor_t ct_isfinite(ct_tensor_t t) { return guard_t([&] { return at::isfinite(T(t)); }); }
+ct_tensor_t ct_logsumexp(ct_tensor_t t, int64_t dim, int keep) {
+  return guard_t([&] { return at::logsumexp(T(t), {dim}, keep != 0); });
+}
+ct_tensor_t ct_var(ct_tensor_t t, const int64_t *d, int n, int unbiased, int keep) {
+  return guard_t([&] { return at::var(T(t), dims(d, n), unbiased != 0, keep != 0); });
 }
 ct_tensor_t ct_cumsum(ct_tensor_t t, int64_t d) { return guard_t([&] { return at::cumsum(T(t), d); }); }
 ct_tensor_t ct_sort(ct_tensor_t t, int64_t dim, int desc, ct_tensor_t *indices_out) {

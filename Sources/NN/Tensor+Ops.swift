@@ -136,6 +136,8 @@ extension Tensor {
 extension Tensor {
     /// PyTorch `matmul` (batched, broadcasting). float32 GEMMs run in oneDNN (`Torch.routesGemmToOneDNN`).
     public func matmul(_ other: Tensor) throws -> Tensor { try make("matmul", other) { ct_matmul($0, $1) } }
+    /// `[B, M, K] × [B, K, N]`; float32 with ≥ 2 threads runs the batch in parallel.
+    public func bmm(_ other: Tensor) throws -> Tensor { try make("bmm", other) { ct_bmm($0, $1) } }
 }
 
 // MARK: - Reductions and indexing
@@ -188,6 +190,17 @@ extension Tensor {
     /// Samples `n` indices per row from (unnormalised, non-negative) probabilities.
     public func multinomial(_ n: Int, replacement: Bool = false) throws -> Tensor {
         try make("multinomial") { ct_multinomial($0, Int64(n), ctBool(replacement)) }
+    }
+    /// Indices of non-zero entries, int64 `[n, ndim]`.
+    public func nonzero() throws -> Tensor { try make("nonzero") { ct_nonzero($0) } }
+    public func isFinite() throws -> Tensor { try make("isFinite") { ct_isfinite($0) } }
+    /// True if every element is finite (no NaN/inf), e.g. to guard a training step.
+    public func allFinite() throws -> Bool { try isFinite().logicalNot().to(.int64).sum().item() == 0 }
+    public func logsumexp(dim: Int, keepDim: Bool = false) throws -> Tensor {
+        try make("logsumexp") { ct_logsumexp($0, Int64(dim), ctBool(keepDim)) }
+    }
+    public func variance(dims: [Int], unbiased: Bool = true, keepDim: Bool = false) throws -> Tensor {
+        try make("var") { h in withShape(dims) { ct_var(h, $0, $1, ctBool(unbiased), ctBool(keepDim)) } }
     }
     public func cumsum(dim: Int) throws -> Tensor { try make("cumsum") { ct_cumsum($0, Int64(dim)) } }
     public func sort(dim: Int = -1, descending: Bool = false) throws -> (values: Tensor, indices: Tensor) {

@@ -7,13 +7,29 @@ import Darwin
 
 /// Process-wide libtorch settings.
 public enum Torch {
-    /// Runs once, before the first tensor is created: libtorch starts with 1 intra-op thread on
-    /// this machine class, so default to every online core (override with `FRAMECAST_THREADS`).
+    /// Runs once, before the first tensor is created, and sets the intra-op thread count to
+    /// `defaultThreadCount(...)` for this process.
     private static let bootstrapOnce: Void = {
-        var n = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        if let s = getenv("FRAMECAST_THREADS"), let v = Int(String(cString: s)), v > 0 { n = v }
-        _ = ct_set_num_threads(Int32(Swift.max(1, n)))
+        func env(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
+        let n = defaultThreadCount(cores: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
+                                   override: env("FRAMECAST_THREADS"),
+                                   waitPolicy: env("OMP_WAIT_POLICY"), spinCount: env("GOMP_SPINCOUNT"))
+        _ = ct_set_num_threads(Int32(n))
     }()
+
+    /// The default intra-op thread count. libtorch itself starts with 1 here.
+    ///
+    /// Measured on this 2-core machine class while other processes use the cores: libgomp's
+    /// default wait policy (spin ~300k iterations before sleeping) with 2 threads makes GEMMs ~4×
+    /// and small ops ~10–1000× slower than with `OMP_WAIT_POLICY=PASSIVE`, and libgomp reads that
+    /// variable only when it is loaded. So: every core when the process was started with a wait
+    /// policy or spin count (see `ensureProcessEnvironment()`), otherwise 1 thread (no spinning
+    /// partner thread at all). `FRAMECAST_THREADS=n` overrides both.
+    public static func defaultThreadCount(cores: Int, override: String?, waitPolicy: String?, spinCount: String?) -> Int {
+        if let override, let n = Int(override), n > 0 { return n }
+        let protected = (waitPolicy.map { !$0.isEmpty } ?? false) || (spinCount.map { !$0.isEmpty } ?? false)
+        return protected ? Swift.max(1, cores) : 1
+    }
 
     static func bootstrap() { _ = bootstrapOnce }
 
@@ -47,17 +63,22 @@ public enum Torch {
     /// libtorch's build configuration.
     public static var config: String { String(cString: ct_config()) }
 
-    /// Makes sure libgomp sees `OMP_WAIT_POLICY=PASSIVE`, which it reads only when it is loaded
-    /// (before `main`). If the variable is missing, sets it and re-executes `/proc/self/exe`
-    /// with the same arguments; returns normally when the environment is already right (or when
-    /// re-exec is impossible). Call it first thing in an executable's `main`, never in tests.
-    /// Idempotent; `FRAMECAST_NO_REEXEC=1` disables it.
+    /// Makes sure libgomp runs with `OMP_WAIT_POLICY=PASSIVE`, which it reads only when it is
+    /// loaded (before `main`, so `setenv` in-process is too late). If neither `OMP_WAIT_POLICY`
+    /// nor `GOMP_SPINCOUNT` is set, sets the policy and re-executes `/proc/self/exe` with the same
+    /// arguments (the process image is replaced; nothing after this call runs twice). Returns
+    /// normally when the environment is already right or re-exec is impossible. Call it first
+    /// thing in an executable's `main`, before creating any tensor; never in tests or libraries.
+    /// `FRAMECAST_NO_REEXEC=1` disables it.
     public static func ensureProcessEnvironment() {
         #if os(Linux)
-        if getenv("OMP_WAIT_POLICY") != nil || getenv("FRAMECAST_NO_REEXEC") != nil { return }
+        if getenv("OMP_WAIT_POLICY") != nil || getenv("GOMP_SPINCOUNT") != nil || getenv("FRAMECAST_NO_REEXEC") != nil {
+            return
+        }
         setenv("OMP_WAIT_POLICY", "PASSIVE", 1)
         execv("/proc/self/exe", CommandLine.unsafeArgv)
-        // execv only returns on failure: carry on with the current environment.
+        // execv only returns on failure: undo, so the thread default stays at the safe value.
+        unsetenv("OMP_WAIT_POLICY")
         #endif
     }
 }
@@ -79,5 +100,13 @@ extension Torch {
         var r: Int64 = 0, f: Int64 = 0
         ct_blas_counts(&r, &f)
         return (Int(r), Int(f))
+    }
+}
+
+extension Torch {
+    /// float32 GEMMs with m·n·k below this run on the calling thread only (default 2²⁴): waking
+    /// the second OpenMP thread costs more than it saves for e.g. per-head attention products.
+    public static func setGemmSerialThreshold(_ mnk: Int) {
+        _ = ct_set_gemm_serial_threshold(Int64(mnk))
     }
 }

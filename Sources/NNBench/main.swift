@@ -11,6 +11,7 @@ let args = Array(CommandLine.arguments.dropFirst())
 if args.contains("--reexec") { Torch.ensureProcessEnvironment() }
 let quick = args.contains("--quick")
 let threadList = args.compactMap { Int($0) }
+if let v = getenv("GEMM_SERIAL_BELOW").flatMap({ Int(String(cString: $0)) }) { Torch.setGemmSerialThreshold(v) }
 
 func now() -> Double {
     var ts = timespec()

@@ -1,5 +1,5 @@
 import XCTest
-@testable import NN
+import NN
 
 /// Compares autograd gradients with float64 central finite differences.
 ///

@@ -1,5 +1,5 @@
 import XCTest
-@testable import NN
+import NN
 
 final class GradcheckTests: XCTestCase {
     override func setUp() { Torch.manualSeed(1234) }
@@ -77,6 +77,7 @@ final class GradcheckTests: XCTestCase {
     }
 
     func testAttention() throws {
+        try gradcheck("bmm", [r([3, 2, 4]), r([3, 4, 2])]) { try $0[0].bmm($0[1]) }
         try gradcheck("attention causal", [r([2, 4, 3]), r([2, 4, 3]), r([2, 4, 3])]) {
             try F.attention($0[0], $0[1], $0[2], causal: true)
         }
@@ -109,5 +110,38 @@ final class GradcheckTests: XCTestCase {
         let after = Torch.gemmCounts
         XCTAssertGreaterThanOrEqual(after.oneDNN - before.oneDNN, 6)
         XCTAssertEqual(after.fallback, before.fallback)
+    }
+
+    /// Backward passes in float32 also go through the routed `sgemm_` (transposed and batched
+    /// operands, threaded and single-threaded sizes): compare values and grads with float64.
+    func testFloat32BackwardThroughOneDNNMatchesFloat64() throws {
+        func compare(_ name: String, _ inputs: [Tensor], _ f: ([Tensor]) throws -> Tensor) throws {
+            let x32 = try inputs.map { try $0.detach().requiresGrad(true) }
+            let x64 = try inputs.map { try $0.detach().to(.float64).requiresGrad(true) }
+            let y32 = try f(x32), y64 = try f(x64)
+            let w = try Tensor.randn(y32.shape)
+            try (y32 * w).sum().backward()
+            try (y64 * w.to(.float64)).sum().backward()
+            assertClose(try y32.doubles(), try y64.doubles(), tol: 2e-4, "\(name) forward")
+            for (i, (a, b)) in zip(x32, x64).enumerated() {
+                assertClose(try XCTUnwrap(a.grad).doubles(), try XCTUnwrap(b.grad).doubles(), tol: 2e-4, "\(name) grad \(i)")
+            }
+        }
+        let threads = Torch.threads
+        Torch.setThreads(2)   // exercise oneDNN's threaded GEMM too
+        defer { Torch.setThreads(threads) }
+        let before = Torch.gemmCounts.oneDNN
+        try compare("attention", [Tensor.randn([2, 3, 33, 16]), Tensor.randn([2, 3, 40, 16]), Tensor.randn([2, 3, 40, 8])]) {
+            try F.attention($0[0], $0[1], $0[2])
+        }
+        try compare("bmm (batch-parallel)", [Tensor.randn([5, 7, 9]), Tensor.randn([5, 9, 4])]) { try $0[0].bmm($0[1]) }
+        try compare("causal attention 4-D", [Tensor.randn([2, 2, 6, 8]), Tensor.randn([2, 2, 6, 8]), Tensor.randn([2, 2, 6, 8])]) {
+            try F.attention($0[0], $0[1], $0[2], causal: true)
+        }
+        try compare("big matmul (threaded)", [Tensor.randn([256, 512]), Tensor.randn([512, 160])]) { try $0[0].matmul($0[1]) }
+        try compare("linear 3-D", [Tensor.randn([4, 9, 24]), Tensor.randn([12, 24]), Tensor.randn([12])]) {
+            try F.linear($0[0], $0[1], $0[2])
+        }
+        XCTAssertGreaterThan(Torch.gemmCounts.oneDNN - before, 10)
     }
 }

@@ -1,5 +1,5 @@
 import XCTest
-@testable import NN
+import NN
 
 final class ModuleTests: XCTestCase {
     func testNamesShapesAndInitBounds() throws {
@@ -115,5 +115,20 @@ final class OptimTests: XCTestCase {
         try opt2.loadState(saved, step: opt.step)
         XCTAssertEqual(opt2.step, 1)
         XCTAssertEqual(try XCTUnwrap(opt2.state["w"]).expAvg.floats(), try XCTUnwrap(opt.state["w"]).expAvg.floats())
+    }
+}
+
+final class PyTorchParityTests: XCTestCase {
+    /// Reference values printed by Debian's PyTorch 1.13 (same libtorch):
+    /// `torch.manual_seed(42); nn.Linear(8, 4); nn.Conv2d(3, 4, 3); nn.Embedding(10, 4)`.
+    func testInitMatchesPyTorchForSameSeed() throws {
+        Torch.manualSeed(42)
+        let l = Linear(8, 4), c = Conv2d(3, 4, kernelSize: 3), e = Embedding(10, 4)
+        assertClose(Array(try l.weight.floats().prefix(4)), [0.270305, 0.293452, -0.082828, 0.324778], tol: 2e-6, "Linear.weight")
+        assertClose(Array(try XCTUnwrap(l.bias).floats().prefix(2)), [0.272953, 0.058838], tol: 2e-6, "Linear.bias")
+        assertClose(Array(try c.weight.floats().prefix(3)), [0.029993, 0.155493, 0.021039], tol: 2e-6, "Conv2d.weight")
+        assertClose(Array(try e.weight.floats().prefix(3)), [0.269482, -0.210376, -0.732803], tol: 2e-6, "Embedding.weight")
+        Torch.manualSeed(42)
+        assertClose(try Tensor.randn([3]).floats(), [0.33669, 0.128809, 0.234462], tol: 2e-6, "randn")
     }
 }

@@ -1,5 +1,5 @@
 import XCTest
-@testable import NN
+import NN
 
 final class TensorTests: XCTestCase {
     func testCreateAndReadBack() throws {
@@ -71,6 +71,11 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(try F.causalMask(3).bools(), [true, false, false, true, true, false, true, true, true])
         XCTAssertEqual(try F.causalMask(2, 3).bools(), [true, true, false, true, true, true])
         XCTAssertEqual(try Tensor.arange(5).ints(), [0, 1, 2, 3, 4])
+        XCTAssertEqual(try Tensor([0, 3, 0, 1] as [Float]).nonzero().ints(), [1, 3])
+        XCTAssertTrue(try a.allFinite())
+        XCTAssertFalse(try (a / 0).allFinite())
+        XCTAssertEqual(try Tensor([0, 0] as [Float]).logsumexp(dim: 0).item(), 0.6931472, accuracy: 1e-6)
+        XCTAssertEqual(try a.variance(dims: [0, 1]).item(), 5.0 / 3.0, accuracy: 1e-6)
     }
 
     func testMultinomialAndDropout() throws {
@@ -167,8 +172,15 @@ final class TensorTests: XCTestCase {
         XCTAssertNotEqual(try Tensor.randn([16]).floats(), try a.floats())
     }
 
-    func testThreadsDefaultToAllCores() {
-        XCTAssertGreaterThanOrEqual(Torch.threads, 1)
-        XCTAssertEqual(Torch.threads, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    func testThreadDefaults() {
+        XCTAssertEqual(Torch.defaultThreadCount(cores: 2, override: nil, waitPolicy: "PASSIVE", spinCount: nil), 2)
+        XCTAssertEqual(Torch.defaultThreadCount(cores: 2, override: nil, waitPolicy: nil, spinCount: "10000"), 2)
+        XCTAssertEqual(Torch.defaultThreadCount(cores: 2, override: nil, waitPolicy: nil, spinCount: nil), 1)
+        XCTAssertEqual(Torch.defaultThreadCount(cores: 2, override: "3", waitPolicy: nil, spinCount: nil), 3)
+        XCTAssertEqual(Torch.defaultThreadCount(cores: 2, override: "x", waitPolicy: "PASSIVE", spinCount: nil), 2)
+        func env(_ n: String) -> String? { getenv(n).map { String(cString: $0) } }
+        XCTAssertEqual(Torch.threads, Torch.defaultThreadCount(
+            cores: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), override: env("FRAMECAST_THREADS"),
+            waitPolicy: env("OMP_WAIT_POLICY"), spinCount: env("GOMP_SPINCOUNT")))
     }
 }

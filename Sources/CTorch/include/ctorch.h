@@ -130,6 +130,8 @@ ct_tensor_t ct_dropout(ct_tensor_t t, double p, int train);
 // matmul: PyTorch semantics (errors name both shapes). float32 GEMMs run in oneDNN, see below.
 ct_tensor_t ct_matmul(ct_tensor_t a, ct_tensor_t b);
 ct_tensor_t ct_linear(ct_tensor_t x, ct_tensor_t w, ct_tensor_t b_or_null); // y = x w^T + b
+// [B, M, K] x [B, K, N]: float32 with >= 2 threads splits the batch across threads (own backward).
+ct_tensor_t ct_bmm(ct_tensor_t a, ct_tensor_t b);
 ct_tensor_t ct_conv2d(ct_tensor_t x, ct_tensor_t w, ct_tensor_t b_or_null,
                       int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w,
                       int64_t dil_h, int64_t dil_w, int64_t groups);
@@ -167,6 +169,10 @@ ct_tensor_t ct_bincount(ct_tensor_t indices, int64_t minlength);
 int ct_topk(ct_tensor_t t, int64_t k, int64_t dim, int largest, ct_tensor_t *values, ct_tensor_t *indices);
 ct_tensor_t ct_multinomial(ct_tensor_t probs, int64_t n, int replacement);
 ct_tensor_t ct_cumsum(ct_tensor_t t, int64_t dim);
+ct_tensor_t ct_nonzero(ct_tensor_t t);                       // int64 [n, ndim]
+ct_tensor_t ct_isfinite(ct_tensor_t t);                      // bool
+ct_tensor_t ct_logsumexp(ct_tensor_t t, int64_t dim, int keepdim);
+ct_tensor_t ct_var(ct_tensor_t t, const int64_t *dims, int n, int unbiased, int keepdim);
 ct_tensor_t ct_sort(ct_tensor_t t, int64_t dim, int descending, ct_tensor_t *indices_out);
 
 // ---- losses ----
@@ -218,6 +224,8 @@ const char *ct_config(void);                         // at::show_config()
 // libtorch's `sgemm_` calls are served by oneDNN's dnnl_sgemm instead of the reference BLAS.
 int ct_set_blas_override(int on);                    // returns the previous setting (default 1)
 void ct_blas_counts(int64_t *routed, int64_t *fallback);  // sgemm_ calls served by oneDNN / by BLAS
+// GEMMs with m*n*k below this run single-threaded (default 2^24). Returns the previous value.
+int64_t ct_set_gemm_serial_threshold(int64_t mnk);
 
 #ifdef __cplusplus
 }
