@@ -136,7 +136,7 @@ final class FrameScaler {
         scaled.pointee.width = Int32(g.scaledWidth)
         scaled.pointee.height = Int32(g.scaledHeight)
         scaled.pointee.format = AV_PIX_FMT_RGB24.rawValue
-        guard av_frame_get_buffer(scaled, 32) >= 0 else { throw MediaError(path, "out of memory") }
+        guard av_frame_get_buffer(scaled, 64) >= 0 else { throw MediaError(path, "out of memory") }
         geometry = g
     }
 }

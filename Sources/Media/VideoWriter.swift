@@ -91,6 +91,10 @@ public final class VideoWriter {
         case .h264:
             av_opt_set(context.pointee.priv_data, "crf", "\(crf)", 0)
             av_opt_set(context.pointee.priv_data, "preset", "medium", 0)
+            // Identical input ⇒ identical bytes needs one thread and no macroblock-tree rate control:
+            // with mbtree on, repeated encodes in one process differed (its SIMD path; measured
+            // here with five encodes of the same frames, deterministic with mbtree=0 or no-asm).
+            av_opt_set(context.pointee.priv_data, "x264-params", "threads=1:mbtree=0", 0)
         case .mpeg4:
             context.pointee.flags |= AV_CODEC_FLAG_QSCALE
             context.pointee.global_quality = 118 * 2  // FF_QP2LAMBDA × qscale 2
@@ -121,7 +125,18 @@ public final class VideoWriter {
         frame.pointee.format = AV_PIX_FMT_YUV420P.rawValue
         frame.pointee.color_range = AVCOL_RANGE_MPEG
         frame.pointee.colorspace = AVCOL_SPC_SMPTE170M
-        guard av_frame_get_buffer(frame, 32) >= 0 else { throw MediaError(path, "out of memory") }
+        guard av_frame_get_buffer(frame, 64) >= 0 else { throw MediaError(path, "out of memory") }
+        handles.rgbFrame = av_frame_alloc()
+        guard let rgbFrame = handles.rgbFrame else { throw MediaError(path, "out of memory") }
+        rgbFrame.pointee.width = Int32(width)
+        rgbFrame.pointee.height = Int32(height)
+        rgbFrame.pointee.format = AV_PIX_FMT_RGB24.rawValue
+        guard av_frame_get_buffer(rgbFrame, 64) >= 0 else { throw MediaError(path, "out of memory") }
+        // Zero the padding beyond each row too: encoders may read it, and uninitialised bytes
+        // would make identical input encode differently.
+        for buffer in [frame.pointee.buf.0, rgbFrame.pointee.buf.0] {
+            if let buffer, let bytes = buffer.pointee.data { memset(bytes, 0, Int(buffer.pointee.size)) }
+        }
         handles.scaler = sws_getContext(Int32(width), Int32(height), AV_PIX_FMT_RGB24,
                                         Int32(width), Int32(height), AV_PIX_FMT_YUV420P,
                                         SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INP, nil, nil, nil)
@@ -137,14 +152,21 @@ public final class VideoWriter {
         guard rgb.count == width * height * 3 else {
             throw MediaError(path, "frame has \(rgb.count) bytes, expected \(width)x\(height)x3 = \(width * height * 3)")
         }
-        guard let frame = handles.frame, let scaler = handles.scaler else { return }
+        guard let frame = handles.frame, let rgbFrame = handles.rgbFrame, let scaler = handles.scaler,
+              let rgbBase = rgbFrame.pointee.data.0 else { return }
         guard av_frame_make_writable(frame) >= 0 else { throw MediaError(path, "out of memory") }
+        // swscale picks different (not bit-identical) kernels for differently aligned input, so the
+        // pixels are first copied into an aligned frame: identical input ⇒ identical bytes.
+        let stride = Int(rgbFrame.pointee.linesize.0), rowBytes = width * 3
         rgb.withUnsafeBufferPointer { pixels in
-            var source: UnsafePointer<UInt8>? = pixels.baseAddress
-            var stride = Int32(width * 3)
-            _ = frame.pointer(to: \.data)!.withMemoryRebound(to: UnsafeMutablePointer<UInt8>?.self, capacity: 8) { dstData in
-                frame.pointer(to: \.linesize)!.withMemoryRebound(to: Int32.self, capacity: 8) { dstLines in
-                    sws_scale(scaler, &source, &stride, 0, Int32(height), dstData, dstLines)
+            for y in 0..<height { (rgbBase + y * stride).update(from: pixels.baseAddress! + y * rowBytes, count: rowBytes) }
+        }
+        _ = rgbFrame.pointer(to: \.data)!.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { srcData in
+            rgbFrame.pointer(to: \.linesize)!.withMemoryRebound(to: Int32.self, capacity: 8) { srcLines in
+                frame.pointer(to: \.data)!.withMemoryRebound(to: UnsafeMutablePointer<UInt8>?.self, capacity: 8) { dstData in
+                    frame.pointer(to: \.linesize)!.withMemoryRebound(to: Int32.self, capacity: 8) { dstLines in
+                        sws_scale(scaler, srcData, srcLines, 0, Int32(height), dstData, dstLines)
+                    }
                 }
             }
         }
@@ -202,6 +224,7 @@ private final class EncoderHandles {
     var format: UnsafeMutablePointer<AVFormatContext>?
     var encoder: UnsafeMutablePointer<AVCodecContext>?
     var frame: UnsafeMutablePointer<AVFrame>?
+    var rgbFrame: UnsafeMutablePointer<AVFrame>?
     var packet: UnsafeMutablePointer<AVPacket>?
     var scaler: OpaquePointer?
     var fileOpen = false
@@ -220,6 +243,7 @@ private final class EncoderHandles {
         avformat_free_context(format)
         avcodec_free_context(&encoder)
         av_frame_free(&frame)
+        av_frame_free(&rgbFrame)
         av_packet_free(&packet)
         sws_freeContext(scaler)
         if let temporaryPath { unlink(temporaryPath) }

@@ -12,6 +12,8 @@ public struct VQVAEConfig: Codable, Sendable, Equatable {
     public var codeDim = 64
     /// Channels at the highest resolution (half the frame size); doubled at each lower level.
     public var baseChannels = 64
+    /// Upper limit on channels at the lower-resolution levels.
+    public var maxChannels = 256
     /// Residual blocks per resolution level (encoder; the decoder uses one more at the lowest level).
     public var blocksPerLevel = 1
     /// Commitment weight β of the paper's loss.
@@ -37,6 +39,7 @@ public struct VQVAEConfig: Codable, Sendable, Equatable {
         if !(2...65536).contains(codebookSize) { out.append("codebook size \(codebookSize) must be 2...65536") }
         if !(1...1024).contains(codeDim) { out.append("code dimension \(codeDim) must be 1...1024") }
         if baseChannels < 8 || baseChannels % 8 != 0 { out.append("base channels \(baseChannels) must be a multiple of 8") }
+        if maxChannels < baseChannels || maxChannels % 8 != 0 { out.append("max channels \(maxChannels) must be a multiple of 8, at least the base channels") }
         if !(0..<1).contains(emaDecay) { out.append("EMA decay \(emaDecay) must be in [0, 1)") }
         return out
     }
@@ -51,7 +54,7 @@ public struct VQVAEConfig: Codable, Sendable, Equatable {
             levels.append(channels)
             if size <= 1 { break }
             size /= 2
-            channels = min(channels * 2, baseChannels * 4)
+            channels = min(channels * 2, maxChannels)
         }
         return levels
     }

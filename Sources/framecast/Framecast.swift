@@ -1,4 +1,5 @@
 import ArgumentParser
+import NN
 
 /// `framecast`: learn to predict the future of a video from its past frames and actions.
 @main
@@ -18,4 +19,11 @@ struct Framecast: ParsableCommand {
         version: "0.1.0",
         subcommands: [Probe.self, Transcode.self, ContactSheet.self, Train.self, Encode.self, Decode.self, Eval.self, Bench.self]
     )
+
+    /// Re-executes with `OMP_WAIT_POLICY=PASSIVE` when it is unset (libgomp reads it only at load;
+    /// spinning OpenMP threads stall both cores under load, see docs/numerics.md), then runs.
+    static func main() {
+        Torch.ensureProcessEnvironment()
+        main(nil)
+    }
 }

@@ -59,6 +59,9 @@ struct TrainTokenizer: ParsableCommand {
     @Option(help: "Channels at the highest resolution (doubled at lower ones, up to 4x).")
     var channels = 64
 
+    @Option(help: "Channel limit at the lower-resolution levels.")
+    var maxChannels = 256
+
     @Option(help: "Residual blocks per resolution level.")
     var blocks = 1
 
@@ -110,6 +113,7 @@ struct TrainTokenizer: ParsableCommand {
         c.codebookSize = codebook.width
         c.codeDim = codebook.height
         c.baseChannels = channels
+        c.maxChannels = maxChannels
         c.blocksPerLevel = blocks
         c.emaDecay = emaDecay
         return c

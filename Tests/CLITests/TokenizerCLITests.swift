@@ -7,8 +7,8 @@ import XCTest
 /// The tokenizer through the command line: train a tiny model, encode, decode, resume.
 final class TokenizerCLITests: XCTestCase {
     /// A tiny tokenizer trained on a synthetic clip with an action sidecar (shared by the tests).
-    private static let fixture = TemporaryDirectory()
-    private static var trained = false
+    nonisolated(unsafe) private static let fixture = TemporaryDirectory()
+    nonisolated(unsafe) private static var trained = false
 
     private static let tinyArgs = ["--size", "16x16", "--grid", "4x4", "--codebook", "32x8", "--channels", "16",
                                    "--batch", "8", "--eval-frames", "16", "--threads", "2"]

@@ -28,13 +28,15 @@ final class VideoWriterTests: XCTestCase {
     }
 
     func testIdenticalInputGivesIdenticalBytes() throws {
+        // Several writes in one process: input arrays land at different alignments each time.
         let dir = TemporaryDirectory()
-        try SyntheticVideo.write(to: dir.file("a.mp4"), count: 20)
-        try SyntheticVideo.write(to: dir.file("b.mp4"), count: 20)
-        let a = try Data(contentsOf: URL(fileURLWithPath: dir.file("a.mp4")))
-        let b = try Data(contentsOf: URL(fileURLWithPath: dir.file("b.mp4")))
-        XCTAssertGreaterThan(a.count, 1000)
-        XCTAssertEqual(a, b)
+        var files: [Data] = []
+        for i in 0..<5 {
+            try SyntheticVideo.write(to: dir.file("\(i).mp4"), count: 20, width: 62, height: 46)
+            files.append(try Data(contentsOf: URL(fileURLWithPath: dir.file("\(i).mp4"))))
+        }
+        XCTAssertGreaterThan(files[0].count, 1000)
+        for file in files.dropFirst() { XCTAssertEqual(file, files[0]) }
     }
 
     func testTwentyFiveFramesAtFifteenFpsLastTwentyFiveFifteenths() throws {
