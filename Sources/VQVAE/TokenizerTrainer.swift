@@ -66,9 +66,9 @@ public struct TokenizerEvaluation: Codable, Sendable {
 /// + ‖sg[z_e] − e‖² (when the codebook is not EMA-trained) + β‖z_e − sg[e]‖².
 public final class TokenizerTrainer {
     public let model: VQVAE
-    public let options: TokenizerTrainingOptions
+    public private(set) var options: TokenizerTrainingOptions
     public let optimizer: AdamW
-    public let schedule: WarmupCosine
+    public private(set) var schedule: WarmupCosine
     private let data: FrameBank
 
     /// Frames available for training.
@@ -88,6 +88,14 @@ public final class TokenizerTrainer {
         // Norm gains/biases, conv biases and the codebook are not weight-decayed.
         optimizer = AdamW(model.namedParameters, lr: options.learningRate, betas: (0.9, 0.99), weightDecay: 1e-4,
                           decays: { $0.hasSuffix(".weight") && !$0.contains("norm") })
+        schedule = WarmupCosine(peak: options.learningRate, warmupSteps: options.warmup, totalSteps: options.steps,
+                                floor: options.learningRate * 0.1)
+    }
+
+    /// Changes the run's length (e.g. once a time budget is converted to steps); the learning-rate
+    /// schedule follows. Steps already taken are kept.
+    public func setTotalSteps(_ steps: Int) {
+        options.steps = max(steps, step)
         schedule = WarmupCosine(peak: options.learningRate, warmupSteps: options.warmup, totalSteps: options.steps,
                                 floor: options.learningRate * 0.1)
     }

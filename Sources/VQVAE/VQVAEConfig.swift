@@ -9,11 +9,11 @@ public struct VQVAEConfig: Codable, Sendable, Equatable {
     /// Number of codebook entries K.
     public var codebookSize = 512
     /// Dimension D of each codebook vector.
-    public var codeDim = 64
+    public var codeDim = 16
     /// Channels at the highest resolution (half the frame size); doubled at each lower level.
     public var baseChannels = 64
     /// Upper limit on channels at the lower-resolution levels.
-    public var maxChannels = 256
+    public var maxChannels = 128
     /// Residual blocks per resolution level (encoder; the decoder uses one more at the lowest level).
     public var blocksPerLevel = 1
     /// Commitment weight β of the paper's loss.

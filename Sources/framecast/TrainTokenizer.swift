@@ -44,6 +44,9 @@ struct TrainTokenizer: ParsableCommand {
     @Option(help: "Optimizer steps.")
     var steps = 3000
 
+    @Option(help: "Train for about this many minutes instead of --steps: the step count is set from the speed of the first 20 steps.")
+    var minutes: Double?
+
     @Option(help: "Frames per batch.")
     var batch = 32
 
@@ -54,13 +57,13 @@ struct TrainTokenizer: ParsableCommand {
     var grid = FrameSize(width: 8, height: 8)
 
     @Option(help: "Codebook KxD: number of codes and their dimension.")
-    var codebook = FrameSize(width: 512, height: 64)
+    var codebook = FrameSize(width: 512, height: 16)
 
     @Option(help: "Channels at the highest resolution (doubled at lower ones, up to 4x).")
     var channels = 64
 
     @Option(help: "Channel limit at the lower-resolution levels.")
-    var maxChannels = 256
+    var maxChannels = 128
 
     @Option(help: "Residual blocks per resolution level.")
     var blocks = 1
@@ -94,6 +97,7 @@ struct TrainTokenizer: ParsableCommand {
 
     func validate() throws {
         guard resume || clips != nil else { throw ValidationError("--clips is required (unless --resume)") }
+        if let minutes, !(minutes > 0) { throw ValidationError("--minutes must be positive") }
         guard steps > 0, batch > 0 else { throw ValidationError("--steps and --batch must be positive") }
         try size.validate("--size")
         try grid.validate("--grid")
@@ -165,7 +169,7 @@ struct TrainTokenizer: ParsableCommand {
             options.steps = steps
             options.batch = batch
             options.learningRate = lr
-            options.warmup = min(100, steps / 10)
+            options.warmup = minutes == nil ? min(100, steps / 10) : 100
             options.edgeWeight = edgeWeight
             options.seed = seed
             Torch.manualSeed(seed)
@@ -179,6 +183,15 @@ struct TrainTokenizer: ParsableCommand {
         let model = trainer.model
         FileHandle.standardError.write(Data("tokenizer: \(model.parameterCount) parameters, grid \(config.gridWidth)x\(config.gridHeight), K=\(config.codebookSize), D=\(config.codeDim), \(Torch.threads) threads\n".utf8))
 
+        if let minutes, !resume {
+            // Time budget: measure 20 steps, then fix the run's length (stored in checkpoints).
+            let probeStart = Date()
+            trainer.setTotalSteps(1_000_000)
+            while trainer.step < 20 { _ = try trainer.trainStep() }
+            let perStep = Date().timeIntervalSince(probeStart) / 20
+            trainer.setTotalSteps(Int(minutes * 60 / perStep))
+            FileHandle.standardError.write(Data(String(format: "%.2f s/step: %d steps fit in %g minutes\n", perStep, trainer.options.steps, minutes).utf8))
+        }
         let total = trainer.options.steps
         let progress = Progress("train tokenizer", total: total, unit: "steps")
         var window: [TokenizerStepStats] = []
