@@ -72,6 +72,12 @@ public final class PriorTrainer {
                                 floor: options.learningRate * 0.1)
     }
 
+    /// A trainer for a fresh model of `config`, initialised from `options.seed`.
+    public convenience init(config: PriorConfig, options: PriorTrainingOptions, data: PriorDataset) throws {
+        Torch.manualSeed(options.seed)
+        try self.init(model: PriorModel(config: config), options: options, data: data)
+    }
+
     static func checkActions(_ data: PriorDataset, actionCount: Int) throws {
         for (clip, name) in zip(data.clips, data.names) {
             if let bad = clip.actions.first(where: { Int($0) >= actionCount || $0 < -1 }) {

@@ -59,12 +59,19 @@ final class PriorModelTests: XCTestCase {
     }
 
     func testCachedLogitsMatchAFullForwardIncludingAfterTheWindowSlides() throws {
+        // A 1-frame context fills a 4-frame window through the cache before it slides; a
+        // 2-frame context fills a 3-frame window at once and slides at every frame.
+        try checkCacheAgainstFullForward(contextFrames: 4, given: 1)
+        try checkCacheAgainstFullForward(contextFrames: 3, given: 2)
+    }
+
+    func checkCacheAgainstFullForward(contextFrames: Int, given: Int) throws {
         Torch.manualSeed(13)
-        let config = tinyConfig(contextFrames: 3)
+        let config = tinyConfig(contextFrames: contextFrames)
         let model = try PriorModel(config: config)
         let clip = randomClip(frames: 4, seed: 5)
-        let context = try PriorContext(clip: clip, start: 1, frames: 2)
-        let future = [2, 0, -1, 1, 2]
+        let context = try PriorContext(clip: clip, start: 1, frames: given)
+        let future = [2, 0, -1, 1, 2, 1]
         var observed: [(frame: Int, slot: Int, logits: [Float])] = []
         let samples = 2
         let rollout = try PriorSampler(model: model).rollout(

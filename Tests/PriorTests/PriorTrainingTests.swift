@@ -122,8 +122,8 @@ final class PriorTrainingTests: XCTestCase {
         options.warmup = 3
         options.seed = 5
         func fresh() throws -> PriorTrainer {
-            Torch.manualSeed(options.seed)
-            return try PriorTrainer(model: PriorModel(config: tinyConfig()), options: options, data: data)
+            Torch.manualSeed(99)  // the trainer seeds initialisation itself
+            return try PriorTrainer(config: tinyConfig(), options: options, data: data)
         }
         let straight = try fresh()
         try straight.train()
