@@ -44,6 +44,8 @@ let package = Package(
         .target(name: "NN", dependencies: ["CTorch", "SafeTensors"]),
         // The per-frame VQ-VAE tokenizer: model, training, metrics.
         .target(name: "VQVAE", dependencies: ["NN", "Metrics", "SafeTensors"]),
+        // The action-conditioned transformer prior over code grids: model, training, sampling.
+        .target(name: "Prior", dependencies: ["NN", "CodeFile", "SafeTensors"]),
         // Throughput / thread-contention benchmark: `swift run -c release NNBench`.
         .executableTarget(name: "NNBench", dependencies: ["NN"]),
         // Image quality metrics (PSNR, SSIM) on 8-bit RGB; no dependencies.
@@ -66,6 +68,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN"]),
         .testTarget(name: "VQVAETests", dependencies: ["VQVAE", "NN", "Metrics", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
+        .testTarget(name: "PriorTests", dependencies: ["Prior", "NN", "CodeFile"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Metrics", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["framecast", "Media", "TestSupport"]),
     ],

@@ -1,0 +1,46 @@
+/// Shape of the transformer prior. Stored in checkpoints as JSON metadata.
+public struct PriorConfig: Codable, Sendable, Equatable {
+    /// Transformer blocks.
+    public var layers = 4
+    /// Residual-stream width C.
+    public var width = 256
+    /// Attention heads (must divide `width`).
+    public var heads = 4
+    /// Frames in the attention window; training windows and the sampler's sliding window have this many.
+    public var contextFrames = 8
+    /// Code-grid columns per frame.
+    public var gridWidth = 8
+    /// Code-grid rows per frame.
+    public var gridHeight = 8
+    /// Number of codes K of the tokenizer whose codes the prior models.
+    public var codebookSize = 512
+    /// Number of named actions; id `actionCount` is the learned "no / unknown action".
+    public var actionCount = 1
+    /// Dropout on embeddings and residual branches while training.
+    public var dropout = 0.1
+    /// Whether the action a_t is also added (through `actionProjection`) to every code token of frame t+1,
+    /// besides having its own token. Off only for ablations.
+    public var actionIntoFrame = true
+
+    public init() {}
+
+    /// Code tokens per frame, h·w.
+    public var codesPerFrame: Int { gridWidth * gridHeight }
+    /// Tokens per frame: the codes plus one action token.
+    public var tokensPerFrame: Int { codesPerFrame + 1 }
+    /// The id of the learned "no / unknown action" embedding.
+    public var noAction: Int { actionCount }
+
+    /// Problems with this configuration, in words; empty when it is usable.
+    public var problems: [String] {
+        var out: [String] = []
+        if layers < 1 { out.append("layers \(layers) must be at least 1") }
+        if width < 1 || heads < 1 || width % heads != 0 { out.append("heads \(heads) must divide width \(width)") }
+        if contextFrames < 2 { out.append("context frames \(contextFrames) must be at least 2") }
+        if gridWidth < 1 || gridHeight < 1 { out.append("grid \(gridWidth)x\(gridHeight) must be positive") }
+        if !(2...65536).contains(codebookSize) { out.append("codebook size \(codebookSize) must be 2...65536") }
+        if actionCount < 0 { out.append("action count \(actionCount) must not be negative") }
+        if !(0..<1).contains(dropout) { out.append("dropout \(dropout) must be in [0, 1)") }
+        return out
+    }
+}

@@ -1,0 +1,137 @@
+import CodeFile
+import NN
+
+/// Generates future frames token by token with a KV cache, for S samples at once.
+///
+/// The window holds at most `contextFrames` frames. When it is full, the oldest frame is dropped
+/// and the kept frames are fed again (re-prefill); frame positions count from the window start,
+/// so this gives exactly the logits of a fresh forward pass over the new window.
+public final class PriorSampler {
+    public let model: PriorModel
+    /// The code source used to resolve action names and check context clips; nil skips those checks.
+    public let source: CodeSource?
+
+    public init(model: PriorModel, source: CodeSource? = nil) {
+        self.model = model
+        self.source = source
+    }
+
+    /// Context frames `start ..< start + frames` of `clip`, checked against the prior's code source.
+    /// - Throws: `PriorError` for a tokenizer/K/grid mismatch or a context longer than the clip.
+    public func context(from clip: CodeClip, start: Int = 0, frames: Int, file: String? = nil) throws -> PriorContext {
+        try source?.check(clip, file: file)
+        return try PriorContext(clip: clip, start: start, frames: frames, file: file)
+    }
+
+    /// Action ids of action names. - Throws: `PriorError.unknownActionName`.
+    public func actionIDs(_ names: [String]) throws -> [Int] {
+        guard let source else { throw PriorError(.unknownActionName(names.first ?? "", known: [])) }
+        return try names.map { try source.actionID($0) }
+    }
+
+    /// Generates one future frame per action: `actions[i]` is taken after frame `context.frames − 1 + i`
+    /// (so `actions[0]` follows the last context frame). −1 means unknown (the no-action id).
+    /// - Returns: codes `[samples, actions.count, h, w]`.
+    /// - Throws: `PriorError` for action ids out of range, a malformed context, or bad settings.
+    public func rollout(context: PriorContext, actions: [Int], samples: Int = 1, temperature: Double = 1,
+                        topK: Int = 0, topP: Double = 1, seed: UInt64 = 0) throws -> Rollout {
+        let options = SamplingOptions(temperature: temperature, topK: topK, topP: topP, seed: seed)
+        return try rollout(context: context, actions: actions, samples: samples, options: options)
+    }
+
+    /// `rollout` with action names resolved through the code source.
+    public func rollout(context: PriorContext, actionNames: [String], samples: Int = 1,
+                        options: SamplingOptions = SamplingOptions()) throws -> Rollout {
+        try rollout(context: context, actions: actionIDs(actionNames), samples: samples, options: options)
+    }
+
+    /// See `rollout(context:actions:samples:temperature:topK:topP:seed:)`.
+    public func rollout(context: PriorContext, actions: [Int], samples: Int = 1, options: SamplingOptions,
+                        observe: ((_ frame: Int, _ slot: Int, _ logits: [Float]) -> Void)? = nil) throws -> Rollout {
+        let config = model.config
+        let hw = config.codesPerFrame
+        try validate(context: context, actions: actions, samples: samples, options: options)
+        let wasTraining = model.training
+        model.training = false
+        defer { model.training = wasTraining }
+
+        // All frames so far (context, then generated), as model ids: codes [S·hw] and actions [S] per frame.
+        let n = context.frames
+        var frameCodes: [[Int64]] = (0..<n).map { f in
+            let one = context.codes[(f * hw)..<((f + 1) * hw)].map { Int64($0) }
+            return Array((0..<samples).map { _ in one }.joined())
+        }
+        let modelAction = { (id: Int) in Int64(id < 0 ? config.noAction : id) }
+        var frameActions: [[Int64]] = (0..<n).map { f in
+            [Int64](repeating: modelAction(f == n - 1 ? actions.first ?? -1 : Int(context.actions[f])), count: samples)
+        }
+        var sampler = TokenSampler(options)
+        var output = [[Int64]](repeating: [], count: samples)
+
+        try Tensor.noGrad {
+            var cache = KVCache(layers: config.layers)
+            var start = max(0, n - (config.contextFrames - 1))
+            // Feeds frames start..<end whole; returns the last hidden state [B, C].
+            func prefill(_ end: Int, batch: Int) throws -> Tensor {
+                cache = KVCache(layers: config.layers)
+                let frames = end - start
+                let codes = try Tensor(Array(frameCodes[start..<end].map { $0.prefix(batch * hw) }.joined()), shape: [frames, batch, hw])
+                let acts = try Tensor(Array(frameActions[start..<end].map { $0.prefix(batch) }.joined()), shape: [frames, batch])
+                let h = try model.hidden(model.embed(codes: codes.transpose(0, 1), actions: acts.transpose(0, 1)), cache: cache)
+                return try h.select(dim: 1, index: h.size(1) - 1)                         // [B, C]
+            }
+            var last = try prefill(n, batch: 1).expand([samples, config.width])           // [S, C]
+            try cache.expand(to: samples)
+
+            for g in actions.indices {
+                let m = n + g                                   // absolute index of the frame being generated
+                if m - start == config.contextFrames {          // window full: drop the oldest frame
+                    start += 1
+                    last = try prefill(m, batch: samples)
+                }
+                let f = m - start                               // its index in the window
+                let previous = try Tensor(frameActions[m - 1], shape: [samples])
+                var codes = [Int64](repeating: 0, count: samples * hw)
+                for j in 0..<hw {
+                    let logits = try model.logits(last).floats()                          // [S, K]
+                    observe?(m, j, logits)
+                    let picked = sampler.sample(logits, rows: samples, k: config.codebookSize)
+                    for s in 0..<samples { codes[s * hw + j] = picked[s] }
+                    var x = try model.embedCode(Tensor(picked, shape: [samples]), slot: j, frame: f, previousAction: previous)
+                    if j == hw - 1 {
+                        // The frame is complete: feed its last code and its action unless the window
+                        // will slide (the re-prefill feeds them) or nothing more is generated.
+                        guard g + 1 < actions.count, f + 1 < config.contextFrames else { break }
+                        let next = try Tensor([Int64](repeating: modelAction(actions[g + 1]), count: samples), shape: [samples])
+                        x = try Tensor.cat([x, model.embedAction(next, frame: f)], dim: 1)  // [S, 2, C]
+                    }
+                    let h = try model.hidden(x, cache: cache)
+                    last = try h.select(dim: 1, index: h.size(1) - 1)
+                }
+                frameCodes.append(codes)
+                let nextAction = g + 1 < actions.count ? actions[g + 1] : -1
+                frameActions.append([Int64](repeating: modelAction(nextAction), count: samples))
+                for s in 0..<samples { output[s] += codes[(s * hw)..<((s + 1) * hw)] }
+            }
+        }
+        return Rollout(codes: output.flatMap { $0.map { UInt16($0) } }, samples: samples, frames: actions.count,
+                       gridHeight: config.gridHeight, gridWidth: config.gridWidth)
+    }
+
+    private func validate(context: PriorContext, actions: [Int], samples: Int, options: SamplingOptions) throws {
+        let config = model.config
+        let problems = options.problems
+        guard problems.isEmpty else { throw PriorError(.invalidSampling(problems.joined(separator: "; "))) }
+        guard samples >= 1 else { throw PriorError(.invalidSampling("samples \(samples) must be at least 1")) }
+        guard context.frames >= 1 else { throw PriorError(.invalidContext("no context frames")) }
+        guard context.codes.count == context.frames * config.codesPerFrame else {
+            throw PriorError(.invalidContext("\(context.codes.count) codes do not fill \(context.frames) frames of \(config.gridHeight)x\(config.gridWidth)"))
+        }
+        if let bad = context.codes.first(where: { Int($0) >= config.codebookSize }) {
+            throw PriorError(.invalidContext("code \(bad) is out of range for K = \(config.codebookSize)"))
+        }
+        for id in context.actions.map(Int.init) + actions where id < -1 || id >= config.actionCount {
+            throw PriorError(.actionOutOfRange(id: id, actionCount: config.actionCount))
+        }
+    }
+}

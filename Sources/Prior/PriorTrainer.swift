@@ -1,0 +1,121 @@
+import Foundation
+import NN
+
+/// Settings of a prior training run. Stored in checkpoints so `--resume` continues the same run.
+public struct PriorTrainingOptions: Codable, Sendable, Equatable {
+    /// Optimizer steps in total.
+    public var steps = 5000
+    /// Windows (of `contextFrames` frames) per batch.
+    public var batch = 16
+    /// Peak learning rate (AdamW), reached after `warmup` steps, then cosine decay to 10%.
+    public var learningRate = 5e-4
+    /// Linear warmup steps.
+    public var warmup = 100
+    /// AdamW weight decay on matrix weights (not embeddings, norms or biases).
+    public var weightDecay = 0.1
+    /// Global gradient-norm clip.
+    public var gradientClip = 1.0
+    /// Probability of replacing each frame's action by the no-action id while training.
+    public var actionDropout = 0.1
+    /// Seed for initialisation, window sampling, action dropout and dropout masks.
+    public var seed: UInt64 = 0
+
+    public init() {}
+}
+
+/// Figures from one training step.
+public struct PriorStepStats: Sendable {
+    public var step: Int
+    /// Mean cross-entropy of the batch's target codes, in nats.
+    public var loss: Double
+    /// The same in bits per token.
+    public var bitsPerToken: Double
+    /// Gradient norm before clipping.
+    public var gradientNorm: Double
+    public var learningRate: Double
+    /// Target tokens in the batch.
+    public var tokens: Int
+    public var seconds: Double
+}
+
+/// Trains a `PriorModel` on windows of code clips with teacher forcing: cross-entropy on the codes
+/// of frames 2..C of each window (the first frame has no past), AdamW with warmup + cosine decay
+/// and gradient clipping. Batches are a pure function of (seed, step), so a resumed run repeats an
+/// uninterrupted one exactly.
+public final class PriorTrainer {
+    public let model: PriorModel
+    public let options: PriorTrainingOptions
+    public let data: PriorDataset
+    public let optimizer: AdamW
+    public let schedule: WarmupCosine
+    /// Every training window (clip, start).
+    public let windows: [PriorDataset.Window]
+    /// Baselines fitted on the training data (unigram frequencies, copy-previous ε).
+    public let baselines: Baselines
+
+    /// Steps completed.
+    public var step: Int { optimizer.step }
+
+    /// - Throws: `PriorError` when the data does not fit the model (K, grid, action ids) or has no window.
+    public init(model: PriorModel, options: PriorTrainingOptions, data: PriorDataset) throws {
+        try data.source.check(model.config)
+        try Self.checkActions(data, actionCount: model.config.actionCount)
+        windows = data.windows(length: model.config.contextFrames)
+        guard !windows.isEmpty else { throw PriorError(.noWindows(contextFrames: model.config.contextFrames)) }
+        self.model = model
+        self.options = options
+        self.data = data
+        baselines = Baselines(fittedOn: data, codebookSize: model.config.codebookSize)
+        optimizer = AdamW(model.namedParameters, lr: options.learningRate, betas: (0.9, 0.95), weightDecay: options.weightDecay,
+                          decays: { $0.hasPrefix("blocks.") && $0.hasSuffix(".weight") && !$0.contains(".ln") || $0 == "head.weight" })
+        schedule = WarmupCosine(peak: options.learningRate, warmupSteps: options.warmup, totalSteps: options.steps,
+                                floor: options.learningRate * 0.1)
+    }
+
+    /// A trainer for a fresh model of `config`, initialised from `options.seed`.
+    public convenience init(config: PriorConfig, options: PriorTrainingOptions, data: PriorDataset) throws {
+        Torch.manualSeed(options.seed)
+        try self.init(model: PriorModel(config: config), options: options, data: data)
+    }
+
+    static func checkActions(_ data: PriorDataset, actionCount: Int) throws {
+        for (clip, name) in zip(data.clips, data.names) {
+            if let bad = clip.actions.first(where: { Int($0) >= actionCount || $0 < -1 }) {
+                throw PriorError(file: name, .actionOutOfRange(id: Int(bad), actionCount: actionCount))
+            }
+        }
+    }
+
+    /// Step `step`'s windows and action-dropout draws: a function of (seed, step) only.
+    func batch(step: Int) throws -> WindowBatch {
+        var rng = SplitMix64(seed: options.seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(step))
+        let chosen = (0..<options.batch).map { _ in windows[Int(rng.next() % UInt64(windows.count))] }
+        let frames = model.config.contextFrames
+        let drops = (0..<(options.batch * frames)).map { _ in rng.unit() < options.actionDropout }
+        return try WindowBatch(data, chosen, frames: frames, config: model.config) { drops[$0 * frames + $1] }
+    }
+
+    /// One optimizer step.
+    public func trainStep() throws -> PriorStepStats {
+        let started = Date()
+        let next = step + 1
+        Torch.manualSeed(options.seed &+ UInt64(next) &* 7919)
+        let batch = try batch(step: next)
+        model.training = true
+        defer { model.training = false }
+        let loss = try batch.nats(model) / Double(batch.tokenCount)
+        optimizer.zeroGrad()
+        try loss.backward()
+        let norm = try optimizer.clipGradNorm(options.gradientClip)
+        let lr = schedule(next)
+        try optimizer.step(lr: lr)
+        let nats = try loss.item()
+        return PriorStepStats(step: next, loss: nats, bitsPerToken: nats / log(2), gradientNorm: norm, learningRate: lr,
+                              tokens: batch.tokenCount, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Runs steps until `options.steps` (or `until`), calling `report` after each.
+    public func train(until last: Int? = nil, report: (PriorStepStats) throws -> Void = { _ in }) throws {
+        while step < (last ?? options.steps) { try report(trainStep()) }
+    }
+}

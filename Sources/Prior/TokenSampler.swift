@@ -1,0 +1,82 @@
+import Foundation
+
+/// How to pick each next code from the model's logits.
+public struct SamplingOptions: Codable, Sendable, Equatable {
+    /// Softmax temperature; 0 picks the most likely code (greedy).
+    public var temperature = 1.0
+    /// Keep only the k most likely codes; 0 keeps all.
+    public var topK = 0
+    /// Keep the smallest set of most likely codes whose probability reaches p (nucleus); 1 keeps all.
+    public var topP = 1.0
+    /// Seed of the sampling generator: the same seed gives the same codes.
+    public var seed: UInt64 = 0
+
+    public init(temperature: Double = 1, topK: Int = 0, topP: Double = 1, seed: UInt64 = 0) {
+        self.temperature = temperature
+        self.topK = topK
+        self.topP = topP
+        self.seed = seed
+    }
+
+    /// Problems in words; empty when usable.
+    public var problems: [String] {
+        var out: [String] = []
+        if !(temperature >= 0 && temperature.isFinite) { out.append("temperature \(temperature) must be ≥ 0") }
+        if topK < 0 { out.append("top-k \(topK) must be ≥ 0 (0 = off)") }
+        if !(topP > 0 && topP <= 1) { out.append("top-p \(topP) must be in (0, 1]") }
+        return out
+    }
+}
+
+/// Draws codes from logits with temperature, top-k and top-p, using its own seeded generator
+/// (independent of libtorch's global one and of thread counts).
+struct TokenSampler {
+    let options: SamplingOptions
+    private var rng: SplitMix64
+
+    init(_ options: SamplingOptions) {
+        self.options = options
+        rng = SplitMix64(seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ 0x1234_5678)
+    }
+
+    /// One code per row of `logits` (`rows × k`, row-major).
+    mutating func sample(_ logits: [Float], rows: Int, k: Int) -> [Int64] {
+        (0..<rows).map { r in Int64(pick(logits[(r * k)..<((r + 1) * k)])) }
+    }
+
+    private mutating func pick(_ row: ArraySlice<Float>) -> Int {
+        let base = row.startIndex
+        if options.temperature == 0 {
+            var best = base
+            for i in row.indices where row[i] > row[best] { best = i }
+            return best - base
+        }
+        var order = Array(0..<row.count)
+        if options.topK > 0 || options.topP < 1 {
+            // Candidates in descending logit order (ties broken by index, for determinism).
+            order.sort { row[base + $0] > row[base + $1] || (row[base + $0] == row[base + $1] && $0 < $1) }
+        }
+        if options.topK > 0 && options.topK < order.count { order.removeLast(order.count - options.topK) }
+        let top = Double(order.map { row[base + $0] }.max()!)
+        var probs = order.map { exp((Double(row[base + $0]) - top) / options.temperature) }
+        let total = probs.reduce(0, +)
+        probs = probs.map { $0 / total }
+        if options.topP < 1 {
+            var cumulative = 0.0, keep = 0
+            while keep < probs.count {
+                cumulative += probs[keep]
+                keep += 1
+                if cumulative >= options.topP { break }
+            }
+            order.removeLast(order.count - keep)
+            probs.removeLast(probs.count - keep)
+        }
+        let mass = probs.reduce(0, +)
+        var u = rng.unit() * mass
+        for (i, p) in probs.enumerated() {
+            u -= p
+            if u < 0 { return order[i] }
+        }
+        return order[order.count - 1]
+    }
+}

@@ -1,0 +1,134 @@
+import CodeFile
+import NN
+@testable import Prior
+import XCTest
+
+final class PriorModelTests: XCTestCase {
+    override func setUp() { Torch.setThreads(2) }
+
+    /// Codes [1, F, hw] and actions [1, F] of a random window.
+    func randomWindow(_ config: PriorConfig, frames: Int, seed: UInt64) throws -> (codes: [Int64], actions: [Int64]) {
+        var rng = SplitMix64(seed: seed)
+        let codes = (0..<(frames * config.codesPerFrame)).map { _ in Int64(rng.next() % UInt64(config.codebookSize)) }
+        let actions = (0..<frames).map { _ in Int64(rng.next() % UInt64(config.actionCount + 1)) }
+        return (codes, actions)
+    }
+
+    func logits(_ model: PriorModel, _ codes: [Int64], _ actions: [Int64], frames: Int) throws -> [Float] {
+        try Tensor.noGrad {
+            try model.allLogits(codes: Tensor(codes, shape: [1, frames, model.config.codesPerFrame]),
+                                actions: Tensor(actions, shape: [1, frames])).floats()
+        }
+    }
+
+    func testChangingALaterTokenNeverChangesEarlierLogits() throws {
+        Torch.manualSeed(11)
+        let config = tinyConfig()
+        let model = try PriorModel(config: config)
+        let (frames, n, k) = (3, config.tokensPerFrame, config.codebookSize)
+        let (codes, actions) = try randomWindow(config, frames: frames, seed: 1)
+        let base = try logits(model, codes, actions, frames: frames)
+        // Change every token in turn (codes and action tokens alike).
+        for position in 0..<(frames * n) {
+            var c = codes, a = actions
+            let (f, slot) = (position / n, position % n)
+            if slot < config.codesPerFrame {
+                c[f * config.codesPerFrame + slot] = (c[f * config.codesPerFrame + slot] + 1) % Int64(k)
+            } else {
+                a[f] = (a[f] + 1) % Int64(config.actionCount + 1)
+            }
+            let changed = try logits(model, c, a, frames: frames)
+            XCTAssertEqual(Array(changed[0..<(position * k)]), Array(base[0..<(position * k)]), "position \(position) leaked backwards")
+            XCTAssertNotEqual(Array(changed[(position * k)...]), Array(base[(position * k)...]), "position \(position) changed nothing")
+        }
+    }
+
+    func testTheActionReachesEveryCodeOfTheNextFrame() throws {
+        // With action-into-frame conditioning, changing a(0) changes the embedding of every code of frame 1.
+        Torch.manualSeed(12)
+        let model = try PriorModel(config: tinyConfig())
+        let codes = try Tensor([Int64](repeating: 3, count: 2 * 4), shape: [1, 2, 4])
+        let e0 = try Tensor.noGrad { try model.embed(codes: codes, actions: Tensor([0, 0] as [Int64], shape: [1, 2])).floats() }
+        let e1 = try Tensor.noGrad { try model.embed(codes: codes, actions: Tensor([1, 0] as [Int64], shape: [1, 2])).floats() }
+        let c = model.config.width
+        for position in 0..<10 {
+            let same = Array(e0[(position * c)..<((position + 1) * c)]) == Array(e1[(position * c)..<((position + 1) * c)])
+            // Position 4 is a(0) itself; 5...8 are frame 1's codes; 9 is a(1).
+            XCTAssertEqual(same, !(4...8).contains(position), "position \(position)")
+        }
+    }
+
+    func testCachedLogitsMatchAFullForwardIncludingAfterTheWindowSlides() throws {
+        // A 1-frame context fills a 4-frame window through the cache before it slides; a
+        // 2-frame context fills a 3-frame window at once and slides at every frame.
+        try checkCacheAgainstFullForward(contextFrames: 4, given: 1)
+        try checkCacheAgainstFullForward(contextFrames: 3, given: 2)
+    }
+
+    func checkCacheAgainstFullForward(contextFrames: Int, given: Int) throws {
+        Torch.manualSeed(13)
+        let config = tinyConfig(contextFrames: contextFrames)
+        let model = try PriorModel(config: config)
+        let clip = randomClip(frames: 4, seed: 5)
+        let context = try PriorContext(clip: clip, start: 1, frames: given)
+        let future = [2, 0, -1, 1, 2, 1]
+        var observed: [(frame: Int, slot: Int, logits: [Float])] = []
+        let samples = 2
+        let rollout = try PriorSampler(model: model).rollout(
+            context: context, actions: future, samples: samples, options: SamplingOptions(temperature: 1, seed: 3)
+        ) { observed.append(($0, $1, $2)) }
+        XCTAssertEqual(observed.count, future.count * config.codesPerFrame)
+
+        // All frames of each sample (context then generated) and the action after each.
+        let hw = config.codesPerFrame, k = config.codebookSize, n = context.frames
+        let actionAfter = (0..<(n + future.count)).map { f -> Int64 in
+            let id = f < n - 1 ? Int(context.actions[f]) : future[min(f - (n - 1), future.count - 1)]
+            return Int64(id < 0 ? config.noAction : id)
+        }
+        var maxError: Float = 0
+        for s in 0..<samples {
+            let frames = (0..<(n + future.count)).map { f -> [Int64] in
+                f < n ? context.codes[(f * hw)..<((f + 1) * hw)].map { Int64($0) } : rollout.frame(sample: s, f - n).map { Int64($0) }
+            }
+            for (m, slot, cached) in observed {
+                let start = max(0, m - config.contextFrames + 1)
+                let count = m - start + 1
+                let full = try logits(model, Array(frames[start...m].joined()), Array(actionAfter[start...m]), frames: count)
+                let position = (m - start) * config.tokensPerFrame + slot - 1
+                for i in 0..<k { maxError = max(maxError, abs(full[position * k + i] - cached[s * k + i])) }
+            }
+        }
+        XCTAssertLessThan(maxError, 1e-4)
+        XCTAssertGreaterThan(observed.last!.frame, config.contextFrames, "the window must have slid")
+    }
+
+    func testSameSeedGivesIdenticalSamplesAndOtherSeedsDiffer() throws {
+        Torch.manualSeed(14)
+        let model = try PriorModel(config: tinyConfig())
+        let sampler = PriorSampler(model: model)
+        let context = try PriorContext(clip: randomClip(frames: 3, seed: 9), frames: 2)
+        let actions = [0, 1, 2, 1, 0, 2]
+        func run(_ seed: UInt64, topK: Int = 0, topP: Double = 1) throws -> Rollout {
+            try sampler.rollout(context: context, actions: actions, samples: 3, temperature: 1, topK: topK, topP: topP, seed: seed)
+        }
+        let a = try run(7), b = try run(7), c = try run(8)
+        XCTAssertEqual(a, b)
+        XCTAssertNotEqual(a.codes, c.codes)
+        XCTAssertEqual(a.codes.count, 3 * actions.count * 4)
+        XCTAssertNotEqual(a.frame(sample: 0, 0), a.frame(sample: 1, 0), "samples of one batch should differ")
+        XCTAssertEqual(try run(5, topK: 3, topP: 0.9), try run(5, topK: 3, topP: 0.9))
+        // top-k 1 is greedy whatever the seed; temperature 0 too.
+        XCTAssertEqual(try run(1, topK: 1).codes, try run(2, topK: 1).codes)
+        let greedy = try sampler.rollout(context: context, actions: actions, samples: 2, temperature: 0, seed: 99)
+        XCTAssertEqual(greedy.codes, try run(3, topK: 1).codes.prefix(greedy.codes.count).map { $0 })
+    }
+
+    func testLongRolloutsRunFarPastTheContext() throws {
+        Torch.manualSeed(15)
+        let model = try PriorModel(config: tinyConfig())
+        let context = try PriorContext(clip: randomClip(frames: 5, seed: 10), frames: 5)  // longer than the window
+        let rollout = try PriorSampler(model: model).rollout(context: context, actions: Array(repeating: 1, count: 40), seed: 1)
+        XCTAssertEqual(rollout.frames, 40)
+        XCTAssertTrue(rollout.codes.allSatisfy { $0 < 8 })
+    }
+}
