@@ -58,6 +58,7 @@ let package = Package(
                 "CodeFile",
                 "NN",
                 "VQVAE",
+                "Prior",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -70,7 +71,7 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
         .testTarget(name: "PriorTests", dependencies: ["Prior", "NN", "CodeFile"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Metrics", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["framecast", "Media", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["framecast", "Media", "NN", "CodeFile", "TestSupport"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -106,7 +106,9 @@ extension CodeClip {
             source: try string(Key.source),
             sourceBytes: try integer(Key.sourceBytes, minimum: 0),
             sourceHash: metadata[Key.sourceSHA256],
-            actionNames: actionNames
+            actionNames: actionNames,
+            contextFrames: try metadata[Key.contextFrames].map { _ in try integer(Key.contextFrames, minimum: 0) },
+            sourceStart: try metadata[Key.sourceStart].map { _ in try integer(Key.sourceStart, minimum: 0) }
         )
         try checkConsistency(file: fileName)
     }

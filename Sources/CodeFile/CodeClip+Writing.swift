@@ -47,6 +47,12 @@ extension CodeClip {
         if let sourceHash {
             metadata[Key.sourceSHA256] = sourceHash
         }
+        if let contextFrames {
+            metadata[Key.contextFrames] = String(contextFrames)
+        }
+        if let sourceStart {
+            metadata[Key.sourceStart] = String(sourceStart)
+        }
         do {
             let entries = [
                 try TensorEntry(name: Tensor.codes, uint16s: codes, shape: [frames, gridH, gridW]),

@@ -34,6 +34,11 @@ public struct CodeClip: Sendable, Equatable {
     public var sourceHash: String?
     /// Names of the action ids (index = id); empty when the actions are unnamed.
     public var actionNames: [String]
+    /// For predicted clips: frames before this index are real context, the rest were generated.
+    /// `nil` for clips encoded from video.
+    public var contextFrames: Int?
+    /// Index in the source video of this clip's first frame (0 unless the clip is an excerpt).
+    public var sourceStart: Int?
 
     /// Creates a clip; `codes` is row-major [frames, gridH, gridW]. Consistency is checked by `write`.
     public init(
@@ -42,8 +47,12 @@ public struct CodeClip: Sendable, Equatable {
         fps: Double, frameWidth: Int, frameHeight: Int,
         codebookSize: Int, tokenizerHash: String,
         source: String, sourceBytes: Int, sourceHash: String? = nil,
-        actionNames: [String] = []
+        actionNames: [String] = [],
+        contextFrames: Int? = nil,
+        sourceStart: Int? = nil
     ) {
+        self.contextFrames = contextFrames
+        self.sourceStart = sourceStart
         self.codes = codes
         self.frames = frames
         self.gridH = gridH

@@ -24,6 +24,8 @@ public enum CodeFileFormat {
         static let source = "source"
         static let sourceBytes = "source_bytes"
         static let sourceSHA256 = "source_sha256"
+        static let contextFrames = "context_frames"
+        static let sourceStart = "source_start"
         static let frameWidth = "frame_width"
         static let frameHeight = "frame_height"
         static let grid = "grid"

@@ -21,7 +21,8 @@ public enum PriorCheckpoint {
 
     /// Saves `model`; with `trainer`, also what resuming needs. `compact` stores weights as F16.
     public static func save(_ model: PriorModel, source: CodeSource, trainer: PriorTrainer? = nil,
-                            metadata extra: [String: String] = [:], to path: String, compact: Bool = false) throws {
+                            metadata extra: [String: String] = [:], baselines: Baselines? = nil,
+                            to path: String, compact: Bool = false) throws {
         var metadata = extra
         metadata["format"] = format
         metadata["version"] = "1"
@@ -32,6 +33,7 @@ public enum PriorCheckpoint {
         metadata["grid"] = source.grid
         metadata["action_names"] = try json(source.actionNames)
         var tensors = model.namedParameters
+        if let baselines { metadata["baselines"] = try json(baselines) }
         if let trainer {
             metadata["step"] = String(trainer.step)
             metadata["options"] = try json(trainer.options)

@@ -44,10 +44,10 @@ public struct PriorStepStats: Sendable {
 /// uninterrupted one exactly.
 public final class PriorTrainer {
     public let model: PriorModel
-    public let options: PriorTrainingOptions
+    public private(set) var options: PriorTrainingOptions
     public let data: PriorDataset
     public let optimizer: AdamW
-    public let schedule: WarmupCosine
+    public private(set) var schedule: WarmupCosine
     /// Every training window (clip, start).
     public let windows: [PriorDataset.Window]
     /// Baselines fitted on the training data (unigram frequencies, copy-previous ε).
@@ -68,6 +68,14 @@ public final class PriorTrainer {
         baselines = Baselines(fittedOn: data, codebookSize: model.config.codebookSize)
         optimizer = AdamW(model.namedParameters, lr: options.learningRate, betas: (0.9, 0.95), weightDecay: options.weightDecay,
                           decays: { $0.hasPrefix("blocks.") && $0.hasSuffix(".weight") && !$0.contains(".ln") || $0 == "head.weight" })
+        schedule = WarmupCosine(peak: options.learningRate, warmupSteps: options.warmup, totalSteps: options.steps,
+                                floor: options.learningRate * 0.1)
+    }
+
+    /// Changes the run's length (e.g. once a time budget is converted to steps); the learning-rate
+    /// schedule follows. Steps already taken are kept.
+    public func setTotalSteps(_ steps: Int) {
+        options.steps = max(steps, step)
         schedule = WarmupCosine(peak: options.learningRate, warmupSteps: options.warmup, totalSteps: options.steps,
                                 floor: options.learningRate * 0.1)
     }

@@ -1,3 +1,4 @@
+import NN
 import Foundation
 
 /// How to pick each next code from the model's logits.

@@ -7,7 +7,7 @@ import VQVAE
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure a model on validation clips.",
-        subcommands: [EvalTokenizer.self]
+        subcommands: [EvalTokenizer.self, EvalPrior.self]
     )
 }
 

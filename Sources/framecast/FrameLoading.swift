@@ -36,6 +36,18 @@ final class JSONLinesLog {
     }
 
     deinit { try? handle.close() }
+
+    /// Drops lines of the log at `path` past `step` (from a run that went further than its last
+    /// checkpoint), so a resumed run logs each step once.
+    static func truncate(_ path: String, after step: Int) throws {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else { return }
+        let kept = text.split(separator: "\n").filter { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let s = object["step"] as? Int else { return false }
+            return s <= step
+        }
+        try AtomicFile.write(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: path)
+    }
 }
 
 /// Rounds for logs and reports.

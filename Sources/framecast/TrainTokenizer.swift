@@ -7,7 +7,7 @@ import VQVAE
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a model on your clips.",
-        subcommands: [TrainTokenizer.self]
+        subcommands: [TrainTokenizer.self, TrainPrior.self]
     )
 }
 
@@ -160,7 +160,7 @@ struct TrainTokenizer: ParsableCommand {
         if resume {
             let data = try loadFrames(trainSet, width: config.frameWidth, height: config.frameHeight, label: "training clips")
             trainer = try TokenizerCheckpoint.resume(checkpointPath, data: data)
-            try truncateLog(out + "/log.jsonl", after: trainer.step)
+            try JSONLinesLog.truncate(out + "/log.jsonl", after: trainer.step)
             log = try JSONLinesLog(path: out + "/log.jsonl", truncate: false)
             FileHandle.standardError.write(Data("resuming at step \(trainer.step) of \(trainer.options.steps)\n".utf8))
         } else {
@@ -241,16 +241,5 @@ struct TrainTokenizer: ParsableCommand {
         let reportData = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted])
         try AtomicFile.write(reportData, to: out + "/report.json")
         print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
-    }
-
-    /// Drops log lines past `step` (from a run that went further than its last checkpoint).
-    private func truncateLog(_ path: String, after step: Int) throws {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else { return }
-        let kept = text.split(separator: "\n").filter { line in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let s = object["step"] as? Int else { return false }
-            return s <= step
-        }
-        try AtomicFile.write(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: path)
     }
 }

@@ -6,34 +6,10 @@ import XCTest
 
 /// The tokenizer through the command line: train a tiny model, encode, decode, resume.
 final class TokenizerCLITests: XCTestCase {
-    /// A tiny tokenizer trained on a synthetic clip with an action sidecar (shared by the tests).
-    nonisolated(unsafe) private static let fixture = TemporaryDirectory()
-    nonisolated(unsafe) private static var trained = false
-
-    private static let tinyArgs = ["--size", "16x16", "--grid", "4x4", "--codebook", "32x8", "--channels", "16",
-                                   "--batch", "8", "--eval-frames", "16", "--threads", "2"]
-
-    private func clip() throws -> String {
-        let video = Self.fixture.file("clip.mp4")
-        if !FileManager.default.fileExists(atPath: video) {
-            try SyntheticVideo.write(to: video, count: 30, width: 32, height: 32, fps: 12)
-            let names = ["NOOP", "LEFT", "RIGHT"]
-            let steps = (0..<30).map { ActionTrack.Step(actionID: $0 % 3, reward: 0, episodeStart: $0 == 0 || $0 == 17) }
-            try ActionTrack(actionNames: names, steps: steps, settings: ["fps": "12"]).write(base: Self.fixture.file("clip"))
-        }
-        return video
-    }
-
-    private func tokenizer() throws -> String {
-        let run = Self.fixture.file("run")
-        if !Self.trained {
-            let result = try ProcessRunner.framecast(["train", "tokenizer", "--clips", try clip(), "--validation", try clip(),
-                                                      "--steps", "30", "--out", run] + Self.tinyArgs)
-            XCTAssertEqual(result.status, 0, result.stderr)
-            Self.trained = true
-        }
-        return run + "/tokenizer.safetensors"
-    }
+    private var fixture: TemporaryDirectory { Fixtures.directory }
+    private static let tinyArgs = Fixtures.tinyTokenizerArgs
+    private func clip() throws -> String { try Fixtures.clip() }
+    private func tokenizer() throws -> String { try Fixtures.tokenizer() }
 
     func testTrainingWritesModelReportAndLog() throws {
         let model = try tokenizer()
@@ -48,7 +24,7 @@ final class TokenizerCLITests: XCTestCase {
 
     func testEncodeDecodeKeepsFramesFpsAndActions() throws {
         let model = try tokenizer(), video = try clip()
-        let codes = Self.fixture.file("a.codes.safetensors")
+        let codes = fixture.file("a.codes.safetensors")
         var result = try ProcessRunner.framecast(["encode", video, "--tokenizer", model, "-o", codes])
         XCTAssertEqual(result.status, 0, result.stderr)
         let clip = try CodeClip.read(path: codes)
@@ -60,12 +36,12 @@ final class TokenizerCLITests: XCTestCase {
         XCTAssertEqual(clip.actionNames, ["NOOP", "LEFT", "RIGHT"])
 
         // A second encode with the same checkpoint gives identical codes.
-        let again = Self.fixture.file("b.codes.safetensors")
+        let again = fixture.file("b.codes.safetensors")
         result = try ProcessRunner.framecast(["encode", video, "--tokenizer", model, "-o", again])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(try CodeClip.read(path: again).codes, clip.codes)
 
-        let mp4 = Self.fixture.file("recon.mp4")
+        let mp4 = fixture.file("recon.mp4")
         result = try ProcessRunner.framecast(["decode", codes, "--tokenizer", model, "-o", mp4, "--side-by-side", video, "--scale", "2"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let reader = try VideoReader(path: mp4)
@@ -76,20 +52,20 @@ final class TokenizerCLITests: XCTestCase {
 
     func testDecodeRefusesCodesFromAnotherTokenizer() throws {
         let model = try tokenizer(), video = try clip()
-        let codes = Self.fixture.file("c.codes.safetensors")
+        let codes = fixture.file("c.codes.safetensors")
         XCTAssertEqual(try ProcessRunner.framecast(["encode", video, "--tokenizer", model, "-o", codes]).status, 0)
-        let other = Self.fixture.file("other")
+        let other = fixture.file("other")
         var result = try ProcessRunner.framecast(["train", "tokenizer", "--clips", video, "--steps", "2", "--seed", "9", "--out", other] + Self.tinyArgs)
         XCTAssertEqual(result.status, 0, result.stderr)
-        result = try ProcessRunner.framecast(["decode", codes, "--tokenizer", other + "/tokenizer.safetensors", "-o", Self.fixture.file("x.mp4")])
+        result = try ProcessRunner.framecast(["decode", codes, "--tokenizer", other + "/tokenizer.safetensors", "-o", fixture.file("x.mp4")])
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.stderr.contains("tokenizer"), result.stderr)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: Self.fixture.file("x.mp4")))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: fixture.file("x.mp4")))
     }
 
     func testKilledRunLeavesAValidCheckpointAndResumeFinishes() throws {
         let video = try clip()
-        let run = Self.fixture.file("killed")
+        let run = fixture.file("killed")
         let args = ["train", "tokenizer", "--clips", video, "--steps", "400", "--checkpoint-every", "1", "--log-every", "1", "--out", run] + Self.tinyArgs
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ProcessRunner.framecast)
@@ -123,10 +99,10 @@ final class TokenizerCLITests: XCTestCase {
 
     func testBadTokenizerArgumentsAreUsageErrors() throws {
         let video = try clip()
-        let result = try ProcessRunner.framecast(["train", "tokenizer", "--clips", video, "--grid", "5x5", "--out", Self.fixture.file("bad")])
+        let result = try ProcessRunner.framecast(["train", "tokenizer", "--clips", video, "--grid", "5x5", "--out", fixture.file("bad")])
         XCTAssertEqual(result.status, 64)
         XCTAssertTrue(result.stderr.contains("grid"), result.stderr)
-        let missing = try ProcessRunner.framecast(["encode", video, "--tokenizer", Self.fixture.file("nope.safetensors"), "-o", Self.fixture.file("n.codes.safetensors")])
+        let missing = try ProcessRunner.framecast(["encode", video, "--tokenizer", fixture.file("nope.safetensors"), "-o", fixture.file("n.codes.safetensors")])
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.stderr.contains("nope.safetensors"), missing.stderr)
     }

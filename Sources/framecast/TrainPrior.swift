@@ -1,0 +1,191 @@
+import ArgumentParser
+import Foundation
+import Media
+import NN
+import Prior
+import VQVAE
+
+struct TrainPrior: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prior",
+        abstract: "Train the action-conditioned transformer prior on code files.",
+        discussion: """
+            Trains on windows of --context frames that never cross an episode start, teacher-forced, with \
+            cross-entropy on code tokens. Validation reports bits/token with the true actions, shuffled actions \
+            and no actions, against two baselines: unigram code frequencies and the smoothed "same token as the \
+            previous frame". RUN_DIR gets checkpoint.safetensors (resumable), prior.safetensors, log.jsonl and \
+            report.json.
+
+            Examples:
+              framecast encode .data/train --tokenizer runs/tok8/tokenizer.safetensors -o codes/train
+              framecast train prior --codes codes/train --validation codes/val --minutes 60 --out runs/prior
+              framecast train prior --out runs/prior --resume
+            """
+    )
+
+    @Option(help: "Training code files: a folder of .codes.safetensors files or files.")
+    var codes: [String] = []
+
+    @Option(help: "Validation code files (folder or files), kept out of training.")
+    var validation: [String] = []
+
+    @Option(help: "Run folder for checkpoints, log and report.")
+    var out: String
+
+    @Flag(help: "Continue the run in --out from its last checkpoint.")
+    var resume = false
+
+    @Option(help: "Optimizer steps.")
+    var steps = 5000
+
+    @Option(help: "Train for about this many minutes instead of --steps (steps set from the first 10 steps' speed).")
+    var minutes: Double?
+
+    @Option(help: "Windows per batch.")
+    var batch = 16
+
+    @Option(help: "Frames per training window (the model's context).")
+    var context = 8
+
+    @Option(help: "Transformer layers.")
+    var layers = 4
+
+    @Option(help: "Model width.")
+    var width = 256
+
+    @Option(help: "Attention heads.")
+    var heads = 4
+
+    @Option(help: "Dropout.")
+    var dropout = 0.1
+
+    @Option(help: "Fraction of actions replaced by the learned no-action id in training.")
+    var actionDropout = 0.1
+
+    @Option(help: "Peak learning rate.")
+    var lr = 5e-4
+
+    @Option(help: "Random seed.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Validate every N steps.")
+    var evalEvery = 500
+
+    @Option(help: "Validation windows per evaluation.")
+    var evalWindows = 256
+
+    @Option(help: "Write a checkpoint every N steps.")
+    var checkpointEvery = 250
+
+    @Option(help: "Log a line every N steps.")
+    var logEvery = 25
+
+    @Option(help: "Compute threads (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        guard resume || !codes.isEmpty else { throw ValidationError("--codes is required (unless --resume)") }
+        guard steps > 0, batch > 0, context >= 2 else { throw ValidationError("--steps and --batch must be positive, --context at least 2") }
+        guard layers > 0, width > 0, heads > 0, width % heads == 0 else { throw ValidationError("--width must be a positive multiple of --heads") }
+        if let minutes, !(minutes > 0) { throw ValidationError("--minutes must be positive") }
+        guard evalEvery > 0, checkpointEvery > 0, logEvery > 0, evalWindows > 0 else {
+            throw ValidationError("--eval-every, --checkpoint-every, --log-every and --eval-windows must be positive")
+        }
+    }
+
+    func run() throws {
+        Torch.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let checkpointPath = out + "/checkpoint.safetensors", runInfoPath = out + "/run.json"
+        var codesArg = codes, validationArg = validation
+        if resume {
+            guard FileManager.default.fileExists(atPath: checkpointPath) else { throw CheckpointError(checkpointPath, "no checkpoint to resume from") }
+            if let data = FileManager.default.contents(atPath: runInfoPath),
+               let info = try? JSONSerialization.jsonObject(with: data) as? [String: [String]] {
+                if codesArg.isEmpty { codesArg = info["codes"] ?? [] }
+                if validationArg.isEmpty { validationArg = info["validation"] ?? [] }
+            }
+        }
+        try AtomicFile.write(try JSONSerialization.data(withJSONObject: ["codes": codesArg, "validation": validationArg], options: [.sortedKeys, .prettyPrinted]), to: runInfoPath)
+        let data = try PriorDataset(paths: codesArg)
+        let validationData = validationArg.isEmpty ? nil : try PriorDataset(paths: validationArg)
+        try validationData?.check(against: data.source)
+
+        let trainer: PriorTrainer
+        let log: JSONLinesLog
+        if resume {
+            trainer = try PriorCheckpoint.resume(checkpointPath, data: data)
+            try JSONLinesLog.truncate(out + "/log.jsonl", after: trainer.step)
+            log = try JSONLinesLog(path: out + "/log.jsonl", truncate: false)
+            FileHandle.standardError.write(Data("resuming at step \(trainer.step) of \(trainer.options.steps)\n".utf8))
+        } else {
+            var config = data.defaultConfig()
+            config.layers = layers
+            config.width = width
+            config.heads = heads
+            config.contextFrames = context
+            config.dropout = dropout
+            var options = PriorTrainingOptions()
+            options.steps = steps
+            options.batch = batch
+            options.learningRate = lr
+            options.warmup = minutes == nil ? min(100, steps / 10) : 100
+            options.actionDropout = actionDropout
+            options.seed = seed
+            trainer = try PriorTrainer(config: config, options: options, data: data)
+            log = try JSONLinesLog(path: out + "/log.jsonl", truncate: true)
+        }
+        let model = trainer.model
+        FileHandle.standardError.write(Data("prior: \(model.parameterCount) parameters, \(model.config.layers) layers, width \(model.config.width), context \(model.config.contextFrames) frames, \(trainer.windows.count) training windows from \(data.clips.count) clips, \(Torch.threads) threads\n".utf8))
+
+        if let minutes, !resume {
+            let probeStart = Date()
+            trainer.setTotalSteps(1_000_000)
+            while trainer.step < 10 { _ = try trainer.trainStep() }
+            let perStep = Date().timeIntervalSince(probeStart) / 10
+            trainer.setTotalSteps(Int(minutes * 60 / perStep))
+            FileHandle.standardError.write(Data(String(format: "%.2f s/step: %d steps fit in %g minutes\n", perStep, trainer.options.steps, minutes).utf8))
+        }
+        let total = trainer.options.steps
+        let progress = Progress("train prior", total: total, unit: "steps")
+        var window: [PriorStepStats] = []
+        let started = Date()
+        while trainer.step < total {
+            let s = try trainer.trainStep()
+            window.append(s)
+            if s.step % logEvery == 0 || s.step == total {
+                let n = Double(window.count)
+                let bits = window.map(\.bitsPerToken).reduce(0, +) / n
+                let tokensPerSecond = Double(window.map(\.tokens).reduce(0, +)) / window.map(\.seconds).reduce(0, +)
+                log.write(["step": s.step, "loss": round4(window.map(\.loss).reduce(0, +) / n), "bits_per_token": round4(bits),
+                           "grad_norm": round4(window.map(\.gradientNorm).reduce(0, +) / n), "lr": s.learningRate,
+                           "tokens_per_second": round4(tokensPerSecond), "elapsed": round4(Date().timeIntervalSince(started))])
+                progress.update(s.step, extra: String(format: "%.3f bits/token, %.0f tokens/s", bits, tokensPerSecond))
+                window.removeAll()
+            }
+            if let validationData, s.step % evalEvery == 0 || s.step == total {
+                let e = try trainer.evaluate(validationData, limit: evalWindows)
+                log.write(["step": s.step, "val_bits_per_token": round4(e.bitsPerToken),
+                           "val_shuffled_bits_per_token": round4(e.shuffledActionBitsPerToken),
+                           "val_no_action_bits_per_token": round4(e.noActionBitsPerToken)])
+                FileHandle.standardError.write(Data(String(format: "\nstep %d validation: %.3f bits/token (shuffled actions %.3f, no actions %.3f; unigram %.3f, copy-previous %.3f)\n",
+                                                           s.step, e.bitsPerToken, e.shuffledActionBitsPerToken, e.noActionBitsPerToken,
+                                                           e.unigramBitsPerToken, e.copyPreviousBitsPerToken).utf8))
+            }
+            if s.step % checkpointEvery == 0 || s.step == total {
+                try PriorCheckpoint.save(model, source: data.source, trainer: trainer, to: checkpointPath)
+            }
+        }
+        progress.finish(trainer.step)
+        try PriorCheckpoint.save(model, source: data.source, trainer: nil, metadata: ["steps": String(trainer.step)],
+                                 baselines: trainer.baselines, to: out + "/prior.safetensors")
+        var report: [String: Any] = ["prior": out + "/prior.safetensors", "steps": trainer.step, "parameters": model.parameterCount,
+                                     "training_windows": trainer.windows.count, "seconds": round4(Date().timeIntervalSince(started))]
+        if let validationData {
+            let e = try trainer.evaluate(validationData, limit: 100_000)
+            report["validation"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(e))
+        }
+        try AtomicFile.write(try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted]), to: out + "/report.json")
+        print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
+    }
+}

@@ -1,0 +1,84 @@
+import CodeFile
+import Foundation
+import Media
+import TestSupport
+import XCTest
+
+/// The prior through the command line: train, predict, export, evaluate, and bad requests.
+final class PriorCLITests: XCTestCase {
+    func testPredictFollowsAnActionScriptAndIsReproducible() throws {
+        let tok = try Fixtures.tokenizer(), prior = try Fixtures.prior(), clip = try Fixtures.clip()
+        let out = Fixtures.directory.file("p.codes.safetensors"), mp4 = Fixtures.directory.file("p.mp4")
+        let args = ["predict", clip, "--tokenizer", tok, "--prior", prior, "--start", "20", "--actions", "LEFT*3,RIGHT,2",
+                    "--seed", "7", "-o", out]
+        var result = try ProcessRunner.framecast(args + ["--mp4", mp4])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let predicted = try CodeClip.read(path: out)
+        XCTAssertEqual(predicted.contextFrames, 3)
+        XCTAssertEqual(predicted.frames, 3 + 5)
+        XCTAssertEqual(predicted.sourceStart, 20)
+        // Actions: context actions, then the script (the action after the last context frame first).
+        XCTAssertEqual(Array(predicted.actions[2..<7]), [1, 1, 1, 2, 2])
+        XCTAssertEqual(try VideoReader(path: mp4).countRemaining(), 8)
+        // Same seed ⇒ identical codes.
+        let again = Fixtures.directory.file("p2.codes.safetensors")
+        result = try ProcessRunner.framecast(args.dropLast(2) + ["-o", again])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try CodeClip.read(path: again).codes, predicted.codes)
+    }
+
+    func testSeveralSamplesAndExport() throws {
+        let tok = try Fixtures.tokenizer(), prior = try Fixtures.prior(), codes = try Fixtures.codes() + "/clip.codes.safetensors"
+        let out = Fixtures.directory.file("m.codes.safetensors")
+        var result = try ProcessRunner.framecast(["predict", codes, "--tokenizer", tok, "--prior", prior, "--start", "30",
+                                                  "--frames", "4", "--samples", "2", "-o", out])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let s0 = Fixtures.directory.file("m.s0.codes.safetensors"), s1 = Fixtures.directory.file("m.s1.codes.safetensors")
+        XCTAssertEqual(try CodeClip.read(path: s0).frames, 7)
+        // Default actions: the clip's own continuation.
+        let source = try CodeClip.read(path: codes)
+        XCTAssertEqual(Array(try CodeClip.read(path: s1).actions[2..<6]), Array(source.actions[32..<36]))
+        let mp4 = Fixtures.directory.file("samples.mp4")
+        result = try ProcessRunner.framecast(["export", s0, s1, "--tokenizer", tok, "-o", mp4, "--side-by-side", try Fixtures.clip(), "--scale", "2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let reader = try VideoReader(path: mp4)
+        XCTAssertEqual(try reader.countRemaining(), 7)
+        XCTAssertGreaterThan(reader.info.width, 3 * 32)  // truth + two samples at scale 2
+    }
+
+    func testEvalPriorReportsCurvesAndBaselines() throws {
+        let tok = try Fixtures.tokenizer(), prior = try Fixtures.prior()
+        let plot = Fixtures.directory.file("rollout.png")
+        let result = try ProcessRunner.framecast(["eval", "prior", "--tokenizer", tok, "--prior", prior, "--clips", try Fixtures.clip(),
+                                                  "--horizon", "3", "--windows", "4", "--json", "--plot", plot])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual((json["greedy"] as? [String: Any])?["psnr"].map { ($0 as? [Double])?.count }, 3)
+        XCTAssertNotNil((json["teacher_forced"] as? [String: Any])?["unigram_bits_per_token"])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: plot))
+    }
+
+    func testBadPredictRequestsFailClearly() throws {
+        let tok = try Fixtures.tokenizer(), prior = try Fixtures.prior(), clip = try Fixtures.clip()
+        let out = Fixtures.directory.file("bad.codes.safetensors")
+        let cases: [([String], String)] = [
+            (["--actions", "JUMP*3"], "unknown action 'JUMP'"),
+            (["--actions", "7"], "action id 7 is out of range"),
+            (["--start", "58", "--frames", "2", "--actions", "LEFT*2"], "needs 61"),
+            (["--context-frames", "70", "--actions", "LEFT"], "context"),
+        ]
+        for (extra, expected) in cases {
+            let result = try ProcessRunner.framecast(["predict", clip, "--tokenizer", tok, "--prior", prior, "-o", out] + extra)
+            XCTAssertEqual(result.status, 1, "\(extra): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains(expected), "\(extra): expected '\(expected)' in \(result.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        }
+        // A prior used with another tokenizer's codes.
+        let other = Fixtures.directory.file("tok-other")
+        XCTAssertEqual(try ProcessRunner.framecast(["train", "tokenizer", "--clips", clip, "--steps", "2", "--seed", "3", "--out", other]
+                                                   + Fixtures.tinyTokenizerArgs).status, 0)
+        let result = try ProcessRunner.framecast(["predict", clip, "--tokenizer", other + "/tokenizer.safetensors", "--prior", prior, "-o", out])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("tokenizer"), result.stderr)
+    }
+}
