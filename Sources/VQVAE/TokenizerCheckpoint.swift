@@ -61,6 +61,19 @@ public enum TokenizerCheckpoint {
         return (model, metadata, tensors)
     }
 
+    /// The model configuration recorded in a checkpoint, without building the model.
+    public static func config(of path: String) throws -> VQVAEConfig {
+        let metadata: [String: String]
+        do { metadata = try SafeTensorsFile.read(path: path).metadata } catch {
+            throw CheckpointError(path, "cannot read the tokenizer checkpoint (\(error))")
+        }
+        guard metadata["format"] == format, let text = metadata["config"],
+              let config = try? JSONDecoder().decode(VQVAEConfig.self, from: Data(text.utf8)) else {
+            throw CheckpointError(path, "not a framecast tokenizer checkpoint")
+        }
+        return config
+    }
+
     /// Rebuilds a trainer from a training checkpoint so it continues at the saved step.
     public static func resume(_ path: String, data: FrameBank) throws -> TokenizerTrainer {
         let (model, metadata, tensors) = try load(path)

@@ -146,7 +146,7 @@ struct TrainTokenizer: ParsableCommand {
         let runInfo = ["clips": clipsArg, "validation": validationArg ?? ""]
         try AtomicFile.write(try JSONSerialization.data(withJSONObject: runInfo, options: [.sortedKeys, .prettyPrinted]), to: runInfoPath)
 
-        let config = modelConfig
+        let config = resume ? try TokenizerCheckpoint.config(of: checkpointPath) : modelConfig
         let trainSet = try ClipSet.resolve(clipsArg, split: "train")
         let validationSet = try validationArg.flatMap { $0.isEmpty ? nil : try ClipSet.resolve($0, split: "validation") }
         if let validationSet {

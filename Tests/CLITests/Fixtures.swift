@@ -25,23 +25,35 @@ enum Fixtures {
         return video
     }
 
+    /// A second clip of the same world at later phases, for validation.
+    static func validationClip() throws -> String {
+        let video = directory.file("val.mp4")
+        if !FileManager.default.fileExists(atPath: video) {
+            try SyntheticVideo.write(to: video, count: 30, width: 32, height: 32, fps: 12, firstFrame: 300)
+            let steps = (0..<30).map { ActionTrack.Step(actionID: ($0 / 2) % 3, reward: 0, episodeStart: $0 == 0) }
+            try ActionTrack(actionNames: ["NOOP", "LEFT", "RIGHT"], steps: steps, settings: ["fps": "12"]).write(base: directory.file("val"))
+        }
+        return video
+    }
+
     static func tokenizer() throws -> String {
         if let tokenizerPath { return tokenizerPath }
         let run = directory.file("tok")
-        let result = try ProcessRunner.framecast(["train", "tokenizer", "--clips", try clip(), "--validation", try clip(),
+        let result = try ProcessRunner.framecast(["train", "tokenizer", "--clips", try clip(), "--validation", try validationClip(),
                                                   "--steps", "30", "--out", run] + tinyTokenizerArgs)
-        guard result.status == 0 else { throw XCTSkip("tiny tokenizer training failed: \(result.stderr)") }
+        guard result.status == 0 else { throw FixtureError("tiny tokenizer training failed: \(result.stderr)") }
         tokenizerPath = run + "/tokenizer.safetensors"
         return tokenizerPath!
     }
 
-    /// Code files of the clip, in a folder of their own.
-    static func codes() throws -> String {
-        let folder = directory.file("codes")
-        if !FileManager.default.fileExists(atPath: folder + "/clip.codes.safetensors") {
+    /// Code files of a clip, in a folder of their own (`codes` for the training clip, `valcodes`).
+    static func codes(validation: Bool = false) throws -> String {
+        let folder = directory.file(validation ? "valcodes" : "codes")
+        if (try? FileManager.default.contentsOfDirectory(atPath: folder))?.isEmpty ?? true {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            let result = try ProcessRunner.framecast(["encode", try clip(), "--tokenizer", try tokenizer(), "-o", folder])
-            guard result.status == 0 else { throw XCTSkip("encode failed: \(result.stderr)") }
+            let video = validation ? try validationClip() : try clip()
+            let result = try ProcessRunner.framecast(["encode", video, "--tokenizer", try tokenizer(), "-o", folder])
+            guard result.status == 0 else { throw FixtureError("encode failed: \(result.stderr)") }
         }
         return folder
     }
@@ -49,11 +61,17 @@ enum Fixtures {
     static func prior() throws -> String {
         if let priorPath { return priorPath }
         let run = directory.file("prior")
-        let result = try ProcessRunner.framecast(["train", "prior", "--codes", try codes(), "--validation", try codes(),
+        let result = try ProcessRunner.framecast(["train", "prior", "--codes", try codes(), "--validation", try codes(validation: true),
                                                   "--steps", "20", "--layers", "1", "--width", "32", "--heads", "2",
                                                   "--context", "3", "--batch", "4", "--eval-windows", "8", "--threads", "2", "--out", run])
-        guard result.status == 0 else { throw XCTSkip("tiny prior training failed: \(result.stderr)") }
+        guard result.status == 0 else { throw FixtureError("tiny prior training failed: \(result.stderr)") }
         priorPath = run + "/prior.safetensors"
         return priorPath!
     }
+}
+
+/// A shared fixture could not be made (the message says which command failed and why).
+struct FixtureError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -28,10 +28,10 @@ final class TokenizerCLITests: XCTestCase {
         var result = try ProcessRunner.framecast(["encode", video, "--tokenizer", model, "-o", codes])
         XCTAssertEqual(result.status, 0, result.stderr)
         let clip = try CodeClip.read(path: codes)
-        XCTAssertEqual(clip.frames, 30)
+        XCTAssertEqual(clip.frames, 60)
         XCTAssertEqual(clip.fps, 12)
         XCTAssertEqual([clip.gridW, clip.gridH], [4, 4])
-        XCTAssertEqual(clip.actions, (0..<30).map { Int32($0 % 3) })
+        XCTAssertEqual(clip.actions, (0..<60).map { Int32($0 % 3) })
         XCTAssertEqual(clip.episodeStart.enumerated().filter(\.element).map(\.offset), [0, 17])
         XCTAssertEqual(clip.actionNames, ["NOOP", "LEFT", "RIGHT"])
 
@@ -47,7 +47,7 @@ final class TokenizerCLITests: XCTestCase {
         let reader = try VideoReader(path: mp4)
         XCTAssertEqual(reader.info.fps, 12, accuracy: 1e-9)
         XCTAssertEqual([reader.info.width, reader.info.height], [64, 32])
-        XCTAssertEqual(try reader.countRemaining(), 30)
+        XCTAssertEqual(try reader.countRemaining(), 60)
     }
 
     func testDecodeRefusesCodesFromAnotherTokenizer() throws {
@@ -84,7 +84,7 @@ final class TokenizerCLITests: XCTestCase {
         XCTAssertEqual(process.terminationReason, .uncaughtSignal)
 
         // The latest checkpoint is complete: resume reads it and runs to the requested step count.
-        let result = try ProcessRunner.framecast(["train", "tokenizer", "--out", run, "--resume", "--threads", "2"])
+        let result = try ProcessRunner.framecast(["train", "tokenizer", "--out", run, "--resume", "--threads", "2", "--log-every", "1"])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stderr.contains("resuming at step"), result.stderr)
         let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/report.json"))) as? [String: Any])

@@ -27,10 +27,10 @@ public enum SyntheticVideo {
     /// Writes `count` synthetic frames to an MP4 and returns the frames written.
     @discardableResult
     public static func write(to path: String, count: Int, width: Int = 64, height: Int = 64, fps: Double = 15,
-                             codec: VideoWriter.Codec? = nil) throws -> [[UInt8]] {
+                             codec: VideoWriter.Codec? = nil, firstFrame: Int = 0) throws -> [[UInt8]] {
         let writer = try VideoWriter(path: path, width: width, height: height, fps: fps, codec: codec)
         var frames: [[UInt8]] = []
-        for t in 0..<count {
+        for t in firstFrame..<(firstFrame + count) {
             let f = frame(t, width: width, height: height)
             try writer.write(rgb: f)
             frames.append(f)
