@@ -4,8 +4,8 @@ import Media
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure framecast's own throughput (figures for benchmarks; see Tools/bench-media).",
-        subcommands: [BenchDecode.self]
+        abstract: "Measure framecast's own throughput: video decoding, tokenizer, prior.",
+        subcommands: [BenchDecode.self, BenchTokenizer.self, BenchPrior.self]
     )
 }
 
