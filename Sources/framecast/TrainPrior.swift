@@ -95,18 +95,11 @@ struct TrainPrior: ParsableCommand {
 
     func run() throws {
         Torch.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let checkpointPath = out + "/checkpoint.safetensors", runInfoPath = out + "/run.json"
-        var codesArg = codes, validationArg = validation
-        if resume {
-            guard FileManager.default.fileExists(atPath: checkpointPath) else { throw CheckpointError(checkpointPath, "no checkpoint to resume from") }
-            if let data = FileManager.default.contents(atPath: runInfoPath),
-               let info = try? JSONSerialization.jsonObject(with: data) as? [String: [String]] {
-                if codesArg.isEmpty { codesArg = info["codes"] ?? [] }
-                if validationArg.isEmpty { validationArg = info["validation"] ?? [] }
-            }
-        }
-        try AtomicFile.write(try JSONSerialization.data(withJSONObject: ["codes": codesArg, "validation": validationArg], options: [.sortedKeys, .prettyPrinted]), to: runInfoPath)
+        let run = try TrainingRun(folder: out, resume: resume)
+        let checkpointPath = run.checkpoint
+        let sources = try run.sources(["codes": codes, "validation": validation])
+        let codesArg = sources["codes"] ?? [], validationArg = sources["validation"] ?? []
+        guard !codesArg.isEmpty else { throw ValidationError("--codes is required") }
         let data = try PriorDataset(paths: codesArg)
         let validationData = validationArg.isEmpty ? nil : try PriorDataset(paths: validationArg)
         try validationData?.check(against: data.source)
@@ -115,9 +108,7 @@ struct TrainPrior: ParsableCommand {
         let log: JSONLinesLog
         if resume {
             trainer = try PriorCheckpoint.resume(checkpointPath, data: data)
-            try JSONLinesLog.truncate(out + "/log.jsonl", after: trainer.step)
-            log = try JSONLinesLog(path: out + "/log.jsonl", truncate: false)
-            FileHandle.standardError.write(Data("resuming at step \(trainer.step) of \(trainer.options.steps)\n".utf8))
+            log = try run.openLog(at: trainer.step)
         } else {
             var config = data.defaultConfig()
             config.layers = layers
@@ -133,19 +124,12 @@ struct TrainPrior: ParsableCommand {
             options.actionDropout = actionDropout
             options.seed = seed
             trainer = try PriorTrainer(config: config, options: options, data: data)
-            log = try JSONLinesLog(path: out + "/log.jsonl", truncate: true)
+            log = try run.openLog(at: 0)
         }
         let model = trainer.model
         FileHandle.standardError.write(Data("prior: \(model.parameterCount) parameters, \(model.config.layers) layers, width \(model.config.width), context \(model.config.contextFrames) frames, \(trainer.windows.count) training windows from \(data.clips.count) clips, \(Torch.threads) threads\n".utf8))
 
-        if let minutes, !resume {
-            let probeStart = Date()
-            trainer.setTotalSteps(1_000_000)
-            while trainer.step < 10 { _ = try trainer.trainStep() }
-            let perStep = Date().timeIntervalSince(probeStart) / 10
-            trainer.setTotalSteps(Int(minutes * 60 / perStep))
-            FileHandle.standardError.write(Data(String(format: "%.2f s/step: %d steps fit in %g minutes\n", perStep, trainer.options.steps, minutes).utf8))
-        }
+        try run.applyBudget(minutes: minutes, probeSteps: 10, to: trainer)
         let total = trainer.options.steps
         let progress = Progress("train prior", total: total, unit: "steps")
         var window: [PriorStepStats] = []

@@ -125,30 +125,16 @@ struct TrainTokenizer: ParsableCommand {
 
     func run() throws {
         Torch.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let checkpointPath = out + "/checkpoint.safetensors"
-        let runInfoPath = out + "/run.json"
-
-        // The data sources are fixed for a run: --resume takes them from run.json.
-        var clipsArg = clips, validationArg = validation
-        if resume {
-            guard FileManager.default.fileExists(atPath: checkpointPath) else {
-                throw CheckpointError(checkpointPath, "no checkpoint to resume from")
-            }
-            if let data = FileManager.default.contents(atPath: runInfoPath),
-               let info = try? JSONSerialization.jsonObject(with: data) as? [String: String] {
-                clipsArg = clipsArg ?? info["clips"]
-                validationArg = validationArg ?? info["validation"]
-            }
-        }
-        guard let clipsArg else { throw ValidationError("--clips is required") }
-        if validationArg == nil, clipsArg.hasSuffix(".json") { validationArg = clipsArg }
-        let runInfo = ["clips": clipsArg, "validation": validationArg ?? ""]
-        try AtomicFile.write(try JSONSerialization.data(withJSONObject: runInfo, options: [.sortedKeys, .prettyPrinted]), to: runInfoPath)
+        let run = try TrainingRun(folder: out, resume: resume)
+        let checkpointPath = run.checkpoint
+        let sources = try run.sources(["clips": clips.map { [$0] } ?? [], "validation": validation.map { [$0] } ?? []])
+        guard let clipsArg = sources["clips"]?.first else { throw ValidationError("--clips is required") }
+        // A manifest holds its own validation split.
+        let validationArg = sources["validation"]?.first ?? (clipsArg.hasSuffix(".json") ? clipsArg : nil)
 
         let config = resume ? try TokenizerCheckpoint.config(of: checkpointPath) : modelConfig
         let trainSet = try ClipSet.resolve(clipsArg, split: "train")
-        let validationSet = try validationArg.flatMap { $0.isEmpty ? nil : try ClipSet.resolve($0, split: "validation") }
+        let validationSet = try validationArg.map { try ClipSet.resolve($0, split: "validation") }
         if let validationSet {
             let overlap = Set(trainSet.videos.map { URL(fileURLWithPath: $0).standardized.path })
                 .intersection(validationSet.videos.map { URL(fileURLWithPath: $0).standardized.path })
@@ -160,9 +146,7 @@ struct TrainTokenizer: ParsableCommand {
         if resume {
             let data = try loadFrames(trainSet, width: config.frameWidth, height: config.frameHeight, label: "training clips")
             trainer = try TokenizerCheckpoint.resume(checkpointPath, data: data)
-            try JSONLinesLog.truncate(out + "/log.jsonl", after: trainer.step)
-            log = try JSONLinesLog(path: out + "/log.jsonl", truncate: false)
-            FileHandle.standardError.write(Data("resuming at step \(trainer.step) of \(trainer.options.steps)\n".utf8))
+            log = try run.openLog(at: trainer.step)
         } else {
             let data = try loadFrames(trainSet, width: config.frameWidth, height: config.frameHeight, label: "training clips")
             var options = TokenizerTrainingOptions()
@@ -175,7 +159,7 @@ struct TrainTokenizer: ParsableCommand {
             Torch.manualSeed(seed)
             let model = try VQVAE(config: config)
             trainer = try TokenizerTrainer(model: model, options: options, data: data)
-            log = try JSONLinesLog(path: out + "/log.jsonl", truncate: true)
+            log = try run.openLog(at: 0)
         }
         let validationFrames = try validationSet.map {
             try loadFrames($0, width: config.frameWidth, height: config.frameHeight, label: "validation clips")
@@ -183,15 +167,7 @@ struct TrainTokenizer: ParsableCommand {
         let model = trainer.model
         FileHandle.standardError.write(Data("tokenizer: \(model.parameterCount) parameters, grid \(config.gridWidth)x\(config.gridHeight), K=\(config.codebookSize), D=\(config.codeDim), \(Torch.threads) threads\n".utf8))
 
-        if let minutes, !resume {
-            // Time budget: measure 20 steps, then fix the run's length (stored in checkpoints).
-            let probeStart = Date()
-            trainer.setTotalSteps(1_000_000)
-            while trainer.step < 20 { _ = try trainer.trainStep() }
-            let perStep = Date().timeIntervalSince(probeStart) / 20
-            trainer.setTotalSteps(Int(minutes * 60 / perStep))
-            FileHandle.standardError.write(Data(String(format: "%.2f s/step: %d steps fit in %g minutes\n", perStep, trainer.options.steps, minutes).utf8))
-        }
+        try run.applyBudget(minutes: minutes, probeSteps: 20, to: trainer)
         let total = trainer.options.steps
         let progress = Progress("train tokenizer", total: total, unit: "steps")
         var window: [TokenizerStepStats] = []
