@@ -23,23 +23,19 @@ struct TrainPrior: ParsableCommand {
             """
     )
 
+    @OptionGroup var runOptions: TrainingRunOptions
+
     @Option(help: "Training code files: a folder of .codes.safetensors files or files.")
     var codes: [String] = []
 
     @Option(help: "Validation code files (folder or files), kept out of training.")
     var validation: [String] = []
 
-    @Option(help: "Run folder for checkpoints, log and report.")
-    var out: String
 
-    @Flag(help: "Continue the run in --out from its last checkpoint.")
-    var resume = false
 
     @Option(help: "Optimizer steps.")
     var steps = 5000
 
-    @Option(help: "Train for about this many minutes instead of --steps (steps set from the first 10 steps' speed).")
-    var minutes: Double?
 
     @Option(help: "Windows per batch.")
     var batch = 16
@@ -65,37 +61,24 @@ struct TrainPrior: ParsableCommand {
     @Option(help: "Peak learning rate.")
     var lr = 5e-4
 
-    @Option(help: "Random seed.")
-    var seed: UInt64 = 0
 
-    @Option(help: "Validate every N steps.")
-    var evalEvery = 500
 
     @Option(help: "Validation windows per evaluation.")
     var evalWindows = 256
 
-    @Option(help: "Write a checkpoint every N steps.")
-    var checkpointEvery = 250
 
-    @Option(help: "Log a line every N steps.")
-    var logEvery = 25
 
-    @Option(help: "Compute threads (default: all cores).")
-    var threads: Int?
 
     func validate() throws {
-        guard resume || !codes.isEmpty else { throw ValidationError("--codes is required (unless --resume)") }
+        guard runOptions.resume || !codes.isEmpty else { throw ValidationError("--codes is required (unless --resume)") }
         guard steps > 0, batch > 0, context >= 2 else { throw ValidationError("--steps and --batch must be positive, --context at least 2") }
         guard layers > 0, width > 0, heads > 0, width % heads == 0 else { throw ValidationError("--width must be a positive multiple of --heads") }
-        if let minutes, !(minutes > 0) { throw ValidationError("--minutes must be positive") }
-        guard evalEvery > 0, checkpointEvery > 0, logEvery > 0, evalWindows > 0 else {
-            throw ValidationError("--eval-every, --checkpoint-every, --log-every and --eval-windows must be positive")
-        }
+        guard evalWindows > 0 else { throw ValidationError("--eval-windows must be positive") }
     }
 
     func run() throws {
-        Torch.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        let run = try TrainingRun(folder: out, resume: resume)
+        Torch.setThreads(runOptions.threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let run = try TrainingRun(folder: runOptions.out, resume: runOptions.resume)
         let checkpointPath = run.checkpoint
         let sources = try run.sources(["codes": codes, "validation": validation])
         let codesArg = sources["codes"] ?? [], validationArg = sources["validation"] ?? []
@@ -106,7 +89,7 @@ struct TrainPrior: ParsableCommand {
 
         let trainer: PriorTrainer
         let log: JSONLinesLog
-        if resume {
+        if runOptions.resume {
             trainer = try PriorCheckpoint.resume(checkpointPath, data: data)
             log = try run.openLog(at: trainer.step)
         } else {
@@ -120,16 +103,16 @@ struct TrainPrior: ParsableCommand {
             options.steps = steps
             options.batch = batch
             options.learningRate = lr
-            options.warmup = minutes == nil ? min(100, steps / 10) : 100
+            options.warmup = runOptions.minutes == nil ? min(100, steps / 10) : 100
             options.actionDropout = actionDropout
-            options.seed = seed
+            options.seed = runOptions.seed
             trainer = try PriorTrainer(config: config, options: options, data: data)
             log = try run.openLog(at: 0)
         }
         let model = trainer.model
         FileHandle.standardError.write(Data("prior: \(model.parameterCount) parameters, \(model.config.layers) layers, width \(model.config.width), context \(model.config.contextFrames) frames, \(trainer.windows.count) training windows from \(data.clips.count) clips, \(Torch.threads) threads\n".utf8))
 
-        try run.applyBudget(minutes: minutes, probeSteps: 10, to: trainer)
+        try run.applyBudget(minutes: runOptions.minutes, probeSteps: 10, to: trainer)
         let total = trainer.options.steps
         let progress = Progress("train prior", total: total, unit: "steps")
         var window: [PriorStepStats] = []
@@ -137,7 +120,7 @@ struct TrainPrior: ParsableCommand {
         while trainer.step < total {
             let s = try trainer.trainStep()
             window.append(s)
-            if s.step % logEvery == 0 || s.step == total {
+            if s.step % runOptions.logEvery == 0 || s.step == total {
                 let n = Double(window.count)
                 let bits = window.map(\.bitsPerToken).reduce(0, +) / n
                 let tokensPerSecond = Double(window.map(\.tokens).reduce(0, +)) / window.map(\.seconds).reduce(0, +)
@@ -147,7 +130,7 @@ struct TrainPrior: ParsableCommand {
                 progress.update(s.step, extra: String(format: "%.3f bits/token, %.0f tokens/s", bits, tokensPerSecond))
                 window.removeAll()
             }
-            if let validationData, s.step % evalEvery == 0 || s.step == total {
+            if let validationData, s.step % runOptions.evalEvery == 0 || s.step == total {
                 let e = try trainer.evaluate(validationData, limit: evalWindows)
                 log.write(["step": s.step, "val_bits_per_token": round4(e.bitsPerToken),
                            "val_shuffled_bits_per_token": round4(e.shuffledActionBitsPerToken),
@@ -156,20 +139,20 @@ struct TrainPrior: ParsableCommand {
                                                            s.step, e.bitsPerToken, e.shuffledActionBitsPerToken, e.noActionBitsPerToken,
                                                            e.unigramBitsPerToken, e.copyPreviousBitsPerToken).utf8))
             }
-            if s.step % checkpointEvery == 0 || s.step == total {
+            if s.step % runOptions.checkpointEvery == 0 || s.step == total {
                 try PriorCheckpoint.save(model, source: data.source, trainer: trainer, to: checkpointPath)
             }
         }
         progress.finish(trainer.step)
         try PriorCheckpoint.save(model, source: data.source, trainer: nil, metadata: ["steps": String(trainer.step)],
-                                 baselines: trainer.baselines, to: out + "/prior.safetensors")
-        var report: [String: Any] = ["prior": out + "/prior.safetensors", "steps": trainer.step, "parameters": model.parameterCount,
+                                 baselines: trainer.baselines, to: runOptions.out + "/prior.safetensors")
+        var report: [String: Any] = ["prior": runOptions.out + "/prior.safetensors", "steps": trainer.step, "parameters": model.parameterCount,
                                      "training_windows": trainer.windows.count, "seconds": round4(Date().timeIntervalSince(started))]
         if let validationData {
             let e = try trainer.evaluate(validationData, limit: 100_000)
             report["validation"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(e))
         }
-        try AtomicFile.write(try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted]), to: out + "/report.json")
+        try AtomicFile.write(try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted]), to: runOptions.out + "/report.json")
         print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
     }
 }

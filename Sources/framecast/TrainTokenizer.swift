@@ -29,23 +29,19 @@ struct TrainTokenizer: ParsableCommand {
             """
     )
 
+    @OptionGroup var runOptions: TrainingRunOptions
+
     @Option(help: "Training clips: a folder of videos, a manifest.json (its 'train' split), or a video.")
     var clips: String?
 
     @Option(help: "Validation clips: folder, manifest (its 'validation' split) or video. Default: the --clips manifest's validation split.")
     var validation: String?
 
-    @Option(help: "Run folder for checkpoints, log and report.")
-    var out: String
 
-    @Flag(help: "Continue the run in --out from its last checkpoint.")
-    var resume = false
 
     @Option(help: "Optimizer steps.")
     var steps = 3000
 
-    @Option(help: "Train for about this many minutes instead of --steps: the step count is set from the speed of the first 20 steps.")
-    var minutes: Double?
 
     @Option(help: "Frames per batch.")
     var batch = 32
@@ -77,35 +73,22 @@ struct TrainTokenizer: ParsableCommand {
     @Option(help: "EMA decay for codebook updates; 0 trains the codebook with its loss term instead.")
     var emaDecay = 0.99
 
-    @Option(help: "Random seed (initialisation, batches, code restarts).")
-    var seed: UInt64 = 0
 
-    @Option(help: "Validate every N steps.")
-    var evalEvery = 500
 
-    @Option(help: "Write a checkpoint every N steps.")
-    var checkpointEvery = 250
 
-    @Option(help: "Log a line every N steps.")
-    var logEvery = 25
 
     @Option(help: "Validation frames per evaluation (evenly spaced).")
     var evalFrames = 512
 
-    @Option(help: "Compute threads (default: all cores).")
-    var threads: Int?
 
     func validate() throws {
-        guard resume || clips != nil else { throw ValidationError("--clips is required (unless --resume)") }
-        if let minutes, !(minutes > 0) { throw ValidationError("--minutes must be positive") }
+        guard runOptions.resume || clips != nil else { throw ValidationError("--clips is required (unless --resume)") }
         guard steps > 0, batch > 0 else { throw ValidationError("--steps and --batch must be positive") }
         try size.validate("--size")
         try grid.validate("--grid")
         guard codebook.width >= 2, codebook.height >= 1 else { throw ValidationError("--codebook must be KxD with K >= 2, got \(codebook)") }
         if let problem = modelConfig.problems.first { throw ValidationError(problem) }
-        guard evalEvery > 0, checkpointEvery > 0, logEvery > 0, evalFrames > 0 else {
-            throw ValidationError("--eval-every, --checkpoint-every, --log-every and --eval-frames must be positive")
-        }
+        guard evalFrames > 0 else { throw ValidationError("--eval-frames must be positive") }
     }
 
     var modelConfig: VQVAEConfig {
@@ -124,15 +107,15 @@ struct TrainTokenizer: ParsableCommand {
     }
 
     func run() throws {
-        Torch.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        let run = try TrainingRun(folder: out, resume: resume)
+        Torch.setThreads(runOptions.threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let run = try TrainingRun(folder: runOptions.out, resume: runOptions.resume)
         let checkpointPath = run.checkpoint
         let sources = try run.sources(["clips": clips.map { [$0] } ?? [], "validation": validation.map { [$0] } ?? []])
         guard let clipsArg = sources["clips"]?.first else { throw ValidationError("--clips is required") }
         // A manifest holds its own validation split.
         let validationArg = sources["validation"]?.first ?? (clipsArg.hasSuffix(".json") ? clipsArg : nil)
 
-        let config = resume ? try TokenizerCheckpoint.config(of: checkpointPath) : modelConfig
+        let config = runOptions.resume ? try TokenizerCheckpoint.config(of: checkpointPath) : modelConfig
         let trainSet = try ClipSet.resolve(clipsArg, split: "train")
         let validationSet = try validationArg.map { try ClipSet.resolve($0, split: "validation") }
         if let validationSet {
@@ -143,7 +126,7 @@ struct TrainTokenizer: ParsableCommand {
 
         let trainer: TokenizerTrainer
         let log: JSONLinesLog
-        if resume {
+        if runOptions.resume {
             let data = try loadFrames(trainSet, width: config.frameWidth, height: config.frameHeight, label: "training clips")
             trainer = try TokenizerCheckpoint.resume(checkpointPath, data: data)
             log = try run.openLog(at: trainer.step)
@@ -153,10 +136,10 @@ struct TrainTokenizer: ParsableCommand {
             options.steps = steps
             options.batch = batch
             options.learningRate = lr
-            options.warmup = minutes == nil ? min(100, steps / 10) : 100
+            options.warmup = runOptions.minutes == nil ? min(100, steps / 10) : 100
             options.edgeWeight = edgeWeight
-            options.seed = seed
-            Torch.manualSeed(seed)
+            options.seed = runOptions.seed
+            Torch.manualSeed(runOptions.seed)
             let model = try VQVAE(config: config)
             trainer = try TokenizerTrainer(model: model, options: options, data: data)
             log = try run.openLog(at: 0)
@@ -167,7 +150,7 @@ struct TrainTokenizer: ParsableCommand {
         let model = trainer.model
         FileHandle.standardError.write(Data("tokenizer: \(model.parameterCount) parameters, grid \(config.gridWidth)x\(config.gridHeight), K=\(config.codebookSize), D=\(config.codeDim), \(Torch.threads) threads\n".utf8))
 
-        try run.applyBudget(minutes: minutes, probeSteps: 20, to: trainer)
+        try run.applyBudget(minutes: runOptions.minutes, probeSteps: 20, to: trainer)
         let total = trainer.options.steps
         let progress = Progress("train tokenizer", total: total, unit: "steps")
         var window: [TokenizerStepStats] = []
@@ -176,7 +159,7 @@ struct TrainTokenizer: ParsableCommand {
             let s = try trainer.trainStep()
             window.append(s)
             let step = s.step
-            if step % logEvery == 0 || step == total {
+            if step % runOptions.logEvery == 0 || step == total {
                 let n = Double(window.count)
                 let mse = window.map(\.reconstructionMSE).reduce(0, +) / n
                 let framesPerSecond = Double(window.count * trainer.options.batch) / window.map(\.seconds).reduce(0, +)
@@ -192,21 +175,21 @@ struct TrainTokenizer: ParsableCommand {
                                                     window.map(\.loss).reduce(0, +) / n, s.psnr, s.batchCodes, framesPerSecond))
                 window.removeAll()
             }
-            if let validationFrames, step % evalEvery == 0 || step == total {
+            if let validationFrames, step % runOptions.evalEvery == 0 || step == total {
                 let e = try model.evaluate(validationFrames, limit: evalFrames)
                 log.write(["step": step, "val_psnr": round4(e.psnr), "val_ssim": round4(e.ssim),
                            "val_usage": round4(e.usage), "val_perplexity": round4(e.perplexity)])
                 FileHandle.standardError.write(Data(String(format: "\nstep %d validation: PSNR %.2f dB, SSIM %.3f, %d/%d codes, perplexity %.1f\n",
                                                            step, e.psnr, e.ssim, e.codesUsed, e.codebookSize, e.perplexity).utf8))
             }
-            if step % checkpointEvery == 0 || step == total {
+            if step % runOptions.checkpointEvery == 0 || step == total {
                 try TokenizerCheckpoint.save(model, trainer: trainer, to: checkpointPath)
             }
         }
         progress.finish(trainer.step)
         let hash = try TokenizerCheckpoint.contentHash(model)
-        try TokenizerCheckpoint.save(model, metadata: ["steps": String(trainer.step)], to: out + "/tokenizer.safetensors")
-        var report: [String: Any] = ["tokenizer": out + "/tokenizer.safetensors", "tokenizer_sha256": hash,
+        try TokenizerCheckpoint.save(model, metadata: ["steps": String(trainer.step)], to: runOptions.out + "/tokenizer.safetensors")
+        var report: [String: Any] = ["tokenizer": runOptions.out + "/tokenizer.safetensors", "tokenizer_sha256": hash,
                                      "steps": trainer.step, "parameters": model.parameterCount,
                                      "train_frames": trainer.trainingFrames, "seconds": round4(Date().timeIntervalSince(started))]
         if let validationFrames {
@@ -215,7 +198,7 @@ struct TrainTokenizer: ParsableCommand {
             report["validation"] = try JSONSerialization.jsonObject(with: data)
         }
         let reportData = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted])
-        try AtomicFile.write(reportData, to: out + "/report.json")
+        try AtomicFile.write(reportData, to: runOptions.out + "/report.json")
         print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
     }
 }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Media
 import Prior
@@ -74,5 +75,39 @@ struct TrainingRun {
         let perStep = Date().timeIntervalSince(start) / Double(probeSteps - warmUp)
         trainer.setTotalSteps(Int(minutes * 60 / perStep))
         FileHandle.standardError.write(Data(String(format: "%.2f s/step: %d steps fit in %g minutes\n", perStep, trainer.totalSteps, minutes).utf8))
+    }
+}
+
+/// Options every training command shares.
+struct TrainingRunOptions: ParsableArguments {
+    @Option(help: "Run folder for checkpoints, log and report.")
+    var out: String
+
+    @Flag(help: "Continue the run in --out from its last checkpoint.")
+    var resume = false
+
+    @Option(help: "Train for about this many minutes instead of --steps (the step count is set from the speed of the first steps).")
+    var minutes: Double?
+
+    @Option(help: "Random seed (initialisation, batches, random draws).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Validate every N steps.")
+    var evalEvery = 500
+
+    @Option(help: "Write a checkpoint every N steps.")
+    var checkpointEvery = 250
+
+    @Option(help: "Log a line every N steps.")
+    var logEvery = 25
+
+    @Option(help: "Compute threads (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        if let minutes, !(minutes > 0) { throw ValidationError("--minutes must be positive") }
+        guard evalEvery > 0, checkpointEvery > 0, logEvery > 0 else {
+            throw ValidationError("--eval-every, --checkpoint-every and --log-every must be positive")
+        }
     }
 }
