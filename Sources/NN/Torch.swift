@@ -39,6 +39,9 @@ public enum Torch {
         return Int(ct_get_num_threads())
     }
 
+    /// The machine's core count: the default for commands that compute.
+    public static var allCores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
     public static func setThreads(_ n: Int) {
         bootstrap()
         precondition(n > 0, "Torch.setThreads: need at least 1 thread, got \(n)")

@@ -55,7 +55,7 @@ struct BenchTokenizer: ParsableCommand {
     }
 
     func run() throws {
-        Torch.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        Torch.setThreads(threads ?? Torch.allCores)
         let model = try tokenizer.map { try TokenizerCheckpoint.load($0).model } ?? VQVAE(config: VQVAEConfig())
         let c = model.config
         var bank = FrameBank(width: c.frameWidth, height: c.frameHeight)
@@ -151,7 +151,7 @@ struct BenchPrior: ParsableCommand {
                             frameWidth: 64, frameHeight: 64, codebookSize: c.codebookSize, tokenizerHash: source.tokenizerHash,
                             source: "bench", sourceBytes: 0, actionNames: source.actionNames)
         // Training throughput (2 threads).
-        Torch.setThreads(ProcessInfo.processInfo.activeProcessorCount)
+        Torch.setThreads(Torch.allCores)
         let data = try PriorDataset(clips: Array(repeating: clip, count: 4))
         var options = PriorTrainingOptions()
         options.steps = 8

@@ -39,7 +39,7 @@ struct Decode: ParsableCommand {
     }
 
     func run() throws {
-        Torch.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        Torch.setThreads(threads ?? Torch.allCores)
         let clip = try CodeClip.read(path: codes)
         let tok = try LoadedTokenizer(tokenizer)
         try clip.validate(against: tok.hash, codebookSize: tok.config.codebookSize, file: codes)

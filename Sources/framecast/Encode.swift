@@ -39,7 +39,7 @@ struct Encode: ParsableCommand {
     }
 
     func run() throws {
-        Torch.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        Torch.setThreads(threads ?? Torch.allCores)
         var videos: [String] = []
         for input in inputs { videos += try ClipSet.resolve(input).videos }
         let single = videos.count == 1 && output.hasSuffix(".codes.safetensors")

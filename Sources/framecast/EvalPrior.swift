@@ -95,7 +95,7 @@ struct EvalPrior: ParsableCommand {
     }
 
     func run() throws {
-        Torch.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        Torch.setThreads(threads ?? Torch.allCores)
         let loaded = try PriorCheckpoint.load(prior)
         let tok = try LoadedTokenizer(tokenizer)
         guard tok.hash == loaded.source.tokenizerHash else {

@@ -42,7 +42,7 @@ struct EvalTokenizer: ParsableCommand {
     var threads: Int?
 
     func run() throws {
-        Torch.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        Torch.setThreads(threads ?? Torch.allCores)
         let tok = try LoadedTokenizer(tokenizer)
         let set = try ClipSet.resolve(clips, split: "validation")
         let frames = try loadFrames(set, width: tok.config.frameWidth, height: tok.config.frameHeight, label: "clips")

@@ -43,7 +43,7 @@ struct Export: ParsableCommand {
     }
 
     func run() throws {
-        Torch.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        Torch.setThreads(threads ?? Torch.allCores)
         let tok = try LoadedTokenizer(tokenizer)
         var clips: [CodeClip] = []
         for path in codes {
@@ -55,15 +55,11 @@ struct Export: ParsableCommand {
         if let sideBySide {
             let start = clips[0].sourceStart ?? 0
             if sideBySide.hasSuffix(".codes.safetensors") {
-                var clip = try CodeClip.read(path: sideBySide)
+                let clip = try CodeClip.read(path: sideBySide)
                 try clip.validate(against: tok.hash, codebookSize: tok.config.codebookSize, file: sideBySide)
-                let n = clip.codesPerFrame, end = min(clip.frames, start + clips.map(\.frames).max()!)
+                let end = min(clip.frames, start + clips.map(\.frames).max()!)
                 guard start < end else { throw MediaError(sideBySide, "has \(clip.frames) frames; the prediction starts at frame \(start)") }
-                clip.codes = Array(clip.codes[(start * n)..<(end * n)])
-                clip.actions = Array(clip.actions[start..<end])
-                clip.frames = end - start
-                clip.episodeStart = Array(clip.episodeStart[start..<end])
-                truth = .codes(clip)
+                truth = .codes(clip.excerpt(from: start, to: end))
             } else {
                 let reader = try VideoReader(path: sideBySide, size: (clips[0].frameWidth, clips[0].frameHeight), fit: .crop)
                 truth = .video(reader, skip: start)

@@ -82,7 +82,7 @@ struct Predict: ParsableCommand {
     }
 
     func run() throws {
-        Torch.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        Torch.setThreads(threads ?? Torch.allCores)
         let started = Date()
         let loaded = try PriorCheckpoint.load(prior)
         let tok = try LoadedTokenizer(tokenizer)
@@ -137,7 +137,7 @@ struct Predict: ParsableCommand {
         if let mp4 {
             // Ground truth: the input clip's own frames over the same span, when it has them.
             let truthEnd = min(clip.frames, start + c + future.count)
-            let truth = actions == nil ? try excerpt(clip, from: start, to: truthEnd) : nil
+            let truth = actions == nil ? clip.excerpt(from: start, to: truthEnd) : nil
             let labels = samples == 1 ? ["PREDICTED"] : (0..<samples).map { "SAMPLE \($0 + 1)" }
             try SideBySide.write(mp4, tokenizer: tok, truth: truth, predictions: predictions, labels: labels, scale: scale)
             outputs.append(mp4)
@@ -146,17 +146,5 @@ struct Predict: ParsableCommand {
         FileHandle.standardError.write(Data(String(format: "predicted %d frames x %d samples in %.2f s (sampling %.2f s, %.1f frames/s)\n",
                                                    future.count, samples, total, sampleSeconds, Double(future.count * samples) / sampleSeconds).utf8))
         for path in outputs { print(path) }
-    }
-
-    /// Frames [from, to) of a clip as a clip of their own.
-    private func excerpt(_ clip: CodeClip, from: Int, to: Int) throws -> CodeClip {
-        var out = clip
-        let n = clip.codesPerFrame
-        out.codes = Array(clip.codes[(from * n)..<(to * n)])
-        out.frames = to - from
-        out.actions = Array(clip.actions[from..<to])
-        out.episodeStart = [true] + Array(repeating: false, count: to - from - 1)
-        out.sourceStart = (clip.sourceStart ?? 0) + from
-        return out
     }
 }

@@ -77,7 +77,7 @@ struct TrainPrior: ParsableCommand {
     }
 
     func run() throws {
-        Torch.setThreads(runOptions.threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        Torch.setThreads(runOptions.threads ?? Torch.allCores)
         let run = try TrainingRun(folder: runOptions.out, resume: runOptions.resume)
         let checkpointPath = run.checkpoint
         let sources = try run.sources(["codes": codes, "validation": validation])

@@ -107,7 +107,7 @@ struct TrainTokenizer: ParsableCommand {
     }
 
     func run() throws {
-        Torch.setThreads(runOptions.threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        Torch.setThreads(runOptions.threads ?? Torch.allCores)
         let run = try TrainingRun(folder: runOptions.out, resume: runOptions.resume)
         let checkpointPath = run.checkpoint
         let sources = try run.sources(["clips": clips.map { [$0] } ?? [], "validation": validation.map { [$0] } ?? []])
