@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
         .testTarget(name: "PriorTests", dependencies: ["Prior", "NN", "CodeFile"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Metrics", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["framecast", "Media", "NN", "CodeFile", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["framecast", "Media", "NN", "Prior", "CodeFile", "TestSupport"]),
     ],
     cxxLanguageStandard: .cxx17
 )

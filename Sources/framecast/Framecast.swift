@@ -17,7 +17,7 @@ struct Framecast: ParsableCommand {
               framecast contact-sheet Clips/my_way_home_s1.mp4 -o sheet.png --every 10
             """,
         version: "0.1.0",
-        subcommands: [Probe.self, Transcode.self, ContactSheet.self, Train.self, Encode.self, Decode.self, Predict.self, Export.self, Eval.self, Bench.self]
+        subcommands: [Demo.self, Probe.self, Transcode.self, ContactSheet.self, Train.self, Encode.self, Decode.self, Predict.self, Export.self, Eval.self, Report.self, Compact.self, Bench.self]
     )
 
     /// Re-executes with `OMP_WAIT_POLICY=PASSIVE` when it is unset (libgomp reads it only at load;

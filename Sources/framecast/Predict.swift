@@ -120,15 +120,7 @@ struct Predict: ParsableCommand {
         var outputs: [String] = []
         var predictions: [CodeClip] = []
         for s in 0..<samples {
-            var codes = context.codes
-            for t in 0..<future.count { codes += rollout.frame(sample: s, t) }
-            let actionsOut = context.actions.dropLast().map { $0 } + future.map { Int32($0) } + [-1]
-            let predicted = CodeClip(codes: codes, frames: c + future.count, gridH: clip.gridH, gridW: clip.gridW,
-                                     actions: actionsOut, episodeStart: [true] + Array(repeating: false, count: c + future.count - 1),
-                                     fps: clip.fps, frameWidth: clip.frameWidth, frameHeight: clip.frameHeight,
-                                     codebookSize: clip.codebookSize, tokenizerHash: clip.tokenizerHash, source: clip.source,
-                                     sourceBytes: clip.sourceBytes, sourceHash: clip.sourceHash, actionNames: clip.actionNames,
-                                     contextFrames: c, sourceStart: (clip.sourceStart ?? 0) + start)
+            let predicted = CodeClip.prediction(from: clip, start: start, context: context, future: future, rollout: rollout, sample: s)
             let path = samples == 1 ? output : output.replacingOccurrences(of: ".codes.safetensors", with: ".s\(s).codes.safetensors")
             try predicted.write(path: path)
             outputs.append(path)

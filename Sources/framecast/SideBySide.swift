@@ -61,7 +61,7 @@ enum SideBySide {
                 guard t < framesOfPanel.count else { continue }
                 canvas.paste(framesOfPanel[t], width: first.frameWidth, height: first.frameHeight, x: x, y: bar, scale: scale)
                 if t < contextFrames { canvas.label("CONTEXT", x: x + text, y: bar + text, scale: text) }
-                if t > 0, let clip = panelClips[p] ?? predictions.first {
+                if t > 0, let clip = panelClips[p] {
                     let a = Int(clip.actions[t - 1])
                     let name = a >= 0 && a < clip.actionNames.count ? clip.actionNames[a] : ""
                     canvas.draw(name, x: x, y: bar + h + gap, scale: text, color: (200, 200, 120))

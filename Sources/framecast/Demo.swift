@@ -1,0 +1,133 @@
+import ArgumentParser
+import CodeFile
+import Foundation
+import Media
+import NN
+import Prior
+import VQVAE
+
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Predict a shipped clip's future under several action scripts; write one labelled MP4.",
+        discussion: """
+            Uses the shipped default model (Models/default) and clip (Clips/my_way_home_s3.mp4) unless told \
+            otherwise. The video shows, side by side: the real clip (context, then what really happened), the \
+            prediction under the clip's own actions, and one prediction per action script (by default: \
+            MOVE_FORWARD, TURN_LEFT and TURN_RIGHT held for every frame). Context frames are marked CONTEXT; \
+            the action that led to each frame is written under each panel. Prints the MP4's path.
+
+            Examples:
+              framecast demo
+              framecast demo -o left.mp4 --start 100 --frames 48 --script 'LEFT THEN FORWARD=TURN_LEFT*12,MOVE_FORWARD*36'
+              framecast demo --tokenizer runs/tok/tokenizer.safetensors --prior runs/prior/prior.safetensors
+            """
+    )
+
+    @Option(name: .shortAndLong, help: "The MP4 to write.")
+    var output = "demo-out/demo.mp4"
+
+    @Option(help: "Video to predict from (with its NAME.actions.csv sidecar).")
+    var clip = Shipped.demoClip
+
+    @Option(help: "Tokenizer checkpoint (default: the shipped model's).")
+    var tokenizer = Shipped.modelFolder + "/tokenizer.safetensors"
+
+    @Option(help: "Prior checkpoint (default: the shipped model's).")
+    var prior = Shipped.modelFolder + "/prior.safetensors"
+
+    @Option(help: "First context frame in the clip.")
+    var start = 60
+
+    @Option(help: "Frames to predict after the context.")
+    var frames = 32
+
+    @Option(name: .customLong("script"), help: "LABEL=ACTIONS, e.g. 'FORWARD=MOVE_FORWARD*32'; repeatable (default: forward, turn left, turn right).")
+    var scripts: [String] = []
+
+    @Option(help: "Sampling temperature; 0 picks the most likely code (greedy).")
+    var temperature = 1.0
+
+    @Option(help: "Sample only among the K most likely codes (0 = all).")
+    var topK = 0
+
+    @Option(help: "Random seed: the same seed gives the same video.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Enlarge frames by this factor.")
+    var scale = 3
+
+    @Option(help: "Compute threads (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        guard output.lowercased().hasSuffix(".mp4") else { throw ValidationError("--output must end in .mp4, got \(output)") }
+        guard start >= 0 else { throw ValidationError("--start must be ≥ 0") }
+        guard (1...1000).contains(frames) else { throw ValidationError("--frames must be 1...1000") }
+        guard temperature >= 0, topK >= 0 else { throw ValidationError("need --temperature ≥ 0 and --top-k ≥ 0") }
+        guard (1...8).contains(scale) else { throw ValidationError("--scale must be 1...8") }
+        for script in scripts where !script.contains("=") {
+            throw ValidationError("--script '\(script)' must be LABEL=ACTIONS, e.g. 'FORWARD=MOVE_FORWARD*32'")
+        }
+    }
+
+    func run() throws {
+        Torch.setThreads(threads ?? Torch.allCores)
+        let (tokenizerPath, priorPath, clipPath) = (Shipped.locate(tokenizer), Shipped.locate(prior), Shipped.locate(clip))
+        let loaded = try PriorCheckpoint.load(priorPath)
+        let tok = try LoadedTokenizer(tokenizerPath)
+        guard tok.hash == loaded.source.tokenizerHash else {
+            throw CheckpointError(priorPath, "was trained on codes of another tokenizer than \(tokenizerPath)")
+        }
+        let specs = scripts.map { s in (String(s.prefix { $0 != "=" }).uppercased(), String(s.drop { $0 != "=" }.dropFirst())) }
+        try FileManager.default.createDirectory(at: URL(fileURLWithPath: output).deletingLastPathComponent(), withIntermediateDirectories: true)
+        let summary = try Self.render(clip: clipPath, tokenizer: tok, prior: loaded, start: start, frames: frames, scripts: specs,
+                                      options: SamplingOptions(temperature: temperature, topK: topK, seed: seed), scale: scale, to: output)
+        FileHandle.standardError.write(Data("demo: \(summary)\n".utf8))
+        print(output)
+    }
+
+    /// Writes the side-by-side video of `clip` from `start`: the real frames, the prediction under
+    /// the clip's own actions, and one per (label, action script); default scripts hold MOVE_FORWARD,
+    /// TURN_LEFT and TURN_RIGHT. Returns a one-line summary with the sampling speed.
+    static func render(clip clipPath: String, tokenizer tok: LoadedTokenizer, prior loaded: PriorCheckpoint.Loaded,
+                       start: Int, frames: Int, scripts: [(String, String)] = [], options: SamplingOptions,
+                       scale: Int, to output: String) throws -> String {
+        let codes = try tok.encode(video: clipPath)
+        let sampler = PriorSampler(model: loaded.model, source: loaded.source)
+        let c = loaded.model.config.contextFrames
+        guard start + c <= codes.frames else {
+            throw MediaError(clipPath, "has \(codes.frames) frames: --start \(start) with \(c) context frames needs \(start + c)")
+        }
+        let context = try sampler.context(from: codes, start: start, frames: c, file: clipPath)
+
+        // The clip's own continuation (as far as it goes), then each script.
+        var runs: [(label: String, actions: [Int])] = []
+        let first = start + c - 1
+        let real = codes.actions[first..<min(codes.frames - 1, first + frames)].map { Int($0) }
+        if !real.isEmpty, real.allSatisfy({ $0 >= 0 }) { runs.append(("REAL ACTIONS", real)) }
+        let names = loaded.source.actionNames
+        let specs = scripts.isEmpty
+            ? [("FORWARD", "MOVE_FORWARD"), ("TURN LEFT", "TURN_LEFT"), ("TURN RIGHT", "TURN_RIGHT")]
+                .filter { names.contains($0.1) }.map { ($0.0, "\($0.1)*\(frames)") }
+            : scripts
+        for (label, spec) in specs {
+            runs.append((label, Array(try ActionScript.parse(spec, names: names).prefix(frames))))
+        }
+        guard !runs.isEmpty else { throw MediaError(clipPath, "has no recorded actions after frame \(first) and no action script was given") }
+
+        var predictions: [CodeClip] = []
+        let t0 = Date()
+        for (i, run) in runs.enumerated() {
+            FileHandle.standardError.write(Data("predicting \(run.actions.count) frames under \(run.label) (\(i + 1)/\(runs.count))\n".utf8))
+            let rollout = try sampler.rollout(context: context, actions: run.actions, samples: 1, options: options)
+            predictions.append(.prediction(from: codes, start: start, context: context, future: run.actions, rollout: rollout, sample: 0))
+        }
+        let sampling = Date().timeIntervalSince(t0)
+        let reader = try VideoReader(path: clipPath, size: (tok.config.frameWidth, tok.config.frameHeight), fit: .crop)
+        try SideBySide.write(output, tokenizer: tok, truth: .video(reader, skip: start), predictions: predictions,
+                             labels: runs.map(\.label), scale: scale)
+        let predicted = runs.map(\.actions.count).reduce(0, +)
+        return String(format: "%d frames predicted in %.1f s (%.1f frames/s) from %@ frames %d-%d", predicted, sampling,
+                      Double(predicted) / sampling, clipPath, start, start + c - 1)
+    }
+}

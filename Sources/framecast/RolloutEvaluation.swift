@@ -1,0 +1,163 @@
+import CodeFile
+import Foundation
+import Media
+import Metrics
+import Prior
+import VQVAE
+
+/// Open-loop rollouts of a prior on validation clips, scored per horizon against the real frames
+/// (shared by `eval prior` and `report`).
+enum RolloutEvaluation {
+    /// PSNR and SSIM per horizon h = 1...H (index h − 1).
+    struct Curve: Codable {
+        var psnr: [Double]
+        var ssim: [Double]
+    }
+
+    /// Everything `eval prior` measures.
+    struct Report: Codable {
+        var windows: Int
+        var contextFrames: Int
+        var horizon: Int
+        var greedy: Curve
+        var greedyShuffled: Curve
+        var sampled: Curve
+        var sampledShuffled: Curve
+        var copyLast: Curve
+        var tokenizerCeiling: Curve
+        var deltaPSNRGreedy: Double
+        var deltaPSNRSampled: Double
+        var teacherForced: PriorEvaluation?
+        var framesPerSecond: Double
+
+        enum CodingKeys: String, CodingKey {
+            case windows, horizon, greedy, sampled
+            case contextFrames = "context_frames", greedyShuffled = "greedy_shuffled", sampledShuffled = "sampled_shuffled"
+            case copyLast = "copy_last", tokenizerCeiling = "tokenizer_ceiling", deltaPSNRGreedy = "delta_psnr_greedy_h1_8"
+            case deltaPSNRSampled = "delta_psnr_sampled_h1_8", teacherForced = "teacher_forced", framesPerSecond = "rollout_frames_per_second"
+        }
+    }
+
+    /// Real frames and codes of one validation clip.
+    struct Clip {
+        var frames: [[UInt8]]
+        var codes: CodeClip
+    }
+
+    /// Decodes and encodes every video of `set` at the tokenizer's frame size.
+    static func load(_ set: ClipSet, tokenizer tok: LoadedTokenizer) throws -> [Clip] {
+        try set.videos.map { video in
+            let reader = try VideoReader(path: video, size: (tok.config.frameWidth, tok.config.frameHeight), fit: .crop)
+            var frames: [[UInt8]] = []
+            while let f = try reader.next() { frames.append(f.rgb) }
+            return Clip(frames: frames, codes: try tok.encode(video: video))
+        }
+    }
+
+    /// For evenly spaced windows of C + H frames (no episode start after their first frame), gives the
+    /// prior C real frames and predicts H frames with the true and with another window's actions,
+    /// greedy and at temperature 1, and scores them; also copy-last-frame and the tokenizer ceiling.
+    static func measure(_ data: [Clip], clipsName: String, tokenizer tok: LoadedTokenizer, prior loaded: PriorCheckpoint.Loaded,
+                        contextFrames c: Int, horizon: Int, windows: Int, seed: UInt64) throws -> Report {
+        var all: [(clip: Int, start: Int)] = []
+        for (i, clip) in data.enumerated() where clip.codes.frames >= c + horizon {
+            for s in 0...(clip.codes.frames - c - horizon) where !clip.codes.episodeStart[(s + 1)..<(s + c + horizon)].contains(true) {
+                all.append((i, s))
+            }
+        }
+        guard all.count >= 2 else { throw MediaError(clipsName, "has no window of \(c + horizon) frames without an episode start") }
+        let chosen = all.count <= windows ? all : (0..<windows).map { all[$0 * all.count / windows] }
+        let sampler = PriorSampler(model: loaded.model, source: loaded.source)
+        let n = Double(chosen.count)
+        let (width, height) = (tok.config.frameWidth, tok.config.frameHeight)
+        var sums = [String: (psnr: [Double], ssim: [Double])]()
+        func add(_ key: String, _ h: Int, _ a: [UInt8], _ b: [UInt8]) {
+            var entry = sums[key] ?? ([Double](repeating: 0, count: horizon), [Double](repeating: 0, count: horizon))
+            entry.psnr[h] += ImageMetrics.psnr(a, b)
+            entry.ssim[h] += ImageMetrics.ssim(a, b, width: width, height: height)
+            sums[key] = entry
+        }
+        let progress = Progress("eval prior", total: chosen.count, unit: "windows")
+        var rolloutFrames = 0
+        var rolloutSeconds = 0.0
+        let frameBytes = width * height * 3
+        for (k, window) in chosen.enumerated() {
+            let clip = data[window.clip], s = window.start
+            let context = try sampler.context(from: clip.codes, start: s, frames: c)
+            let trueActions = clip.codes.actions[(s + c - 1)..<(s + c - 1 + horizon)].map { Int($0) }
+            let other = chosen[(k + chosen.count / 2) % chosen.count]  // another window's actions
+            let shuffled = data[other.clip].codes.actions[(other.start + c - 1)..<(other.start + c - 1 + horizon)].map { Int($0) }
+            let perFrame = clip.codes.codesPerFrame
+            let truthCodes = Array(clip.codes.codes[((s + c) * perFrame)..<((s + c + horizon) * perFrame)])
+            let ceiling = try tok.model.decode(codes: truthCodes, count: horizon)
+            for (key, actions, temperature) in [("greedy", trueActions, 0.0), ("greedy_shuffled", shuffled, 0.0),
+                                                ("sampled", trueActions, 1.0), ("sampled_shuffled", shuffled, 1.0)] {
+                let t0 = Date()
+                let rollout = try sampler.rollout(context: context, actions: actions.map { max(0, $0) }, samples: 1,
+                                                  options: SamplingOptions(temperature: temperature, seed: seed &+ UInt64(k)))
+                rolloutSeconds += Date().timeIntervalSince(t0)
+                rolloutFrames += horizon
+                let pixels = try tok.model.decode(codes: rollout.codes, count: horizon)
+                for h in 0..<horizon {
+                    add(key, h, Array(pixels[(h * frameBytes)..<((h + 1) * frameBytes)]), clip.frames[s + c + h])
+                }
+            }
+            for h in 0..<horizon {
+                add("copy_last", h, clip.frames[s + c - 1], clip.frames[s + c + h])
+                add("ceiling", h, Array(ceiling[(h * frameBytes)..<((h + 1) * frameBytes)]), clip.frames[s + c + h])
+            }
+            progress.update(k + 1)
+        }
+        progress.finish(chosen.count)
+        func curve(_ key: String) -> Curve { Curve(psnr: sums[key]!.psnr.map { $0 / n }, ssim: sums[key]!.ssim.map { $0 / n }) }
+        func delta(_ a: String, _ b: String) -> Double {
+            let k = min(8, horizon)
+            return (0..<k).map { curve(a).psnr[$0] - curve(b).psnr[$0] }.reduce(0, +) / Double(k)
+        }
+        var teacherForced: PriorEvaluation?
+        if let baselines = loaded.baselines {
+            teacherForced = try loaded.model.evaluate(try PriorDataset(clips: data.map(\.codes)), baselines: baselines, limit: 512)
+        }
+        return Report(windows: chosen.count, contextFrames: c, horizon: horizon, greedy: curve("greedy"),
+                      greedyShuffled: curve("greedy_shuffled"), sampled: curve("sampled"), sampledShuffled: curve("sampled_shuffled"),
+                      copyLast: curve("copy_last"), tokenizerCeiling: curve("ceiling"),
+                      deltaPSNRGreedy: delta("greedy", "greedy_shuffled"), deltaPSNRSampled: delta("sampled", "sampled_shuffled"),
+                      teacherForced: teacherForced, framesPerSecond: Double(rolloutFrames) / rolloutSeconds)
+    }
+
+    /// PSNR and SSIM against the horizon, side by side, as a 960×380 canvas.
+    static func plot(_ r: Report) -> Canvas {
+        let named: [(String, Curve)] = [("PRIOR GREEDY", r.greedy), ("GREEDY SHUFFLED ACTIONS", r.greedyShuffled),
+                                        ("PRIOR T=1", r.sampled), ("COPY LAST FRAME", r.copyLast), ("TOKENIZER CEILING", r.tokenizerCeiling)]
+        func series(_ metric: KeyPath<Curve, [Double]>) -> [LinePlot.Series] {
+            named.enumerated().map { i, entry in
+                LinePlot.Series(name: entry.0, color: LinePlot.palette[i],
+                                points: entry.1[keyPath: metric].enumerated().map { (Double($0.offset + 1), $0.element) })
+            }
+        }
+        var canvas = Canvas(width: 960, height: 380, fill: (255, 255, 255))
+        LinePlot(title: "ROLLOUT PSNR (DB)", xLabel: "HORIZON", series: series(\.psnr)).draw(on: &canvas, x: 0, y: 0, width: 480, height: 380)
+        LinePlot(title: "ROLLOUT SSIM", xLabel: "HORIZON", series: series(\.ssim)).draw(on: &canvas, x: 480, y: 0, width: 480, height: 380)
+        return canvas
+    }
+
+    /// The readable table `eval prior` prints.
+    static func table(_ report: Report) -> String {
+        var lines = ["rollout PSNR (dB, per frame capped at 50) over \(report.windows) windows, \(report.contextFrames) context frames:"]
+        let rows: [(String, Curve)] = [("prior greedy", report.greedy), ("  shuffled actions", report.greedyShuffled),
+                                       ("prior T=1", report.sampled), ("  shuffled actions", report.sampledShuffled),
+                                       ("copy last frame", report.copyLast), ("tokenizer ceiling", report.tokenizerCeiling)]
+        let shown = [1, 2, 4, 8, 16].filter { $0 <= report.horizon }
+        lines.append("h".padding(toLength: 20, withPad: " ", startingAt: 0) + shown.map { String(format: "%7d", $0) }.joined())
+        for (name, curve) in rows {
+            lines.append(name.padding(toLength: 20, withPad: " ", startingAt: 0) + shown.map { String(format: "%7.2f", curve.psnr[$0 - 1]) }.joined())
+        }
+        lines.append(String(format: "ΔPSNR true − shuffled actions, mean h=1..8: greedy %.2f dB, T=1 %.2f dB", report.deltaPSNRGreedy, report.deltaPSNRSampled))
+        if let t = report.teacherForced {
+            lines.append(String(format: "teacher-forced bits/token: %.3f (shuffled actions %.3f, no actions %.3f; unigram %.3f, copy-previous %.3f)",
+                                t.bitsPerToken, t.shuffledActionBitsPerToken, t.noActionBitsPerToken, t.unigramBitsPerToken, t.copyPreviousBitsPerToken))
+        }
+        lines.append(String(format: "rollout speed: %.1f frames/s", report.framesPerSecond))
+        return lines.joined(separator: "\n")
+    }
+}
