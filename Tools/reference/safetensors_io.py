@@ -78,3 +78,27 @@ def config_of(metadata, path, expected_format):
     if "config" not in metadata:
         raise SafeTensorsError(f"{path}: checkpoint has no config")
     return json.loads(metadata["config"])
+
+
+_WRITE_DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.int64: "I64", torch.int32: "I32", torch.uint8: "U8"}
+
+
+def write(path, tensors, metadata=None):
+    """Writes named tensors (float32/float16/int64/int32/uint8) and string metadata as safetensors."""
+    header, chunks, offset = {}, [], 0
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    for name, t in tensors.items():
+        if t.dtype not in _WRITE_DTYPES:
+            raise SafeTensorsError(f"{name}: cannot write dtype {t.dtype}")
+        data = t.detach().contiguous().cpu().numpy().tobytes() if t.numel() else b""
+        header[name] = {"dtype": _WRITE_DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        chunks.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)  # keep the data area 8-byte aligned
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for data in chunks:
+            f.write(data)
