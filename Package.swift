@@ -72,6 +72,8 @@ let package = Package(
         .testTarget(name: "PriorTests", dependencies: ["Prior", "NN", "CodeFile"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Metrics", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["framecast", "Media", "NN", "Prior", "CodeFile", "TestSupport"]),
+        // framecast's tokenizer and prior against the PyTorch reference in Tools/reference (skipped without python3-torch).
+        .testTarget(name: "ReferenceTests", dependencies: ["VQVAE", "Prior", "NN", "SafeTensors", "TestSupport"]),
     ],
     cxxLanguageStandard: .cxx17
 )

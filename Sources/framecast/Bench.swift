@@ -68,3 +68,10 @@ struct BenchDecode: ParsableCommand {
         }
     }
 }
+
+/// The middle value (mean of the two middle ones for an even count); 0 for none.
+func median(_ values: [Double]) -> Double {
+    let s = values.sorted()
+    guard !s.isEmpty else { return 0 }
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}

@@ -12,7 +12,9 @@ struct BenchTokenizer: ParsableCommand {
         discussion: """
             Uses random frames, so it needs no data; --tokenizer measures a trained model's shape, else the \
             default config. FLOPs are counted from the convolution shapes (multiply-add = 2 FLOPs; forward + \
-            backward ≈ 3× forward).
+            backward ≈ 3× forward). Encode is RGB bytes already in memory → codes (no video decoding), decode is \
+            codes → RGB bytes, both in batches of 64. With --runs N every figure is measured N times; the \
+            report gives the median and, in JSON, each run.
 
             Example:
               framecast bench tokenizer --steps 20 --json
@@ -25,8 +27,14 @@ struct BenchTokenizer: ParsableCommand {
     @Option(help: "Batch size.")
     var batch = 32
 
-    @Option(help: "Timed training steps (after 3 warm-up steps).")
+    @Option(help: "Timed training steps per run (after 3 warm-up steps).")
     var steps = 10
+
+    @Option(help: "Encode and decode batches of 64 frames per run.")
+    var codingBatches = 4
+
+    @Option(help: "Measurements of each figure.")
+    var runs = 1
 
     @Option(help: "Machine FP32 peak in GFLOP/s, for the fraction reported.")
     var peak = 344.0
@@ -37,17 +45,28 @@ struct BenchTokenizer: ParsableCommand {
     @Option(help: "Compute threads (default: all cores).")
     var threads: Int?
 
+    func validate() throws {
+        guard batch >= 1, steps >= 1, codingBatches >= 1, runs >= 1 else {
+            throw ValidationError("--batch, --steps, --coding-batches and --runs must be at least 1")
+        }
+    }
+
     struct Report: Encodable {
         var parameters: Int
         var batch: Int
+        var threads: Int
+        var forwardFLOPsPerFrame: Double
+        var encoderFLOPsPerFrame: Double
         var trainFramesPerSecond: Double
         var trainGFLOPs: Double
         var peakFraction: Double
         var encodeFramesPerSecond: Double
         var decodeFramesPerSecond: Double
+        var runs: [String: [Double]]
 
         enum CodingKeys: String, CodingKey {
-            case parameters, batch
+            case parameters, batch, threads, runs
+            case forwardFLOPsPerFrame = "forward_flops_per_frame", encoderFLOPsPerFrame = "encoder_flops_per_frame"
             case trainFramesPerSecond = "train_frames_per_second", trainGFLOPs = "train_gflop_per_second"
             case peakFraction = "peak_fraction", encodeFramesPerSecond = "encode_frames_per_second"
             case decodeFramesPerSecond = "decode_frames_per_second"
@@ -55,7 +74,8 @@ struct BenchTokenizer: ParsableCommand {
     }
 
     func run() throws {
-        Torch.setThreads(threads ?? Torch.allCores)
+        let threadCount = threads ?? Torch.allCores
+        Torch.setThreads(threadCount)
         let model = try tokenizer.map { try TokenizerCheckpoint.load($0).model } ?? VQVAE(config: VQVAEConfig())
         let c = model.config
         var bank = FrameBank(width: c.frameWidth, height: c.frameHeight)
@@ -63,25 +83,33 @@ struct BenchTokenizer: ParsableCommand {
         for _ in 0..<256 { bank.append((0..<bank.frameBytes).map { _ in UInt8(truncatingIfNeeded: rng.next()) }) }
         var options = TokenizerTrainingOptions()
         options.batch = batch
-        options.steps = steps + 3
+        options.steps = runs * steps + 3
         let trainer = try TokenizerTrainer(model: model, options: options, data: bank)
         for _ in 0..<3 { _ = try trainer.trainStep() }
-        var t0 = Date()
-        for _ in 0..<steps { _ = try trainer.trainStep() }
-        let trainFPS = Double(steps * batch) / Date().timeIntervalSince(t0)
-        let flops = 3 * model.forwardFLOPsPerFrame
         let frames = bank.gather(Array(0..<64))
-        _ = try model.encode(frames: frames, count: 64)
-        t0 = Date()
-        var codes: [UInt16] = []
-        for _ in 0..<4 { codes = try model.encode(frames: frames, count: 64) }
-        let encodeFPS = 256 / Date().timeIntervalSince(t0)
-        t0 = Date()
-        for _ in 0..<4 { _ = try model.decode(codes: codes, count: 64) }
-        let decodeFPS = 256 / Date().timeIntervalSince(t0)
-        let report = Report(parameters: model.parameterCount, batch: batch, trainFramesPerSecond: trainFPS,
-                            trainGFLOPs: trainFPS * flops / 1e9, peakFraction: trainFPS * flops / 1e9 / peak,
-                            encodeFramesPerSecond: encodeFPS, decodeFramesPerSecond: decodeFPS)
+        var codes = try model.encode(frames: frames, count: 64)
+        _ = try model.decode(codes: codes, count: 64)
+        var train: [Double] = [], encode: [Double] = [], decode: [Double] = []
+        for _ in 0..<runs {
+            var t0 = Date()
+            for _ in 0..<steps { _ = try trainer.trainStep() }
+            train.append(Double(steps * batch) / Date().timeIntervalSince(t0))
+            t0 = Date()
+            for _ in 0..<codingBatches { codes = try model.encode(frames: frames, count: 64) }
+            encode.append(Double(64 * codingBatches) / Date().timeIntervalSince(t0))
+            t0 = Date()
+            for _ in 0..<codingBatches { _ = try model.decode(codes: codes, count: 64) }
+            decode.append(Double(64 * codingBatches) / Date().timeIntervalSince(t0))
+        }
+        let trainFPS = median(train), encodeFPS = median(encode), decodeFPS = median(decode)
+        let flops = 3 * model.forwardFLOPsPerFrame
+        let report = Report(parameters: model.parameterCount, batch: batch, threads: threadCount,
+                            forwardFLOPsPerFrame: model.forwardFLOPsPerFrame, encoderFLOPsPerFrame: model.encoderFLOPsPerFrame,
+                            trainFramesPerSecond: trainFPS, trainGFLOPs: trainFPS * flops / 1e9,
+                            peakFraction: trainFPS * flops / 1e9 / peak,
+                            encodeFramesPerSecond: encodeFPS, decodeFramesPerSecond: decodeFPS,
+                            runs: ["train_frames_per_second": train, "encode_frames_per_second": encode,
+                                   "decode_frames_per_second": decode])
         if json { try printJSON(report); return }
         print(String(format: "tokenizer %d params, batch %d: training %.1f frames/s = %.0f GFLOP/s (%.0f%% of %.0f peak); encode %.0f frames/s, decode %.0f frames/s (model only)",
                      report.parameters, batch, trainFPS, report.trainGFLOPs, report.peakFraction * 100, peak, encodeFPS, decodeFPS))
@@ -91,11 +119,14 @@ struct BenchTokenizer: ParsableCommand {
 struct BenchPrior: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prior",
-        abstract: "Prior throughput: training tokens/s, and sampling tokens/s with and without the KV cache.",
+        abstract: "Prior throughput: training tokens/s, sampling tokens/s with and without the KV cache, predicted frames/s.",
         discussion: """
             Without the cache every new token needs a forward pass over the whole window (C frames); with it, one \
-            token. Sampling is measured at batch 1 over --frames frames after a full context. Uses random codes: \
-            speed does not depend on them.
+            token. Sampling is measured at batch 1 over --frames frames after a full context; "predict" is the \
+            same sampling followed by decoding the sampled frames to RGB with the tokenizer (--tokenizer, else a \
+            fresh one for the prior's grid), as `framecast predict` does. Uses random codes: speed does not \
+            depend on them. With --runs N the training, sampling and predict figures are measured N times; the \
+            report gives the median and, in JSON, each run.
 
             Example:
               framecast bench prior --prior runs/prior/prior.safetensors
@@ -105,28 +136,52 @@ struct BenchPrior: ParsableCommand {
     @Option(help: "Prior checkpoint whose shape to measure (default: a fresh default model for an 8x8 grid, K=512, 8 actions).")
     var prior: String?
 
-    @Option(help: "Frames to sample for the cached figure.")
+    @Option(help: "Tokenizer checkpoint whose decoder turns predicted codes into frames (default: a fresh one).")
+    var tokenizer: String?
+
+    @Option(help: "Frames to sample for the cached and predict figures.")
     var frames = 16
 
-    @Option(help: "Compute threads for sampling (default 1: batch-1 sampling is latency-bound).")
+    @Option(help: "Timed training steps per run (after 1 warm-up step).")
+    var trainSteps = 5
+
+    @Option(help: "Measurements of each figure.")
+    var runs = 1
+
+    @Option(help: "Compute threads for training (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Compute threads for sampling and predict (default 1: batch-1 sampling is latency-bound).")
     var samplingThreads = 1
 
     @Flag(help: "Print one JSON line.")
     var json = false
 
+    func validate() throws {
+        guard frames >= 1, trainSteps >= 1, runs >= 1, samplingThreads >= 1 else {
+            throw ValidationError("--frames, --train-steps, --runs and --sampling-threads must be at least 1")
+        }
+    }
+
     struct Report: Encodable {
         var parameters: Int
+        var threads: Int
+        var samplingThreads: Int
+        var trainTokensPerStep: Int
         var trainTokensPerSecond: Double
         var cachedTokensPerSecond: Double
         var uncachedTokensPerSecond: Double
         var cacheSpeedup: Double
         var framesPerSecond: Double
+        var predictFramesPerSecond: Double
+        var runs: [String: [Double]]
 
         enum CodingKeys: String, CodingKey {
-            case parameters
+            case parameters, threads, runs
+            case samplingThreads = "sampling_threads", trainTokensPerStep = "train_tokens_per_step"
             case trainTokensPerSecond = "train_tokens_per_second", cachedTokensPerSecond = "cached_tokens_per_second"
             case uncachedTokensPerSecond = "uncached_tokens_per_second", cacheSpeedup = "cache_speedup"
-            case framesPerSecond = "sampled_frames_per_second"
+            case framesPerSecond = "sampled_frames_per_second", predictFramesPerSecond = "predict_frames_per_second"
         }
     }
 
@@ -142,48 +197,84 @@ struct BenchPrior: ParsableCommand {
             model = try PriorModel(config: source.defaultConfig(actionCount: 8))
         }
         let c = model.config
+        let decoder: VQVAE
+        if let tokenizer {
+            decoder = try TokenizerCheckpoint.load(tokenizer).model
+        } else {
+            var tc = VQVAEConfig()
+            (tc.gridWidth, tc.gridHeight, tc.codebookSize) = (c.gridWidth, c.gridHeight, c.codebookSize)
+            (tc.frameWidth, tc.frameHeight) = (8 * c.gridWidth, 8 * c.gridHeight)
+            decoder = try VQVAE(config: tc)
+        }
+        guard decoder.config.gridWidth == c.gridWidth, decoder.config.gridHeight == c.gridHeight,
+              decoder.config.codebookSize == c.codebookSize else {
+            throw ValidationError("--tokenizer has a \(decoder.config.gridHeight)x\(decoder.config.gridWidth) grid with K = \(decoder.config.codebookSize); the prior expects \(c.gridHeight)x\(c.gridWidth), K = \(c.codebookSize)")
+        }
         var rng = SplitMix64(seed: 3)
         let frameCount = c.contextFrames + frames + 1
         let clip = CodeClip(codes: (0..<(frameCount * c.codesPerFrame)).map { _ in UInt16(rng.next() % UInt64(c.codebookSize)) },
                             frames: frameCount, gridH: c.gridHeight, gridW: c.gridWidth,
-                            actions: (0..<frameCount).map { _ in Int32(rng.next() % UInt64(c.actionCount)) },
+                            actions: (0..<frameCount).map { _ in Int32(rng.next() % UInt64(max(1, c.actionCount))) },
                             episodeStart: [true] + Array(repeating: false, count: frameCount - 1), fps: 15,
                             frameWidth: 64, frameHeight: 64, codebookSize: c.codebookSize, tokenizerHash: source.tokenizerHash,
                             source: "bench", sourceBytes: 0, actionNames: source.actionNames)
-        // Training throughput (2 threads).
-        Torch.setThreads(Torch.allCores)
+        let trainThreads = threads ?? Torch.allCores
+        Torch.setThreads(trainThreads)
         let data = try PriorDataset(clips: Array(repeating: clip, count: 4))
         var options = PriorTrainingOptions()
-        options.steps = 8
+        options.steps = 1 + runs * trainSteps
         let trainer = try PriorTrainer(model: model, options: options, data: data)
-        _ = try trainer.trainStep()
-        var tokens = 0, seconds = 0.0
-        for _ in 0..<5 { let s = try trainer.trainStep(); tokens += s.tokens; seconds += s.seconds }
-        let trainTPS = Double(tokens) / seconds
-
-        Torch.setThreads(samplingThreads)
         let sampler = PriorSampler(model: model, source: source)
         let context = try sampler.context(from: clip, start: 0, frames: c.contextFrames)
         let actions = Array(clip.actions[(c.contextFrames - 1)..<(c.contextFrames - 1 + frames)].map { Int($0) })
-        _ = try sampler.rollout(context: context, actions: Array(actions.prefix(1)), samples: 1, options: SamplingOptions())
-        var t0 = Date()
-        _ = try sampler.rollout(context: context, actions: actions, samples: 1, options: SamplingOptions(seed: 1))
-        let cachedSeconds = Date().timeIntervalSince(t0)
-        let cachedTPS = Double(frames * c.tokensPerFrame) / cachedSeconds
+        var train: [Double] = [], cached: [Double] = [], sampled: [Double] = [], predicted: [Double] = []
+        var tokensPerStep = 0
+        for r in 0..<runs {
+            // Training throughput.
+            Torch.setThreads(trainThreads)
+            if r == 0 { _ = try trainer.trainStep() }
+            var tokens = 0, seconds = 0.0
+            for _ in 0..<trainSteps { let s = try trainer.trainStep(); tokens += s.tokens; seconds += s.seconds }
+            tokensPerStep = tokens / trainSteps
+            train.append(Double(tokens) / seconds)
+
+            // Sampling with the KV cache, then predict = sampling + decoding the frames.
+            Torch.setThreads(samplingThreads)
+            if r == 0 {
+                _ = try sampler.rollout(context: context, actions: Array(actions.prefix(1)), samples: 1, options: SamplingOptions())
+                _ = try decoder.decode(codes: Array(clip.codes.prefix(frames * c.codesPerFrame)), count: frames)
+            }
+            var t0 = Date()
+            let rollout = try sampler.rollout(context: context, actions: actions, samples: 1, options: SamplingOptions(seed: UInt64(r + 1)))
+            let sampleSeconds = Date().timeIntervalSince(t0)
+            t0 = Date()
+            _ = try decoder.decode(codes: rollout.codes, count: frames)
+            let decodeSeconds = Date().timeIntervalSince(t0)
+            cached.append(Double(frames * c.tokensPerFrame) / sampleSeconds)
+            sampled.append(Double(frames) / sampleSeconds)
+            predicted.append(Double(frames) / (sampleSeconds + decodeSeconds))
+        }
         // Uncached: one full-window forward per generated token.
+        Torch.setThreads(samplingThreads)
         model.training = false
         let codes = try Tensor(clip.codes.prefix(c.contextFrames * c.codesPerFrame).map { Int64($0) }, shape: [1, c.contextFrames, c.codesPerFrame])
         let acts = try Tensor(clip.actions.prefix(c.contextFrames).map { Int64($0) }, shape: [1, c.contextFrames])
         try Tensor.noGrad { _ = try model.allLogits(codes: codes, actions: acts) }
-        t0 = Date()
+        let t0 = Date()
         let reps = 5
         try Tensor.noGrad { for _ in 0..<reps { _ = try model.allLogits(codes: codes, actions: acts) } }
         let uncachedTPS = Double(reps) / Date().timeIntervalSince(t0)
-        let report = Report(parameters: model.parameterCount, trainTokensPerSecond: trainTPS, cachedTokensPerSecond: cachedTPS,
-                            uncachedTokensPerSecond: uncachedTPS, cacheSpeedup: cachedTPS / uncachedTPS,
-                            framesPerSecond: Double(frames) / cachedSeconds)
+        let cachedTPS = median(cached)
+        let report = Report(parameters: model.parameterCount, threads: trainThreads, samplingThreads: samplingThreads,
+                            trainTokensPerStep: tokensPerStep, trainTokensPerSecond: median(train),
+                            cachedTokensPerSecond: cachedTPS, uncachedTokensPerSecond: uncachedTPS,
+                            cacheSpeedup: cachedTPS / uncachedTPS, framesPerSecond: median(sampled),
+                            predictFramesPerSecond: median(predicted),
+                            runs: ["train_tokens_per_second": train, "cached_tokens_per_second": cached,
+                                   "sampled_frames_per_second": sampled, "predict_frames_per_second": predicted])
         if json { try printJSON(report); return }
-        print(String(format: "prior %d params: training %.0f tokens/s; sampling (batch 1, %d thread(s)) %.0f tokens/s with the KV cache = %.1f frames/s, %.0f tokens/s without (%.1fx)",
-                     report.parameters, trainTPS, samplingThreads, cachedTPS, report.framesPerSecond, uncachedTPS, report.cacheSpeedup))
+        print(String(format: "prior %d params: training %.0f tokens/s (%d thread(s)); sampling (batch 1, %d thread(s)) %.0f tokens/s with the KV cache = %.1f frames/s, %.0f tokens/s without (%.1fx); predict with decoding %.1f frames/s",
+                     report.parameters, report.trainTokensPerSecond, trainThreads, samplingThreads, cachedTPS, report.framesPerSecond,
+                     uncachedTPS, report.cacheSpeedup, report.predictFramesPerSecond))
     }
 }

@@ -1,0 +1,278 @@
+"""PyTorch reference of framecast's action-conditioned transformer prior (Sources/Prior).
+
+Same architecture, parameter names and arithmetic as the Swift code, so a framecast prior
+checkpoint loads with `load_state_dict` and gives the same logits; `rollout` is the Swift
+PriorSampler's KV-cache sampling loop (window re-prefill included).
+Shapes: B windows/samples, F frames, hw codes per frame, T tokens = F*(hw+1), C width, K codes.
+"""
+import json
+import math
+from dataclasses import dataclass, fields
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from safetensors_io import config_of, read
+
+PRIOR_FORMAT = "framecast-prior"
+
+
+@dataclass
+class PriorConfig:
+    """PriorConfig.swift; field names as in the checkpoint's JSON."""
+    layers: int = 4
+    width: int = 256
+    heads: int = 4
+    contextFrames: int = 8
+    gridWidth: int = 8
+    gridHeight: int = 8
+    codebookSize: int = 512
+    actionCount: int = 1
+    dropout: float = 0.1
+    actionIntoFrame: bool = True
+
+    @classmethod
+    def from_dict(cls, d):
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    @property
+    def codes_per_frame(self):
+        return self.gridWidth * self.gridHeight
+
+    @property
+    def tokens_per_frame(self):
+        return self.codes_per_frame + 1
+
+    @property
+    def no_action(self):
+        return self.actionCount
+
+
+class KVCache:
+    """Keys and values of the tokens fed so far, per layer: [S, H, T, d]."""
+
+    def __init__(self, layers):
+        self.layers = [[None, None] for _ in range(layers)]
+
+    def expand(self, samples):
+        for kv in self.layers:
+            if kv[0] is not None:
+                kv[0] = kv[0].expand(samples, -1, -1, -1)
+                kv[1] = kv[1].expand(samples, -1, -1, -1)
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, width, heads):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(width, 3 * width)
+        self.proj = nn.Linear(width, width)
+
+    def forward(self, x, cache=None):
+        """x [B, T, C] -> [B, T, C]. With a cache ([keys, values] of one layer) the T new tokens
+        also attend to the cached ones (causal mask aligned to the end) and are appended to it."""
+        b, t, c = x.shape
+        d = c // self.heads
+        q, k, v = self.qkv(x).reshape(b, t, 3, self.heads, d).permute(2, 0, 3, 1, 4)  # each [B, H, T, d]
+        if cache is not None:
+            if cache[0] is not None:
+                k = torch.cat([cache[0], k], dim=2)                                    # [B, H, T_cache + T, d]
+                v = torch.cat([cache[1], v], dim=2)
+            cache[0], cache[1] = k, v
+        scores = q.matmul(k.transpose(-2, -1)) * (1.0 / math.sqrt(d))                 # [B, H, T, T_k]
+        if t > 1:
+            tk = k.shape[2]
+            keep = torch.ones(t, tk, dtype=torch.bool).tril(tk - t)                    # query i sees keys j <= i + tk - t
+            scores = scores.masked_fill(~keep, float("-inf"))
+        y = scores.softmax(-1).matmul(v)                                               # [B, H, T, d]
+        return self.proj(y.transpose(1, 2).reshape(b, t, c))
+
+
+class MLP(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.fc = nn.Linear(width, 4 * width)
+        self.proj = nn.Linear(4 * width, width)
+
+    def forward(self, x):
+        return self.proj(F.gelu(self.fc(x)))              # exact (erf) GELU
+
+
+class TransformerBlock(nn.Module):
+    """Pre-LayerNorm: x + attn(ln1(x)), then + mlp(ln2(.))."""
+
+    def __init__(self, width, heads, dropout):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(width, eps=1e-5)
+        self.attn = CausalSelfAttention(width, heads)
+        self.ln2 = nn.LayerNorm(width, eps=1e-5)
+        self.mlp = MLP(width)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x, cache=None):                    # [B, T, C] -> [B, T, C]
+        h = x + self.drop(self.attn(self.ln1(x), cache))
+        return h + self.drop(self.mlp(self.ln2(h)))
+
+
+class PriorModel(nn.Module):
+    """Decoder-only transformer over windows `c(0,0..hw-1) a(0) c(1,...) a(1) ...`; every position
+    predicts the next code. Token embedding = token table + slot within the frame + frame index,
+    plus, for the codes of frame f+1, action_projection(action_embedding(a(f)))."""
+
+    def __init__(self, config: PriorConfig):
+        super().__init__()
+        self.config = c = config
+        self.code_embedding = nn.Embedding(c.codebookSize, c.width)            # [K, C]
+        self.action_embedding = nn.Embedding(c.actionCount + 1, c.width)       # [A + 1, C]; last = no action
+        self.slot_embedding = nn.Embedding(c.tokens_per_frame, c.width)        # [hw + 1, C]
+        self.frame_embedding = nn.Embedding(c.contextFrames, c.width)          # [contextFrames, C]
+        self.action_projection = nn.Linear(c.width, c.width)
+        self.drop = nn.Dropout(c.dropout)
+        self.blocks = nn.ModuleList(TransformerBlock(c.width, c.heads, c.dropout) for _ in range(c.layers))
+        self.ln_final = nn.LayerNorm(c.width, eps=1e-5)
+        self.head = nn.Linear(c.width, c.codebookSize)                         # C -> K
+        self._init_weights()
+
+    def _init_weights(self):
+        """GPT-2 style, as PriorModel.swift: N(0, 0.02), residual projections N(0, 0.02/sqrt(2L)), biases 0."""
+        residual = 0.02 / math.sqrt(2 * self.config.layers)
+        with torch.no_grad():
+            for name, p in self.named_parameters():
+                if "ln" in name:
+                    continue
+                if name.endswith(".bias"):
+                    p.zero_()
+                elif name.startswith("blocks.") and name.endswith("proj.weight"):
+                    p.normal_(0, residual)
+                elif name != "action_projection.weight":
+                    p.normal_(0, 0.02)
+
+    def conditioning(self, actions):                     # [...] -> [..., C]
+        return self.action_projection(self.action_embedding(actions))
+
+    def embed(self, codes, actions):
+        """codes [B, F, hw], actions [B, F] (int64; no_action for none) -> tokens [B, F*(hw+1), C]."""
+        c = self.config
+        b, f, hw = codes.shape
+        slots = self.slot_embedding.weight                                     # [hw+1, C]
+        frames = self.frame_embedding.weight[:f].unsqueeze(1)                  # [F, 1, C]
+        x = self.code_embedding(codes) + slots[:hw]                            # [B, F, hw, C]
+        if c.actionIntoFrame:
+            none = torch.full((b, 1), c.no_action, dtype=torch.int64)
+            previous = torch.cat([none, actions[:, :f - 1]], dim=1)            # action that led to each frame
+            x = x + self.conditioning(previous).unsqueeze(2)                   # + [B, F, 1, C]
+        a = self.action_embedding(actions).unsqueeze(2) + slots[hw:hw + 1]     # [B, F, 1, C]
+        tokens = torch.cat([x, a], dim=2) + frames                             # [B, F, hw+1, C]
+        return tokens.reshape(b, f * c.tokens_per_frame, c.width)
+
+    def embed_code(self, codes, slot, frame, previous_action):
+        """One code token per sample: codes [S] -> [S, 1, C]."""
+        x = self.code_embedding(codes) + self.slot_embedding.weight[slot] + self.frame_embedding.weight[frame]
+        if self.config.actionIntoFrame:
+            x = x + self.conditioning(previous_action)
+        return x.unsqueeze(1)
+
+    def embed_action(self, actions, frame):
+        """One action token per sample: actions [S] -> [S, 1, C]."""
+        c = self.config
+        x = self.action_embedding(actions) + self.slot_embedding.weight[c.codes_per_frame] + self.frame_embedding.weight[frame]
+        return x.unsqueeze(1)
+
+    def hidden(self, x, cache=None):                     # [B, T, C] -> [B, T, C]
+        h = self.drop(x)
+        for i, block in enumerate(self.blocks):
+            h = block(h, cache.layers[i] if cache is not None else None)
+        return self.ln_final(h)
+
+    def all_logits(self, codes, actions):                # -> [B, F*(hw+1), K]
+        return self.head(self.hidden(self.embed(codes, actions)))
+
+    def predicting_positions(self, frames):
+        """Positions whose next token is a code of frames 1..F-1 (target at p + 1)."""
+        n, hw = self.config.tokens_per_frame, self.config.codes_per_frame
+        return [f * n + j - 1 for f in range(1, max(1, frames)) for j in range(hw)]
+
+    def code_logits(self, codes, actions):               # -> [B, (F-1)*hw, K]
+        h = self.hidden(self.embed(codes, actions))
+        positions = torch.tensor(self.predicting_positions(codes.shape[1]), dtype=torch.int64)
+        return self.head(h.index_select(1, positions))
+
+    @torch.no_grad()
+    def rollout(self, context_codes, context_actions, actions, samples=1, pick=None, observe=None):
+        """PriorSampler.rollout: context_codes [n, hw] and context_actions [n] (lists or tensors; -1 =
+        unknown), one generated frame per entry of `actions`. `pick(logits [S, K]) -> [S]` chooses
+        codes (default: sample at temperature 1); `observe(frame, slot, logits)` sees every step's
+        logits. Returns codes [S, len(actions), hw]."""
+        c = self.config
+        hw = c.codes_per_frame
+        pick = pick or (lambda logits: torch.multinomial(logits.softmax(-1), 1).squeeze(1))
+        was_training = self.training
+        self.eval()
+
+        def model_action(a):
+            return c.no_action if a < 0 else int(a)
+
+        context_codes = torch.as_tensor(context_codes, dtype=torch.int64).reshape(-1, hw)
+        context_actions = [int(a) for a in context_actions]
+        n = context_codes.shape[0]
+        frame_codes = [context_codes[f].expand(samples, hw) for f in range(n)]              # each [S, hw]
+        frame_actions = [torch.full((samples,), model_action(actions[0] if f == n - 1 and actions else
+                                                              (context_actions[f] if f < n - 1 else -1)), dtype=torch.int64)
+                         for f in range(n)]
+        cache = KVCache(c.layers)
+        start = max(0, n - (c.contextFrames - 1))
+
+        def prefill(end, batch):
+            nonlocal cache
+            cache = KVCache(c.layers)
+            codes = torch.stack([x[:batch] for x in frame_codes[start:end]], dim=1)          # [batch, F, hw]
+            acts = torch.stack([x[:batch] for x in frame_actions[start:end]], dim=1)         # [batch, F]
+            return self.hidden(self.embed(codes, acts), cache)[:, -1]                        # [batch, C]
+
+        last = prefill(n, 1).expand(samples, c.width)                                        # [S, C]
+        cache.expand(samples)
+        output = []
+        for g in range(len(actions)):
+            m = n + g                                    # absolute index of the frame being generated
+            if m - start == c.contextFrames:             # window full: drop the oldest frame, re-prefill
+                start += 1
+                last = prefill(m, samples)
+            f = m - start
+            previous = frame_actions[m - 1]
+            codes = torch.zeros(samples, hw, dtype=torch.int64)
+            for j in range(hw):
+                logits = self.head(last)                                                     # [S, K]
+                if observe is not None:
+                    observe(m, j, logits)
+                chosen = pick(logits)
+                codes[:, j] = chosen
+                x = self.embed_code(chosen, j, f, previous)                                  # [S, 1, C]
+                if j == hw - 1:
+                    if not (g + 1 < len(actions) and f + 1 < c.contextFrames):
+                        break
+                    nxt = torch.full((samples,), model_action(actions[g + 1]), dtype=torch.int64)
+                    x = torch.cat([x, self.embed_action(nxt, f)], dim=1)                     # [S, 2, C]
+                last = self.hidden(x, cache)[:, -1]
+            frame_codes.append(codes)
+            frame_actions.append(torch.full((samples,), model_action(actions[g + 1] if g + 1 < len(actions) else -1),
+                                            dtype=torch.int64))
+            output.append(codes)
+        self.train(was_training)
+        return torch.stack(output, dim=1)                                                    # [S, G, hw]
+
+
+def load_prior(path):
+    """A framecast prior checkpoint (prior.safetensors or a training checkpoint; F32 or compact
+    F16) -> PriorModel in eval mode, plus the file's metadata (source, action names, ...)."""
+    tensors, metadata = read(path)
+    config = PriorConfig.from_dict(config_of(metadata, path, PRIOR_FORMAT))
+    model = PriorModel(config)
+    state = {k: v.float() for k, v in tensors.items() if not k.startswith("optimizer.")}
+    model.load_state_dict(state, strict=True)
+    return model.eval(), metadata
+
+
+def action_names(metadata):
+    return json.loads(metadata.get("action_names", "[]"))
