@@ -91,42 +91,62 @@ struct BenchTokenizer: ParsableCommand {
 struct BenchPrior: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prior",
-        abstract: "Prior throughput: training tokens/s, and sampling tokens/s with and without the KV cache.",
+        abstract: "Prior throughput: training tokens/s; sampling tokens/s and frames/s by engine; predict end to end.",
         discussion: """
-            Without the cache every new token needs a forward pass over the whole window (C frames); with it, one \
-            token. Sampling is measured at batch 1 over --frames frames after a full context. Uses random codes: \
-            speed does not depend on them.
+            Sampling runs at batch 1 after a full context (C frames) and generates --frames frames, so the window \
+            slides at every frame. Three engines: libtorch without a cache (a forward pass over the whole window \
+            per token), libtorch with its KV cache, and the fused Swift decoder (the default for predict). \
+            "predict end to end" is the fused rollout plus decoding the context, truth and predicted frames \
+            with the tokenizer and writing the side-by-side MP4, per predicted frame (model loading and input \
+            encoding excluded). Uses random codes: speed does not depend on them. Each figure is the best of \
+            --repeats runs.
 
             Example:
-              framecast bench prior --prior runs/prior/prior.safetensors
+              framecast bench prior --prior runs/prior/prior.safetensors --tokenizer runs/tok/tokenizer.safetensors
             """
     )
 
     @Option(help: "Prior checkpoint whose shape to measure (default: a fresh default model for an 8x8 grid, K=512, 8 actions).")
     var prior: String?
 
-    @Option(help: "Frames to sample for the cached figure.")
-    var frames = 16
+    @Option(help: "Tokenizer for the end-to-end figure (default: a fresh default tokenizer).")
+    var tokenizer: String?
 
-    @Option(help: "Compute threads for sampling (default 1: batch-1 sampling is latency-bound).")
+    @Option(help: "Frames to sample.")
+    var frames = 32
+
+    @Option(help: "Runs of each sampling measurement; the best is reported.")
+    var repeats = 3
+
+    @Option(help: "libtorch threads for the libtorch engines (default 1: batch-1 sampling is latency-bound).")
     var samplingThreads = 1
+
+    @Option(help: "Threads for the fused decoder's window re-prefill.")
+    var decoderThreads = PriorSampler.defaultDecoderThreads
 
     @Flag(help: "Print one JSON line.")
     var json = false
 
+    func validate() throws {
+        guard frames >= 1, repeats >= 1, samplingThreads >= 1, decoderThreads >= 1 else {
+            throw ValidationError("--frames, --repeats and the thread counts must be at least 1")
+        }
+    }
+
     struct Report: Encodable {
         var parameters: Int
         var trainTokensPerSecond: Double
-        var cachedTokensPerSecond: Double
         var uncachedTokensPerSecond: Double
-        var cacheSpeedup: Double
-        var framesPerSecond: Double
+        var cachedTokensPerSecond: Double
+        var fusedTokensPerSecond: Double
+        var fusedFramesPerSecond: Double
+        var predictFramesPerSecond: Double
 
         enum CodingKeys: String, CodingKey {
             case parameters
-            case trainTokensPerSecond = "train_tokens_per_second", cachedTokensPerSecond = "cached_tokens_per_second"
-            case uncachedTokensPerSecond = "uncached_tokens_per_second", cacheSpeedup = "cache_speedup"
-            case framesPerSecond = "sampled_frames_per_second"
+            case trainTokensPerSecond = "train_tokens_per_second", uncachedTokensPerSecond = "uncached_tokens_per_second"
+            case cachedTokensPerSecond = "cached_tokens_per_second", fusedTokensPerSecond = "fused_tokens_per_second"
+            case fusedFramesPerSecond = "fused_frames_per_second", predictFramesPerSecond = "predict_frames_per_second"
         }
     }
 
@@ -150,7 +170,7 @@ struct BenchPrior: ParsableCommand {
                             episodeStart: [true] + Array(repeating: false, count: frameCount - 1), fps: 15,
                             frameWidth: 64, frameHeight: 64, codebookSize: c.codebookSize, tokenizerHash: source.tokenizerHash,
                             source: "bench", sourceBytes: 0, actionNames: source.actionNames)
-        // Training throughput (2 threads).
+        // Training throughput (all cores).
         Torch.setThreads(Torch.allCores)
         let data = try PriorDataset(clips: Array(repeating: clip, count: 4))
         var options = PriorTrainingOptions()
@@ -161,29 +181,72 @@ struct BenchPrior: ParsableCommand {
         for _ in 0..<5 { let s = try trainer.trainStep(); tokens += s.tokens; seconds += s.seconds }
         let trainTPS = Double(tokens) / seconds
 
+        // Sampling at batch 1: the best of `repeats` timed runs of each engine.
         Torch.setThreads(samplingThreads)
-        let sampler = PriorSampler(model: model, source: source)
-        let context = try sampler.context(from: clip, start: 0, frames: c.contextFrames)
+        let context = try PriorContext(clip: clip, start: 0, frames: c.contextFrames)
         let actions = Array(clip.actions[(c.contextFrames - 1)..<(c.contextFrames - 1 + frames)].map { Int($0) })
-        _ = try sampler.rollout(context: context, actions: Array(actions.prefix(1)), samples: 1, options: SamplingOptions())
-        var t0 = Date()
-        _ = try sampler.rollout(context: context, actions: actions, samples: 1, options: SamplingOptions(seed: 1))
-        let cachedSeconds = Date().timeIntervalSince(t0)
-        let cachedTPS = Double(frames * c.tokensPerFrame) / cachedSeconds
+        func best(_ body: () throws -> Void) rethrows -> Double {
+            try body()                                                   // warm-up
+            var fastest = Double.infinity
+            for _ in 0..<repeats {
+                let t0 = Date()
+                try body()
+                fastest = min(fastest, Date().timeIntervalSince(t0))
+            }
+            return fastest
+        }
+        func sample(_ engine: PriorSampler.Engine) throws -> Double {
+            let sampler = PriorSampler(model: model, source: source, engine: engine, decoderThreads: decoderThreads)
+            return Double(frames * c.tokensPerFrame) / (try best {
+                _ = try sampler.rollout(context: context, actions: actions, samples: 1, options: SamplingOptions(seed: 1))
+            })
+        }
+        let cachedTPS = try sample(.libtorch)
+        let fusedTPS = try sample(.fused)
         // Uncached: one full-window forward per generated token.
         model.training = false
         let codes = try Tensor(clip.codes.prefix(c.contextFrames * c.codesPerFrame).map { Int64($0) }, shape: [1, c.contextFrames, c.codesPerFrame])
         let acts = try Tensor(clip.actions.prefix(c.contextFrames).map { Int64($0) }, shape: [1, c.contextFrames])
-        try Tensor.noGrad { _ = try model.allLogits(codes: codes, actions: acts) }
-        t0 = Date()
-        let reps = 5
-        try Tensor.noGrad { for _ in 0..<reps { _ = try model.allLogits(codes: codes, actions: acts) } }
-        let uncachedTPS = Double(reps) / Date().timeIntervalSince(t0)
-        let report = Report(parameters: model.parameterCount, trainTokensPerSecond: trainTPS, cachedTokensPerSecond: cachedTPS,
-                            uncachedTokensPerSecond: uncachedTPS, cacheSpeedup: cachedTPS / uncachedTPS,
-                            framesPerSecond: Double(frames) / cachedSeconds)
+        let uncachedTPS = 1 / (try best { try Tensor.noGrad { _ = try model.allLogits(codes: codes, actions: acts) } })
+
+        // predict end to end: the fused rollout, then decode and write the MP4 as `predict --mp4` does (all cores).
+        Torch.setThreads(Torch.allCores)
+        let predictFPS = try endToEnd(model: model, source: source, clip: clip, context: context, actions: actions, best: best)
+
+        let report = Report(parameters: model.parameterCount, trainTokensPerSecond: trainTPS, uncachedTokensPerSecond: uncachedTPS,
+                            cachedTokensPerSecond: cachedTPS, fusedTokensPerSecond: fusedTPS,
+                            fusedFramesPerSecond: fusedTPS / Double(c.tokensPerFrame), predictFramesPerSecond: predictFPS)
         if json { try printJSON(report); return }
-        print(String(format: "prior %d params: training %.0f tokens/s; sampling (batch 1, %d thread(s)) %.0f tokens/s with the KV cache = %.1f frames/s, %.0f tokens/s without (%.1fx)",
-                     report.parameters, trainTPS, samplingThreads, cachedTPS, report.framesPerSecond, uncachedTPS, report.cacheSpeedup))
+        let n = Double(c.tokensPerFrame)
+        print(String(format: "prior %d params (%d layers, width %d, %dx%d grid, K=%d): training %.0f tokens/s",
+                     report.parameters, c.layers, c.width, c.gridHeight, c.gridWidth, c.codebookSize, trainTPS))
+        print("sampling, batch 1, \(c.contextFrames) context frames, \(frames) frames (\(c.tokensPerFrame) tokens each), best of \(repeats):")
+        print(String(format: "  libtorch, no cache    %7.0f tokens/s %6.1f frames/s", uncachedTPS, uncachedTPS / n))
+        print(String(format: "  libtorch, KV cache    %7.0f tokens/s %6.1f frames/s (%d thread(s))", cachedTPS, cachedTPS / n, samplingThreads))
+        print(String(format: "  fused Swift decoder   %7.0f tokens/s %6.1f frames/s (%.1fx the KV cache; %d prefill thread(s))",
+                     fusedTPS, fusedTPS / n, fusedTPS / cachedTPS, decoderThreads))
+        print(String(format: "predict end to end (fused rollout + tokenizer decode + MP4): %.1f frames/s", predictFPS))
+    }
+
+    /// Predicted frames per second of rollout + decode + MP4 mux (with a truth panel, as `predict` on a clip).
+    private func endToEnd(model: PriorModel, source: CodeSource, clip: CodeClip, context: PriorContext, actions: [Int],
+                          best: (() throws -> Void) throws -> Double) throws -> Double {
+        let tok = try tokenizer.map { try LoadedTokenizer($0) } ?? LoadedTokenizer(model: VQVAE(config: VQVAEConfig()), path: "fresh")
+        let t = tok.config
+        guard t.gridWidth == model.config.gridWidth, t.gridHeight == model.config.gridHeight, t.codebookSize == model.config.codebookSize else {
+            throw ValidationError("the tokenizer's \(t.gridWidth)x\(t.gridHeight) grid and K=\(t.codebookSize) do not match the prior's")
+        }
+        var frameClip = clip
+        (frameClip.frameWidth, frameClip.frameHeight) = (t.frameWidth, t.frameHeight)
+        let sampler = PriorSampler(model: model, source: source, decoderThreads: decoderThreads)
+        let mp4 = FileManager.default.temporaryDirectory.appendingPathComponent("framecast-bench-\(UUID().uuidString).mp4").path
+        defer { try? FileManager.default.removeItem(atPath: mp4) }
+        let seconds = try best {
+            let rollout = try sampler.rollout(context: context, actions: actions, samples: 1, options: SamplingOptions(seed: 1))
+            let predicted = Predict.predictedClip(sample: 0, of: rollout, context: context, actions: actions, clip: frameClip, start: 0)
+            let truth = frameClip.excerpt(from: 0, to: min(frameClip.frames, context.frames + actions.count))
+            try SideBySide.write(mp4, tokenizer: tok, truth: truth, predictions: [predicted], labels: ["PREDICTED"], scale: 4)
+        }
+        return Double(actions.count) / seconds
     }
 }

@@ -120,15 +120,7 @@ struct Predict: ParsableCommand {
         var outputs: [String] = []
         var predictions: [CodeClip] = []
         for s in 0..<samples {
-            var codes = context.codes
-            for t in 0..<future.count { codes += rollout.frame(sample: s, t) }
-            let actionsOut = context.actions.dropLast().map { $0 } + future.map { Int32($0) } + [-1]
-            let predicted = CodeClip(codes: codes, frames: c + future.count, gridH: clip.gridH, gridW: clip.gridW,
-                                     actions: actionsOut, episodeStart: [true] + Array(repeating: false, count: c + future.count - 1),
-                                     fps: clip.fps, frameWidth: clip.frameWidth, frameHeight: clip.frameHeight,
-                                     codebookSize: clip.codebookSize, tokenizerHash: clip.tokenizerHash, source: clip.source,
-                                     sourceBytes: clip.sourceBytes, sourceHash: clip.sourceHash, actionNames: clip.actionNames,
-                                     contextFrames: c, sourceStart: (clip.sourceStart ?? 0) + start)
+            let predicted = Self.predictedClip(sample: s, of: rollout, context: context, actions: future, clip: clip, start: start)
             let path = samples == 1 ? output : output.replacingOccurrences(of: ".codes.safetensors", with: ".s\(s).codes.safetensors")
             try predicted.write(path: path)
             outputs.append(path)
@@ -146,5 +138,21 @@ struct Predict: ParsableCommand {
         FileHandle.standardError.write(Data(String(format: "predicted %d frames x %d samples in %.2f s (sampling %.2f s, %.1f frames/s)\n",
                                                    future.count, samples, total, sampleSeconds, Double(future.count * samples) / sampleSeconds).utf8))
         for path in outputs { print(path) }
+    }
+
+    /// Sample `s` of `rollout` after `context` (frames `start...` of `clip`) as a code clip: the
+    /// context frames, then the predicted ones, with the actions that led to them.
+    static func predictedClip(sample s: Int, of rollout: Rollout, context: PriorContext, actions future: [Int],
+                              clip: CodeClip, start: Int) -> CodeClip {
+        let c = context.frames
+        var codes = context.codes
+        for t in 0..<future.count { codes += rollout.frame(sample: s, t) }
+        let actionsOut = context.actions.dropLast().map { $0 } + future.map { Int32($0) } + [-1]
+        return CodeClip(codes: codes, frames: c + future.count, gridH: clip.gridH, gridW: clip.gridW,
+                        actions: actionsOut, episodeStart: [true] + Array(repeating: false, count: c + future.count - 1),
+                        fps: clip.fps, frameWidth: clip.frameWidth, frameHeight: clip.frameHeight,
+                        codebookSize: clip.codebookSize, tokenizerHash: clip.tokenizerHash, source: clip.source,
+                        sourceBytes: clip.sourceBytes, sourceHash: clip.sourceHash, actionNames: clip.actionNames,
+                        contextFrames: c, sourceStart: (clip.sourceStart ?? 0) + start)
     }
 }

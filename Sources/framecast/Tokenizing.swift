@@ -11,7 +11,12 @@ struct LoadedTokenizer {
     let path: String
 
     init(_ path: String) throws {
-        model = try TokenizerCheckpoint.load(path).model
+        try self.init(model: TokenizerCheckpoint.load(path).model, path: path)
+    }
+
+    /// An in-memory model (e.g. a fresh one for benchmarks); `path` only names it.
+    init(model: VQVAE, path: String) throws {
+        self.model = model
         hash = try TokenizerCheckpoint.contentHash(model)
         self.path = path
     }
