@@ -31,10 +31,11 @@ struct PackedMatrix {
 /// Row-major float32 matrix products for the Swift decoder, register-tiled with SIMD16:
 /// `C[m × n] = (accumulate ? C : 0) + bias[n] + A[m × k] · B[k × n]`.
 ///
-/// Tiles are 4 rows × 64 columns (16 accumulators); leftover rows go one at a time and leftover
-/// columns 16 at a time. B is a `PackedMatrix` (weights) or plain row-major with stride `ldb`
-/// (attention's keys and values); plain B rows, C rows and `bias` are read (never written) up to
-/// 15 floats past column n, so they must be followed by readable memory (`FloatBuffer` has slack).
+/// Tiles are 4 rows × 64 columns (16 accumulators); leftover rows go one at a time, and a last
+/// block of at most 32 columns goes 16 at a time. B is a `PackedMatrix` (weights) or plain
+/// row-major with stride `ldb` (attention's keys and values). Rows of a plain B are read up to 63
+/// floats past column n, so they must be followed by readable memory (`FloatBuffer` has the slack);
+/// C and `bias` are only touched within their n columns.
 struct Gemm {
     let k: Int
     let a: UnsafePointer<Float>, lda: Int        // [m × k]
@@ -65,21 +66,22 @@ struct Gemm {
     }
 
     /// Computes C[0..<m, columns]; for a packed B, `columns` starts at a multiple of 64.
+    /// Column blocks more than 32 wide use the 64-column tiles, storing only the valid columns.
     func run(rows m: Int, columns: Range<Int>) {
         let n = columns.upperBound
         var col = columns.lowerBound
-        while col + 64 <= n {
-            var row = 0
-            while row + 4 <= m { tile4x64(row, col); row += 4 }
-            while row < m { tile1x64(row, col); row += 1 }
-            col += 64
-        }
         while col < n {
-            let width = min(16, n - col)
+            let width = min(64, n - col)
             var row = 0
-            while row + 4 <= m { tile4x16(row, col, width); row += 4 }
-            while row < m { tile1x16(row, col, width); row += 1 }
-            col += 16
+            if width > 32 {
+                while row + 4 <= m { tile4x64(row, col, width); row += 4 }
+                while row < m { tile1x64(row, col, width); row += 1 }
+                col += 64
+            } else {
+                while row + 4 <= m { tile4x16(row, col, min(16, width)); row += 4 }
+                while row < m { tile1x16(row, col, min(16, width)); row += 1 }
+                col += 16
+            }
         }
     }
 
@@ -92,24 +94,44 @@ struct Gemm {
 
     // MARK: tiles
 
-    /// The accumulator's starting value for C[row, col ..< col + 16].
-    @inline(__always) private func initial(_ row: Int, _ col: Int) -> Vec {
-        var v = accumulate ? loadVec(c + row * ldc + col) : Vec()
-        if let bias { v += loadVec(bias + col) }
+    /// The accumulator's starting value for C[row, col ..< col + 16], reading only `width` columns.
+    @inline(__always) private func initial(_ row: Int, _ col: Int, _ width: Int) -> Vec {
+        @inline(__always) func load(_ p: UnsafePointer<Float>) -> Vec {
+            if width >= 16 { return loadVec(p) }
+            var v = Vec()
+            for i in 0..<max(0, width) { v[i] = p[i] }
+            return v
+        }
+        var v = accumulate ? load(c + row * ldc + col) : Vec()
+        if let bias { v += load(bias + col) }
         return v
     }
 
-    @inline(__always) private func store(_ v: Vec, _ row: Int, _ col: Int, width: Int = 16) {
-        let p = c + row * ldc + col
-        if width == 16 { storeVec(v, p) } else { for i in 0..<width { p[i] = v[i] } }
+    /// The starting values of C[row, col ..< col + 64], reading only `width` columns.
+    @inline(__always) private func initial64(_ row: Int, _ col: Int, _ width: Int) -> (Vec, Vec, Vec, Vec) {
+        (initial(row, col, width), initial(row, col + 16, width - 16), initial(row, col + 32, width - 32), initial(row, col + 48, width - 48))
     }
 
-    /// C[row ..< row+4, col ..< col+64].
-    @inline(__always) private func tile4x64(_ row: Int, _ col: Int) {
-        var c00 = initial(row, col), c01 = initial(row, col + 16), c02 = initial(row, col + 32), c03 = initial(row, col + 48)
-        var c10 = initial(row + 1, col), c11 = initial(row + 1, col + 16), c12 = initial(row + 1, col + 32), c13 = initial(row + 1, col + 48)
-        var c20 = initial(row + 2, col), c21 = initial(row + 2, col + 16), c22 = initial(row + 2, col + 32), c23 = initial(row + 2, col + 48)
-        var c30 = initial(row + 3, col), c31 = initial(row + 3, col + 16), c32 = initial(row + 3, col + 32), c33 = initial(row + 3, col + 48)
+    /// Stores the first `width` (≤ 16) lanes of `v` at C[row, col...].
+    @inline(__always) private func store(_ v: Vec, _ row: Int, _ col: Int, width: Int = 16) {
+        let p = c + row * ldc + col
+        if width >= 16 { storeVec(v, p) } else { for i in 0..<max(0, width) { p[i] = v[i] } }
+    }
+
+    /// Stores the first `width` (≤ 64) of 64 columns at C[row, col...].
+    @inline(__always) private func store(_ v0: Vec, _ v1: Vec, _ v2: Vec, _ v3: Vec, _ row: Int, _ col: Int, width: Int) {
+        store(v0, row, col, width: width)
+        store(v1, row, col + 16, width: width - 16)
+        store(v2, row, col + 32, width: width - 32)
+        store(v3, row, col + 48, width: width - 48)
+    }
+
+    /// C[row ..< row+4, col ..< col+width], width ≤ 64.
+    @inline(__always) private func tile4x64(_ row: Int, _ col: Int, _ width: Int) {
+        var (c00, c01, c02, c03) = initial64(row, col, width)
+        var (c10, c11, c12, c13) = initial64(row + 1, col, width)
+        var (c20, c21, c22, c23) = initial64(row + 2, col, width)
+        var (c30, c31, c32, c33) = initial64(row + 3, col, width)
         let a0 = a + row * lda, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda
         let (start, ldb) = columns(col)
         var pb = start
@@ -125,30 +147,41 @@ struct Gemm {
             c30 = c30.addingProduct(w0, x); c31 = c31.addingProduct(w1, x); c32 = c32.addingProduct(w2, x); c33 = c33.addingProduct(w3, x)
             pb += ldb
         }
-        store(c00, row, col); store(c01, row, col + 16); store(c02, row, col + 32); store(c03, row, col + 48)
-        store(c10, row + 1, col); store(c11, row + 1, col + 16); store(c12, row + 1, col + 32); store(c13, row + 1, col + 48)
-        store(c20, row + 2, col); store(c21, row + 2, col + 16); store(c22, row + 2, col + 32); store(c23, row + 2, col + 48)
-        store(c30, row + 3, col); store(c31, row + 3, col + 16); store(c32, row + 3, col + 32); store(c33, row + 3, col + 48)
+        store(c00, c01, c02, c03, row, col, width: width)
+        store(c10, c11, c12, c13, row + 1, col, width: width)
+        store(c20, c21, c22, c23, row + 2, col, width: width)
+        store(c30, c31, c32, c33, row + 3, col, width: width)
     }
 
-    /// C[row, col ..< col+64]: a matrix–vector product, streaming B.
-    @inline(__always) private func tile1x64(_ row: Int, _ col: Int) {
-        var c0 = initial(row, col), c1 = initial(row, col + 16), c2 = initial(row, col + 32), c3 = initial(row, col + 48)
+    /// C[row, col ..< col+width], width ≤ 64: a matrix–vector product streaming B, with two sets
+    /// of accumulators over alternate k so the FMA latency does not limit it.
+    @inline(__always) private func tile1x64(_ row: Int, _ col: Int, _ width: Int) {
+        var (c0, c1, c2, c3) = initial64(row, col, width)
+        var d0 = Vec(), d1 = Vec(), d2 = Vec(), d3 = Vec()
         let a0 = a + row * lda
         let (start, ldb) = columns(col)
         var pb = start
-        for i in 0..<k {
+        var i = 0
+        while i + 2 <= k {
+            let x = Vec(repeating: a0[i]), y = Vec(repeating: a0[i + 1])
+            c0 = c0.addingProduct(loadVec(pb), x); c1 = c1.addingProduct(loadVec(pb + 16), x)
+            c2 = c2.addingProduct(loadVec(pb + 32), x); c3 = c3.addingProduct(loadVec(pb + 48), x)
+            d0 = d0.addingProduct(loadVec(pb + ldb), y); d1 = d1.addingProduct(loadVec(pb + ldb + 16), y)
+            d2 = d2.addingProduct(loadVec(pb + ldb + 32), y); d3 = d3.addingProduct(loadVec(pb + ldb + 48), y)
+            pb += 2 * ldb
+            i += 2
+        }
+        if i < k {
             let x = Vec(repeating: a0[i])
             c0 = c0.addingProduct(loadVec(pb), x); c1 = c1.addingProduct(loadVec(pb + 16), x)
             c2 = c2.addingProduct(loadVec(pb + 32), x); c3 = c3.addingProduct(loadVec(pb + 48), x)
-            pb += ldb
         }
-        store(c0, row, col); store(c1, row, col + 16); store(c2, row, col + 32); store(c3, row, col + 48)
+        store(c0 + d0, c1 + d1, c2 + d2, c3 + d3, row, col, width: width)
     }
 
     /// C[row ..< row+4, col ..< col+width], width ≤ 16.
     @inline(__always) private func tile4x16(_ row: Int, _ col: Int, _ width: Int) {
-        var c0 = initial(row, col), c1 = initial(row + 1, col), c2 = initial(row + 2, col), c3 = initial(row + 3, col)
+        var c0 = initial(row, col, width), c1 = initial(row + 1, col, width), c2 = initial(row + 2, col, width), c3 = initial(row + 3, col, width)
         let a0 = a + row * lda, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda
         let (start, ldb) = columns(col)
         var pb = start
@@ -164,7 +197,7 @@ struct Gemm {
 
     /// C[row, col ..< col+width], width ≤ 16; two accumulators over alternate k.
     @inline(__always) private func tile1x16(_ row: Int, _ col: Int, _ width: Int) {
-        var c0 = initial(row, col), c1 = Vec()
+        var c0 = initial(row, col, width), c1 = Vec()
         let a0 = a + row * lda
         let (start, ldb) = columns(col)
         var pb = start

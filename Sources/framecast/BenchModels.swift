@@ -121,8 +121,8 @@ struct BenchPrior: ParsableCommand {
     @Option(help: "libtorch threads for the libtorch engines (default 1: batch-1 sampling is latency-bound).")
     var samplingThreads = 1
 
-    @Option(help: "Threads for the fused decoder's window re-prefill.")
-    var decoderThreads = PriorSampler.defaultDecoderThreads
+    @Option(help: "Threads for the fused decoder's window re-prefill (default: all cores, as predict).")
+    var decoderThreads = Torch.allCores
 
     @Flag(help: "Print one JSON line.")
     var json = false

@@ -119,7 +119,7 @@ struct EvalPrior: ParsableCommand {
         }
         guard all.count >= 2 else { throw MediaError(clips, "has no window of \(c + horizon) frames without an episode start") }
         let chosen = all.count <= windows ? all : (0..<windows).map { all[$0 * all.count / windows] }
-        let sampler = PriorSampler(model: loaded.model, source: loaded.source)
+        let sampler = PriorSampler(model: loaded.model, source: loaded.source, decoderThreads: threads ?? Torch.allCores)
         let n = Double(chosen.count)
         var sums = [String: (psnr: [Double], ssim: [Double])]()
         func add(_ key: String, _ h: Int, _ a: [UInt8], _ b: [UInt8]) {

@@ -90,7 +90,7 @@ struct Predict: ParsableCommand {
             throw CheckpointError(prior, "was trained on codes of tokenizer \(loaded.source.tokenizerHash.prefix(12))…, but --tokenizer \(tokenizer) is \(tok.hash.prefix(12))…")
         }
         let clip = input.hasSuffix(".codes.safetensors") ? try CodeClip.read(path: input) : try tok.encode(video: input)
-        let sampler = PriorSampler(model: loaded.model, source: loaded.source)
+        let sampler = PriorSampler(model: loaded.model, source: loaded.source, decoderThreads: threads ?? Torch.allCores)
         let c = contextFrames ?? loaded.model.config.contextFrames
         guard start + c <= clip.frames else {
             throw MediaError(input, "has \(clip.frames) frames: --start \(start) with \(c) context frames needs \(start + c)")
