@@ -9,6 +9,15 @@ let torchLinker: [LinkerSetting] = [
     .unsafeFlags(["-L/usr/lib/x86_64-linux-gnu", "-l:libdnnl.so.2", "-l:libgomp.so.1"]),
 ]
 
+// The prior's Swift decoding kernels (SIMD16<Float>) are compiled for the CPU that builds them
+// (AVX-512 or AVX2 + FMA on x86-64), as every machine here builds from source; without this,
+// x86-64 code generation has no FMA and vector FMAs become libm calls.
+#if arch(x86_64)
+let hostVectorFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=native"])]
+#else
+let hostVectorFlags: [SwiftSetting] = []
+#endif
+
 let package = Package(
     name: "framecast",
     platforms: [.macOS(.v13)],
@@ -45,7 +54,7 @@ let package = Package(
         // The per-frame VQ-VAE tokenizer: model, training, metrics.
         .target(name: "VQVAE", dependencies: ["NN", "Metrics", "SafeTensors"]),
         // The action-conditioned transformer prior over code grids: model, training, sampling.
-        .target(name: "Prior", dependencies: ["NN", "CodeFile", "SafeTensors"]),
+        .target(name: "Prior", dependencies: ["NN", "CodeFile", "SafeTensors"], swiftSettings: hostVectorFlags),
         // Throughput / thread-contention benchmark: `swift run -c release NNBench`.
         .executableTarget(name: "NNBench", dependencies: ["NN"]),
         // Image quality metrics (PSNR, SSIM) on 8-bit RGB; no dependencies.

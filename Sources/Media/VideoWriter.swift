@@ -34,7 +34,10 @@ public final class VideoWriter {
     /// - Parameters:
     ///   - crf: H.264 constant rate factor (0 = lossless luma, 18 = visually near lossless, 51 = worst).
     ///   - codec: force a codec; by default H.264 when available, else MPEG-4.
-    public init(path: String, width: Int, height: Int, fps: Double, crf: Int = 18, codec: Codec? = nil) throws {
+    ///   - preset: libx264's speed preset (`ultrafast` … `veryslow`): slower presets spend more
+    ///     encoder time for a smaller file at the same quality.
+    public init(path: String, width: Int, height: Int, fps: Double, crf: Int = 18, codec: Codec? = nil,
+                preset: String = "medium") throws {
         _ = quietFFmpegLogs
         self.path = path
         self.width = width
@@ -46,6 +49,8 @@ public final class VideoWriter {
         }
         guard fps.isFinite, fps > 0, fps <= 1000 else { throw MediaError(path, "fps must be in (0, 1000], got \(fps)") }
         guard (0...51).contains(crf) else { throw MediaError(path, "crf must be 0...51, got \(crf)") }
+        let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
+        guard presets.contains(preset) else { throw MediaError(path, "unknown x264 preset \(preset); use one of \(presets.joined(separator: ", "))") }
 
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
@@ -90,7 +95,7 @@ public final class VideoWriter {
         switch codecKind {
         case .h264:
             av_opt_set(context.pointee.priv_data, "crf", "\(crf)", 0)
-            av_opt_set(context.pointee.priv_data, "preset", "medium", 0)
+            av_opt_set(context.pointee.priv_data, "preset", preset, 0)
             // Identical input ⇒ identical bytes needs one thread and no macroblock-tree rate control:
             // with mbtree on, repeated encodes in one process differed (its SIMD path; measured
             // here with five encodes of the same frames, deterministic with mbtree=0 or no-asm).

@@ -1,19 +1,36 @@
 import CodeFile
 import NN
 
-/// Generates future frames token by token with a KV cache, for S samples at once.
+/// Generates future frames token by token with a KV cache, for S samples at once: by default with
+/// the fused Swift decoder (`PriorDecoder`), or with libtorch (`TorchDecoder`, the reference).
 ///
 /// The window holds at most `contextFrames` frames. When it is full, the oldest frame is dropped
 /// and the kept frames are fed again (re-prefill); frame positions count from the window start,
 /// so this gives exactly the logits of a fresh forward pass over the new window.
 public final class PriorSampler {
+    /// Which incremental decoder computes the logits.
+    public enum Engine: String, Sendable, CaseIterable {
+        /// `PriorDecoder`: plain Swift with SIMD kernels over a snapshot of the weights (fast).
+        case fused
+        /// `PriorModel`'s libtorch layers with a `KVCache` (the reference).
+        case libtorch
+    }
+
     public let model: PriorModel
     /// The code source used to resolve action names and check context clips; nil skips those checks.
     public let source: CodeSource?
+    public let engine: Engine
+    /// Threads the fused decoder uses for re-prefilling a slid window (its steps use one).
+    public let decoderThreads: Int
 
-    public init(model: PriorModel, source: CodeSource? = nil) {
+    /// The default of `decoderThreads`.
+    public static let defaultDecoderThreads = 1
+
+    public init(model: PriorModel, source: CodeSource? = nil, engine: Engine = .fused, decoderThreads: Int = defaultDecoderThreads) {
         self.model = model
         self.source = source
+        self.engine = engine
+        self.decoderThreads = max(1, decoderThreads)
     }
 
     /// Context frames `start ..< start + frames` of `clip`, checked against the prior's code source.
@@ -69,44 +86,43 @@ public final class PriorSampler {
         var output = [[Int64]](repeating: [], count: samples)
 
         try Tensor.noGrad {
-            var cache = KVCache(layers: config.layers)
-            var start = max(0, n - (config.contextFrames - 1))
-            // Feeds frames start..<end whole; returns the last hidden state [B, C].
-            func prefill(_ end: Int, batch: Int) throws -> Tensor {
-                cache = KVCache(layers: config.layers)
-                let frames = end - start
-                let codes = try Tensor(Array(frameCodes[start..<end].map { $0.prefix(batch * hw) }.joined()), shape: [frames, batch, hw])
-                let acts = try Tensor(Array(frameActions[start..<end].map { $0.prefix(batch) }.joined()), shape: [frames, batch])
-                let h = try model.hidden(model.embed(codes: codes.transpose(0, 1), actions: acts.transpose(0, 1)), cache: cache)
-                return try h.select(dim: 1, index: h.size(1) - 1)                         // [B, C]
+            let decoder: any RolloutDecoder = switch engine {
+            case .fused: try PriorDecoder(model: model, samples: samples, threads: decoderThreads)
+            case .libtorch: TorchDecoder(model: model)
             }
-            var last = try prefill(n, batch: 1).expand([samples, config.width])           // [S, C]
-            try cache.expand(to: samples)
+            var start = max(0, n - (config.contextFrames - 1))
+            // Feeds frames start..<end whole for the first `batch` samples; returns their logits [batch, K].
+            func prefill(_ end: Int, batch: Int) throws -> [Float] {
+                var codes: [Int64] = [], acts: [Int64] = []                                      // [B, F, hw], [B, F]
+                for s in 0..<batch {
+                    for f in start..<end { codes += frameCodes[f][(s * hw)..<((s + 1) * hw)] }
+                    acts += (start..<end).map { frameActions[$0][s] }
+                }
+                return try decoder.prefill(codes: codes, actions: acts, batch: batch, frames: end - start)
+            }
+            var logits = Array(repeating: try prefill(n, batch: 1), count: samples).flatMap { $0 }  // [S, K]
+            try decoder.expand(to: samples)
 
             for g in actions.indices {
                 let m = n + g                                   // absolute index of the frame being generated
                 if m - start == config.contextFrames {          // window full: drop the oldest frame
                     start += 1
-                    last = try prefill(m, batch: samples)
+                    logits = try prefill(m, batch: samples)
                 }
                 let f = m - start                               // its index in the window
-                let previous = try Tensor(frameActions[m - 1], shape: [samples])
                 var codes = [Int64](repeating: 0, count: samples * hw)
                 for j in 0..<hw {
-                    let logits = try model.logits(last).floats()                          // [S, K]
                     observe?(m, j, logits)
                     let picked = sampler.sample(logits, rows: samples, k: config.codebookSize)
                     for s in 0..<samples { codes[s * hw + j] = picked[s] }
-                    var x = try model.embedCode(Tensor(picked, shape: [samples]), slot: j, frame: f, previousAction: previous)
+                    var input = DecoderStep(codes: picked, slot: j, frame: f, previousActions: frameActions[m - 1])
                     if j == hw - 1 {
                         // The frame is complete: feed its last code and its action unless the window
                         // will slide (the re-prefill feeds them) or nothing more is generated.
                         guard g + 1 < actions.count, f + 1 < config.contextFrames else { break }
-                        let next = try Tensor([Int64](repeating: modelAction(actions[g + 1]), count: samples), shape: [samples])
-                        x = try Tensor.cat([x, model.embedAction(next, frame: f)], dim: 1)  // [S, 2, C]
+                        input.nextActions = [Int64](repeating: modelAction(actions[g + 1]), count: samples)
                     }
-                    let h = try model.hidden(x, cache: cache)
-                    last = try h.select(dim: 1, index: h.size(1) - 1)
+                    logits = try decoder.step(input)
                 }
                 frameCodes.append(codes)
                 let nextAction = g + 1 < actions.count ? actions[g + 1] : -1

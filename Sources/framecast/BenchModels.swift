@@ -119,17 +119,19 @@ struct BenchTokenizer: ParsableCommand {
 struct BenchPrior: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prior",
-        abstract: "Prior throughput: training tokens/s, sampling tokens/s with and without the KV cache, predicted frames/s.",
+        abstract: "Prior throughput: training tokens/s; sampling by engine; predict with decoding and with the MP4.",
         discussion: """
-            Without the cache every new token needs a forward pass over the whole window (C frames); with it, one \
-            token. Sampling is measured at batch 1 over --frames frames after a full context; "predict" is the \
-            same sampling followed by decoding the sampled frames to RGB with the tokenizer (--tokenizer, else a \
-            fresh one for the prior's grid), as `framecast predict` does. Uses random codes: speed does not \
-            depend on them. With --runs N the training, sampling and predict figures are measured N times; the \
-            report gives the median and, in JSON, each run.
+            Sampling runs at batch 1 after a full context (C frames) and generates --frames frames, so the window \
+            slides at every frame. Engines: libtorch without a cache (a forward pass over the whole window per \
+            token), libtorch with its KV cache, and the fused Swift decoder (what predict uses). "predict" is the \
+            fused sampling followed by decoding the sampled frames to RGB with the tokenizer (--tokenizer, else a \
+            fresh one for the prior's grid); "predict + MP4" also decodes the context and truth panels and writes \
+            the side-by-side MP4 as `predict --mp4` does (model loading and input encoding excluded). Uses random \
+            codes: speed does not depend on them. With --runs N each figure is measured N times; the report gives \
+            the median and, in JSON, each run.
 
             Example:
-              framecast bench prior --prior runs/prior/prior.safetensors
+              framecast bench prior --prior Models/default/prior.safetensors --tokenizer Models/default/tokenizer.safetensors
             """
     )
 
@@ -139,8 +141,8 @@ struct BenchPrior: ParsableCommand {
     @Option(help: "Tokenizer checkpoint whose decoder turns predicted codes into frames (default: a fresh one).")
     var tokenizer: String?
 
-    @Option(help: "Frames to sample for the cached and predict figures.")
-    var frames = 16
+    @Option(help: "Frames to sample per measurement.")
+    var frames = 32
 
     @Option(help: "Timed training steps per run (after 1 warm-up step).")
     var trainSteps = 5
@@ -151,15 +153,18 @@ struct BenchPrior: ParsableCommand {
     @Option(help: "Compute threads for training (default: all cores).")
     var threads: Int?
 
-    @Option(help: "Compute threads for sampling and predict (default 1: batch-1 sampling is latency-bound).")
+    @Option(help: "libtorch threads for the libtorch engines and the tokenizer decode (default 1: batch-1 sampling is latency-bound).")
     var samplingThreads = 1
+
+    @Option(help: "Threads for the fused decoder's window re-prefill.")
+    var decoderThreads = PriorSampler.defaultDecoderThreads
 
     @Flag(help: "Print one JSON line.")
     var json = false
 
     func validate() throws {
-        guard frames >= 1, trainSteps >= 1, runs >= 1, samplingThreads >= 1 else {
-            throw ValidationError("--frames, --train-steps, --runs and --sampling-threads must be at least 1")
+        guard frames >= 1, trainSteps >= 1, runs >= 1, samplingThreads >= 1, decoderThreads >= 1 else {
+            throw ValidationError("--frames, --train-steps, --runs and the thread counts must be at least 1")
         }
     }
 
@@ -169,19 +174,21 @@ struct BenchPrior: ParsableCommand {
         var samplingThreads: Int
         var trainTokensPerStep: Int
         var trainTokensPerSecond: Double
-        var cachedTokensPerSecond: Double
         var uncachedTokensPerSecond: Double
-        var cacheSpeedup: Double
+        var cachedTokensPerSecond: Double
+        var fusedTokensPerSecond: Double
         var framesPerSecond: Double
         var predictFramesPerSecond: Double
+        var predictMP4FramesPerSecond: Double
         var runs: [String: [Double]]
 
         enum CodingKeys: String, CodingKey {
             case parameters, threads, runs
             case samplingThreads = "sampling_threads", trainTokensPerStep = "train_tokens_per_step"
-            case trainTokensPerSecond = "train_tokens_per_second", cachedTokensPerSecond = "cached_tokens_per_second"
-            case uncachedTokensPerSecond = "uncached_tokens_per_second", cacheSpeedup = "cache_speedup"
+            case trainTokensPerSecond = "train_tokens_per_second", uncachedTokensPerSecond = "uncached_tokens_per_second"
+            case cachedTokensPerSecond = "cached_tokens_per_second", fusedTokensPerSecond = "fused_tokens_per_second"
             case framesPerSecond = "sampled_frames_per_second", predictFramesPerSecond = "predict_frames_per_second"
+            case predictMP4FramesPerSecond = "predict_mp4_frames_per_second"
         }
     }
 
@@ -197,18 +204,18 @@ struct BenchPrior: ParsableCommand {
             model = try PriorModel(config: source.defaultConfig(actionCount: 8))
         }
         let c = model.config
-        let decoder: VQVAE
+        let tok: LoadedTokenizer
         if let tokenizer {
-            decoder = try TokenizerCheckpoint.load(tokenizer).model
+            tok = try LoadedTokenizer(tokenizer)
         } else {
             var tc = VQVAEConfig()
             (tc.gridWidth, tc.gridHeight, tc.codebookSize) = (c.gridWidth, c.gridHeight, c.codebookSize)
             (tc.frameWidth, tc.frameHeight) = (8 * c.gridWidth, 8 * c.gridHeight)
-            decoder = try VQVAE(config: tc)
+            tok = try LoadedTokenizer(model: VQVAE(config: tc), path: "fresh")
         }
-        guard decoder.config.gridWidth == c.gridWidth, decoder.config.gridHeight == c.gridHeight,
-              decoder.config.codebookSize == c.codebookSize else {
-            throw ValidationError("--tokenizer has a \(decoder.config.gridHeight)x\(decoder.config.gridWidth) grid with K = \(decoder.config.codebookSize); the prior expects \(c.gridHeight)x\(c.gridWidth), K = \(c.codebookSize)")
+        let t = tok.config
+        guard t.gridWidth == c.gridWidth, t.gridHeight == c.gridHeight, t.codebookSize == c.codebookSize else {
+            throw ValidationError("--tokenizer has a \(t.gridHeight)x\(t.gridWidth) grid with K = \(t.codebookSize); the prior expects \(c.gridHeight)x\(c.gridWidth), K = \(c.codebookSize)")
         }
         var rng = SplitMix64(seed: 3)
         let frameCount = c.contextFrames + frames + 1
@@ -216,43 +223,59 @@ struct BenchPrior: ParsableCommand {
                             frames: frameCount, gridH: c.gridHeight, gridW: c.gridWidth,
                             actions: (0..<frameCount).map { _ in Int32(rng.next() % UInt64(max(1, c.actionCount))) },
                             episodeStart: [true] + Array(repeating: false, count: frameCount - 1), fps: 15,
-                            frameWidth: 64, frameHeight: 64, codebookSize: c.codebookSize, tokenizerHash: source.tokenizerHash,
-                            source: "bench", sourceBytes: 0, actionNames: source.actionNames)
+                            frameWidth: t.frameWidth, frameHeight: t.frameHeight, codebookSize: c.codebookSize,
+                            tokenizerHash: source.tokenizerHash, source: "bench", sourceBytes: 0, actionNames: source.actionNames)
         let trainThreads = threads ?? Torch.allCores
         Torch.setThreads(trainThreads)
         let data = try PriorDataset(clips: Array(repeating: clip, count: 4))
         var options = PriorTrainingOptions()
         options.steps = 1 + runs * trainSteps
         let trainer = try PriorTrainer(model: model, options: options, data: data)
-        let sampler = PriorSampler(model: model, source: source)
-        let context = try sampler.context(from: clip, start: 0, frames: c.contextFrames)
+        let fused = PriorSampler(model: model, source: source, engine: .fused, decoderThreads: decoderThreads)
+        let libtorch = PriorSampler(model: model, source: source, engine: .libtorch)
+        let context = try fused.context(from: clip, start: 0, frames: c.contextFrames)
         let actions = Array(clip.actions[(c.contextFrames - 1)..<(c.contextFrames - 1 + frames)].map { Int($0) })
-        var train: [Double] = [], cached: [Double] = [], sampled: [Double] = [], predicted: [Double] = []
+        let mp4 = FileManager.default.temporaryDirectory.appendingPathComponent("framecast-bench-\(UUID().uuidString).mp4").path
+        defer { try? FileManager.default.removeItem(atPath: mp4) }
+        var train: [Double] = [], cached: [Double] = [], fusedTPS: [Double] = [], sampled: [Double] = []
+        var predicted: [Double] = [], predictedMP4: [Double] = []
         var tokensPerStep = 0
+        func seconds(_ body: () throws -> Void) rethrows -> Double {
+            let t0 = Date()
+            try body()
+            return Date().timeIntervalSince(t0)
+        }
         for r in 0..<runs {
             // Training throughput.
             Torch.setThreads(trainThreads)
             if r == 0 { _ = try trainer.trainStep() }
-            var tokens = 0, seconds = 0.0
-            for _ in 0..<trainSteps { let s = try trainer.trainStep(); tokens += s.tokens; seconds += s.seconds }
+            var tokens = 0, trainSeconds = 0.0
+            for _ in 0..<trainSteps { let s = try trainer.trainStep(); tokens += s.tokens; trainSeconds += s.seconds }
             tokensPerStep = tokens / trainSteps
-            train.append(Double(tokens) / seconds)
+            train.append(Double(tokens) / trainSeconds)
 
-            // Sampling with the KV cache, then predict = sampling + decoding the frames.
+            // Sampling with each engine, then predict = fused sampling + decoding the frames (+ the MP4).
             Torch.setThreads(samplingThreads)
+            let options = SamplingOptions(seed: UInt64(r + 1))
             if r == 0 {
-                _ = try sampler.rollout(context: context, actions: Array(actions.prefix(1)), samples: 1, options: SamplingOptions())
-                _ = try decoder.decode(codes: Array(clip.codes.prefix(frames * c.codesPerFrame)), count: frames)
+                _ = try libtorch.rollout(context: context, actions: Array(actions.prefix(2)), samples: 1, options: options)
+                _ = try fused.rollout(context: context, actions: Array(actions.prefix(2)), samples: 1, options: options)
+                _ = try tok.model.decode(codes: Array(clip.codes.prefix(frames * c.codesPerFrame)), count: frames)
             }
-            var t0 = Date()
-            let rollout = try sampler.rollout(context: context, actions: actions, samples: 1, options: SamplingOptions(seed: UInt64(r + 1)))
-            let sampleSeconds = Date().timeIntervalSince(t0)
-            t0 = Date()
-            _ = try decoder.decode(codes: rollout.codes, count: frames)
-            let decodeSeconds = Date().timeIntervalSince(t0)
-            cached.append(Double(frames * c.tokensPerFrame) / sampleSeconds)
+            let torchSeconds = try seconds { _ = try libtorch.rollout(context: context, actions: actions, samples: 1, options: options) }
+            cached.append(Double(frames * c.tokensPerFrame) / torchSeconds)
+            var rollout: Rollout?
+            let sampleSeconds = try seconds { rollout = try fused.rollout(context: context, actions: actions, samples: 1, options: options) }
+            fusedTPS.append(Double(frames * c.tokensPerFrame) / sampleSeconds)
             sampled.append(Double(frames) / sampleSeconds)
+            let decodeSeconds = try seconds { _ = try tok.model.decode(codes: rollout!.codes, count: frames) }
             predicted.append(Double(frames) / (sampleSeconds + decodeSeconds))
+            let prediction = CodeClip.prediction(from: clip, start: 0, context: context, future: actions, rollout: rollout!, sample: 0)
+            let writeSeconds = try seconds {
+                let truth = clip.excerpt(from: 0, to: min(clip.frames, context.frames + actions.count))
+                try SideBySide.write(mp4, tokenizer: tok, truth: truth, predictions: [prediction], labels: ["PREDICTED"], scale: 4)
+            }
+            predictedMP4.append(Double(frames) / (sampleSeconds + writeSeconds))
         }
         // Uncached: one full-window forward per generated token.
         Torch.setThreads(samplingThreads)
@@ -260,21 +283,27 @@ struct BenchPrior: ParsableCommand {
         let codes = try Tensor(clip.codes.prefix(c.contextFrames * c.codesPerFrame).map { Int64($0) }, shape: [1, c.contextFrames, c.codesPerFrame])
         let acts = try Tensor(clip.actions.prefix(c.contextFrames).map { Int64($0) }, shape: [1, c.contextFrames])
         try Tensor.noGrad { _ = try model.allLogits(codes: codes, actions: acts) }
-        let t0 = Date()
         let reps = 5
-        try Tensor.noGrad { for _ in 0..<reps { _ = try model.allLogits(codes: codes, actions: acts) } }
-        let uncachedTPS = Double(reps) / Date().timeIntervalSince(t0)
-        let cachedTPS = median(cached)
+        let uncachedTPS = Double(reps) / (try seconds { try Tensor.noGrad { for _ in 0..<reps { _ = try model.allLogits(codes: codes, actions: acts) } } })
         let report = Report(parameters: model.parameterCount, threads: trainThreads, samplingThreads: samplingThreads,
                             trainTokensPerStep: tokensPerStep, trainTokensPerSecond: median(train),
-                            cachedTokensPerSecond: cachedTPS, uncachedTokensPerSecond: uncachedTPS,
-                            cacheSpeedup: cachedTPS / uncachedTPS, framesPerSecond: median(sampled),
-                            predictFramesPerSecond: median(predicted),
+                            uncachedTokensPerSecond: uncachedTPS, cachedTokensPerSecond: median(cached),
+                            fusedTokensPerSecond: median(fusedTPS), framesPerSecond: median(sampled),
+                            predictFramesPerSecond: median(predicted), predictMP4FramesPerSecond: median(predictedMP4),
                             runs: ["train_tokens_per_second": train, "cached_tokens_per_second": cached,
-                                   "sampled_frames_per_second": sampled, "predict_frames_per_second": predicted])
+                                   "fused_tokens_per_second": fusedTPS, "sampled_frames_per_second": sampled,
+                                   "predict_frames_per_second": predicted, "predict_mp4_frames_per_second": predictedMP4])
         if json { try printJSON(report); return }
-        print(String(format: "prior %d params: training %.0f tokens/s (%d thread(s)); sampling (batch 1, %d thread(s)) %.0f tokens/s with the KV cache = %.1f frames/s, %.0f tokens/s without (%.1fx); predict with decoding %.1f frames/s",
-                     report.parameters, report.trainTokensPerSecond, trainThreads, samplingThreads, cachedTPS, report.framesPerSecond,
-                     uncachedTPS, report.cacheSpeedup, report.predictFramesPerSecond))
+        let n = Double(c.tokensPerFrame)
+        print(String(format: "prior %d params (%d layers, width %d, %dx%d grid, K=%d): training %.0f tokens/s (%d thread(s))",
+                     report.parameters, c.layers, c.width, c.gridHeight, c.gridWidth, c.codebookSize, report.trainTokensPerSecond, trainThreads))
+        print("sampling, batch 1, \(c.contextFrames) context frames, \(frames) frames (\(c.tokensPerFrame) tokens each), median of \(runs):")
+        print(String(format: "  libtorch, no cache    %7.0f tokens/s %6.1f frames/s", uncachedTPS, uncachedTPS / n))
+        print(String(format: "  libtorch, KV cache    %7.0f tokens/s %6.1f frames/s (%.1fx uncached; %d thread(s))",
+                     report.cachedTokensPerSecond, report.cachedTokensPerSecond / n, report.cachedTokensPerSecond / uncachedTPS, samplingThreads))
+        print(String(format: "  fused Swift decoder   %7.0f tokens/s %6.1f frames/s (%.1fx the KV cache; %d prefill thread(s))",
+                     report.fusedTokensPerSecond, report.framesPerSecond, report.fusedTokensPerSecond / report.cachedTokensPerSecond, decoderThreads))
+        print(String(format: "predict: sampling + tokenizer decode %.1f frames/s; + side-by-side MP4 %.1f frames/s",
+                     report.predictFramesPerSecond, report.predictMP4FramesPerSecond))
     }
 }

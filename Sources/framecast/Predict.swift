@@ -89,9 +89,11 @@ struct Predict: ParsableCommand {
         guard tok.hash == loaded.source.tokenizerHash else {
             throw CheckpointError(prior, "was trained on codes of tokenizer \(loaded.source.tokenizerHash.prefix(12))…, but --tokenizer \(tokenizer) is \(tok.hash.prefix(12))…")
         }
-        let clip = input.hasSuffix(".codes.safetensors") ? try CodeClip.read(path: input) : try tok.encode(video: input)
-        let sampler = PriorSampler(model: loaded.model, source: loaded.source)
         let c = contextFrames ?? loaded.model.config.contextFrames
+        // A video is encoded only as far as the context and, following its own actions, the truth.
+        let needed = start + c + (actions == nil ? frames ?? 16 : 0)
+        let clip = input.hasSuffix(".codes.safetensors") ? try CodeClip.read(path: input) : try tok.encode(video: input, limit: needed)
+        let sampler = PriorSampler(model: loaded.model, source: loaded.source, decoderThreads: threads ?? Torch.allCores)
         guard start + c <= clip.frames else {
             throw MediaError(input, "has \(clip.frames) frames: --start \(start) with \(c) context frames needs \(start + c)")
         }

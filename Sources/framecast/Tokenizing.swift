@@ -11,15 +11,21 @@ struct LoadedTokenizer {
     let path: String
 
     init(_ path: String) throws {
-        model = try TokenizerCheckpoint.load(path).model
+        try self.init(model: TokenizerCheckpoint.load(path).model, path: path)
+    }
+
+    /// An in-memory model (e.g. a fresh one for benchmarks); `path` only names it.
+    init(model: VQVAE, path: String) throws {
+        self.model = model
         hash = try TokenizerCheckpoint.contentHash(model)
         self.path = path
     }
 
     var config: VQVAEConfig { model.config }
 
-    /// Encodes a video (streaming, in batches) into a code clip with its sidecar's actions.
-    func encode(video: String, batch: Int = 64) throws -> CodeClip {
+    /// Encodes a video (streaming, in batches) into a code clip with its sidecar's actions; with
+    /// `limit`, only its first `limit` frames (the sidecar must then cover at least those).
+    func encode(video: String, batch: Int = 64, limit: Int? = nil) throws -> CodeClip {
         let c = config
         let reader = try VideoReader(path: video, size: (c.frameWidth, c.frameHeight), fit: .crop)
         let track = try ActionTrack.load(forVideo: video)
@@ -31,7 +37,7 @@ struct LoadedTokenizer {
             codes += try model.encode(frames: pending, count: pending.count / (c.frameWidth * c.frameHeight * 3))
             pending.removeAll(keepingCapacity: true)
         }
-        while let frame = try reader.next() {
+        while count < limit ?? .max, let frame = try reader.next() {
             pending += frame.rgb
             count += 1
             if count % batch == 0 { try flush() }
@@ -43,9 +49,16 @@ struct LoadedTokenizer {
         starts[0] = true
         var names: [String] = []
         if let track {
-            try track.validate(frameCount: count, video: video, csv: ActionTrack.sidecarPaths(forVideo: video).csv)
-            actions = track.steps.map { Int32($0.actionID) }
-            starts = track.steps.map(\.episodeStart)
+            let csv = ActionTrack.sidecarPaths(forVideo: video).csv
+            if count == limit {
+                guard track.steps.count >= count else {
+                    throw MediaError(csv, "has \(track.steps.count) action rows but \(video) has at least \(count) frames")
+                }
+            } else {
+                try track.validate(frameCount: count, video: video, csv: csv)
+            }
+            actions = track.steps.prefix(count).map { Int32($0.actionID) }
+            starts = track.steps.prefix(count).map(\.episodeStart)
             starts[0] = true
             names = track.actionNames
         }

@@ -82,6 +82,22 @@ final class VideoWriterTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), [])
     }
 
+    func testFasterPresetsRoundTripAndUnknownOnesAreRejected() throws {
+        let dir = TemporaryDirectory()
+        let writer = try VideoWriter(path: dir.file("fast.mp4"), width: 64, height: 48, fps: 15, preset: "veryfast")
+        let frames = (0..<10).map { SyntheticVideo.frame($0, width: 64, height: 48) }
+        for f in frames { try writer.write(rgb: f) }
+        try writer.finish()
+        let reader = try VideoReader(path: dir.file("fast.mp4"))
+        var psnrs: [Double] = []
+        while let frame = try reader.next() { psnrs.append(ImageMetrics.psnr(frame.rgb, frames[frame.index])) }
+        XCTAssertEqual(psnrs.count, 10)
+        XCTAssertGreaterThanOrEqual(psnrs.min()!, 33)
+        XCTAssertThrowsError(try VideoWriter(path: dir.file("x.mp4"), width: 64, height: 48, fps: 15, preset: "ludicrous")) { error in
+            XCTAssertTrue("\(error)".contains("preset"), "\(error)")
+        }
+    }
+
     func testUnwritableDestinationFailsClearly() {
         XCTAssertThrowsError(try VideoWriter(path: "/nonexistent-dir/x.mp4", width: 64, height: 64, fps: 15)) { error in
             XCTAssertTrue("\(error)".contains("/nonexistent-dir/x.mp4"), "\(error)")

@@ -61,11 +61,13 @@ final class PriorModelTests: XCTestCase {
     func testCachedLogitsMatchAFullForwardIncludingAfterTheWindowSlides() throws {
         // A 1-frame context fills a 4-frame window through the cache before it slides; a
         // 2-frame context fills a 3-frame window at once and slides at every frame.
-        try checkCacheAgainstFullForward(contextFrames: 4, given: 1)
-        try checkCacheAgainstFullForward(contextFrames: 3, given: 2)
+        for engine in PriorSampler.Engine.allCases {
+            try checkCacheAgainstFullForward(contextFrames: 4, given: 1, engine: engine)
+            try checkCacheAgainstFullForward(contextFrames: 3, given: 2, engine: engine)
+        }
     }
 
-    func checkCacheAgainstFullForward(contextFrames: Int, given: Int) throws {
+    func checkCacheAgainstFullForward(contextFrames: Int, given: Int, engine: PriorSampler.Engine) throws {
         Torch.manualSeed(13)
         let config = tinyConfig(contextFrames: contextFrames)
         let model = try PriorModel(config: config)
@@ -74,7 +76,7 @@ final class PriorModelTests: XCTestCase {
         let future = [2, 0, -1, 1, 2, 1]
         var observed: [(frame: Int, slot: Int, logits: [Float])] = []
         let samples = 2
-        let rollout = try PriorSampler(model: model).rollout(
+        let rollout = try PriorSampler(model: model, engine: engine).rollout(
             context: context, actions: future, samples: samples, options: SamplingOptions(temperature: 1, seed: 3)
         ) { observed.append(($0, $1, $2)) }
         XCTAssertEqual(observed.count, future.count * config.codesPerFrame)
@@ -98,7 +100,7 @@ final class PriorModelTests: XCTestCase {
                 for i in 0..<k { maxError = max(maxError, abs(full[position * k + i] - cached[s * k + i])) }
             }
         }
-        XCTAssertLessThan(maxError, 1e-4)
+        XCTAssertLessThan(maxError, 1e-4, "\(engine)")
         XCTAssertGreaterThan(observed.last!.frame, config.contextFrames, "the window must have slid")
     }
 

@@ -1,0 +1,144 @@
+/// The prior's incremental decoder in plain Swift (float32, SIMD16), for sampling.
+///
+/// Same math as `PriorModel` with a KV cache — embeddings, pre-LN blocks with exact-GELU MLPs,
+/// causal softmax attention scaled by 1/√d, final LayerNorm and head — but each step is a handful
+/// of register-tiled loops over weights copied once (`DecoderWeights`) instead of dozens of ATen
+/// ops, and the S samples of a step go through each weight matrix together. Its own cache holds,
+/// per layer and sample, keys transposed `[C, T]` (a query's scores are then a row-vector product)
+/// and values `[T, C]`.
+///
+/// In the last layer only keys and values are needed for tokens whose logits nobody asks for, so
+/// after them it runs the rest of the block for each sample's last token only.
+final class PriorDecoder: RolloutDecoder {
+    let weights: DecoderWeights
+    let config: PriorConfig
+    /// Samples the cache holds.
+    let samples: Int
+    /// Tokens a window holds: contextFrames · (hw + 1).
+    let capacity: Int
+    /// Threads for the matrix products and attention of a prefill; steps always use one.
+    let threads: Int
+    /// Tokens cached per sample so far.
+    private(set) var count = 0
+
+    let keys: [FloatBuffer]     // per layer [S, C, capacity]
+    let values: [FloatBuffer]   // per layer [S, capacity, C]
+
+    // Scratch for up to `rows` tokens (a one-sample prefill, or a step of all samples).
+    let rows: Int
+    let x: FloatBuffer          // [rows, C] residual stream
+    let h: FloatBuffer          // [rows, C] LayerNorm output
+    let qkv: FloatBuffer        // [rows, 3C]
+    let attended: FloatBuffer   // [rows, C] attention output before its projection
+    let mlp: FloatBuffer        // [rows, 4C]
+    let scores: FloatBuffer     // [H, 4, scoreStride] attention weights of up to 4 queries, per head
+    let scoreStride: Int
+    let logits: FloatBuffer     // [S, K]
+
+    /// A decoder for `samples` samples with a snapshot of `weights`.
+    init(weights: DecoderWeights, samples: Int, threads: Int = 1) {
+        self.weights = weights
+        self.threads = threads
+        config = weights.config
+        self.samples = samples
+        let c = config.width
+        let capacity = config.contextFrames * config.tokensPerFrame
+        self.capacity = capacity
+        keys = (0..<config.layers).map { _ in FloatBuffer(samples * c * capacity) }
+        values = (0..<config.layers).map { _ in FloatBuffer(samples * capacity * c) }
+        rows = max(capacity, 2 * samples)
+        x = FloatBuffer(rows * c)
+        h = FloatBuffer(rows * c)
+        qkv = FloatBuffer(rows * 3 * c)
+        attended = FloatBuffer(rows * c)
+        mlp = FloatBuffer(rows * 4 * c)
+        scoreStride = (capacity + 15) / 16 * 16
+        scores = FloatBuffer(config.heads * 4 * scoreStride)
+        logits = FloatBuffer(samples * config.codebookSize)
+    }
+
+    convenience init(model: PriorModel, samples: Int, threads: Int = 1) throws {
+        self.init(weights: try DecoderWeights(model), samples: samples, threads: threads)
+    }
+
+    // MARK: RolloutDecoder
+
+    func prefill(codes: [Int64], actions: [Int64], batch: Int, frames: Int) throws -> [Float] {
+        precondition(batch <= samples && frames * config.tokensPerFrame <= capacity, "prefill of \(batch)×\(frames) frames exceeds the cache")
+        let hw = config.codesPerFrame
+        var out: [Float] = []
+        // One sample at a time: each is a whole window of rows already.
+        for s in 0..<batch {
+            var tokens: [Token] = []
+            for f in 0..<frames {
+                let previous = f == 0 ? Int64(config.noAction) : actions[s * frames + f - 1]
+                for j in 0..<hw { tokens.append(Token(id: codes[(s * frames + f) * hw + j], slot: j, frame: f, previousAction: previous)) }
+                tokens.append(Token(id: actions[s * frames + f], slot: hw, frame: f, previousAction: previous))
+            }
+            out += feed(tokens, samples: s..<(s + 1), position: 0)
+        }
+        count = frames * config.tokensPerFrame
+        return out
+    }
+
+    func expand(to samples: Int) throws {
+        precondition(samples <= self.samples)
+        let block = config.width * capacity
+        for layer in 0..<config.layers {
+            for s in 1..<max(1, samples) {
+                keys[layer].base.advanced(by: s * block).update(from: keys[layer].base, count: block)
+                values[layer].base.advanced(by: s * block).update(from: values[layer].base, count: block)
+            }
+        }
+    }
+
+    func step(_ input: DecoderStep) throws -> [Float] {
+        var tokens: [Token] = []
+        for (i, code) in input.codes.enumerated() {
+            let previous = input.previousActions[i]
+            tokens.append(Token(id: code, slot: input.slot, frame: input.frame, previousAction: previous))
+            if let next = input.nextActions {
+                tokens.append(Token(id: next[i], slot: config.codesPerFrame, frame: input.frame, previousAction: previous))
+            }
+        }
+        let logits = feed(tokens, samples: 0..<input.codes.count, position: count)
+        count += tokens.count / input.codes.count
+        return logits
+    }
+
+    // MARK: tokens
+
+    /// One input token: the code at `slot` < hw of window frame `frame`, or (slot == hw) the action
+    /// taken after that frame; `previousAction` is the action that led to the frame.
+    struct Token {
+        var id: Int64
+        var slot: Int, frame: Int
+        var previousAction: Int64
+    }
+
+    /// Feeds the same number of tokens to each sample in `samples` (`tokens` sample-major) at cache
+    /// positions `position...`; returns the next-code logits after each sample's last one, `[samples.count, K]`.
+    /// Does not advance `count`.
+    func feed(_ tokens: [Token], samples: Range<Int>, position: Int) -> [Float] {
+        let perSample = tokens.count / samples.count
+        precondition(samples.upperBound <= self.samples && tokens.count <= rows && position + perSample <= capacity,
+                     "feeding \(perSample) tokens at \(position) exceeds the decoder")
+        for (row, token) in tokens.enumerated() { embed(token, row: row) }
+        forward(samples: samples, perSample: perSample, position: position)
+        return Array(UnsafeBufferPointer(start: logits.base, count: samples.count * config.codebookSize))
+    }
+
+    /// x[row] = token + slot + frame embeddings, plus for codes (with `actionIntoFrame`) the previous action's conditioning.
+    private func embed(_ token: Token, row: Int) {
+        let c = config.width
+        let isCode = token.slot < config.codesPerFrame
+        let out = x.base + row * c
+        let e = (isCode ? weights.codeEmbedding : weights.actionEmbedding).base + Int(token.id) * c
+        let p = weights.slotEmbedding.base + token.slot * c, f = weights.frameEmbedding.base + token.frame * c
+        for i in 0..<c { out[i] = e[i] + p[i] + f[i] }
+        if isCode && config.actionIntoFrame {
+            let a = weights.conditioning.base + Int(token.previousAction) * c
+            for i in 0..<c { out[i] += a[i] }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+/// What `PriorSampler` needs from an incremental decoder: feed tokens, get next-code logits.
+/// Two implementations: `PriorDecoder` (Swift, the default) and `TorchDecoder` (libtorch with
+/// a KV cache, the reference). Ids are model ids: actions use `noAction` for none.
+protocol RolloutDecoder: AnyObject {
+    /// Forgets every cached token, then feeds whole frames (IRIS layout, window frame 0 first):
+    /// codes `[batch, frames, hw]` and the action after each frame `[batch, frames]`, row-major.
+    /// - Returns: the next-code logits after each sample's last token, `[batch, K]`.
+    func prefill(codes: [Int64], actions: [Int64], batch: Int, frames: Int) throws -> [Float]
+
+    /// Makes every sample's cache a copy of sample 0's (after a batch-1 prefill).
+    func expand(to samples: Int) throws
+
+    /// Feeds one code per sample, then (with `nextActions`) the frame's action token.
+    /// - Returns: the next-code logits after each sample's last new token, `[S, K]`.
+    func step(_ input: DecoderStep) throws -> [Float]
+}
+
+/// The tokens that one decoding step appends to each of S samples.
+struct DecoderStep {
+    /// The code of each sample, `[S]`.
+    var codes: [Int64]
+    /// Its slot in the frame (0..<hw) and the frame's index in the window.
+    var slot: Int, frame: Int
+    /// The action that led to this frame, per sample `[S]` (added to code tokens with `actionIntoFrame`).
+    var previousActions: [Int64]
+    /// When the frame is complete: the action taken after it, per sample `[S]`, fed as one more token.
+    var nextActions: [Int64]?
+}

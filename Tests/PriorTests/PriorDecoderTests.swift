@@ -1,0 +1,111 @@
+import CodeFile
+import NN
+@testable import Prior
+import XCTest
+
+/// The Swift decoder against the libtorch model it copies.
+final class PriorDecoderTests: XCTestCase {
+    override func setUp() { Torch.setThreads(2) }
+
+    /// A small random model: grid 2×3 (odd sizes exercise the kernels' partial tiles).
+    func model(seed: UInt64, layers: Int, width: Int, heads: Int, actionIntoFrame: Bool = true,
+               contextFrames: Int = 3, codebookSize: Int = 37) throws -> PriorModel {
+        Torch.manualSeed(seed)
+        var c = PriorConfig()
+        (c.layers, c.width, c.heads, c.contextFrames) = (layers, width, heads, contextFrames)
+        (c.gridWidth, c.gridHeight, c.codebookSize, c.actionCount) = (3, 2, codebookSize, 3)
+        c.actionIntoFrame = actionIntoFrame
+        let model = try PriorModel(config: c)
+        // Non-zero biases and LayerNorm affines, so every parameter matters.
+        try Tensor.noGrad {
+            for (name, p) in model.namedParameters where name.contains("ln") || name.hasSuffix(".bias") || name.hasPrefix("action_projection") {
+                try p.copyFrom(Tensor.randn(p.shape) * 0.3 + (name.hasSuffix("ln1.weight") || name.hasSuffix("ln2.weight") ? 1 : 0))
+            }
+        }
+        return model
+    }
+
+    /// Random window ids: codes `[S, F, hw]` and actions `[S, F]` (including the no-action id).
+    func window(_ config: PriorConfig, samples: Int, frames: Int, seed: UInt64) -> (codes: [Int64], actions: [Int64]) {
+        var rng = SplitMix64(seed: seed)
+        let codes = (0..<(samples * frames * config.codesPerFrame)).map { _ in Int64(rng.next() % UInt64(config.codebookSize)) }
+        let actions = (0..<(samples * frames)).map { _ in Int64(rng.next() % UInt64(config.actionCount + 1)) }
+        return (codes, actions)
+    }
+
+    func testLogitsMatchTheTrainingPathAtEveryPositionOfAFullWindow() throws {
+        let shapes: [(seed: UInt64, layers: Int, width: Int, heads: Int, intoFrame: Bool)] = [
+            (31, 2, 32, 2, true), (32, 1, 48, 3, false), (33, 3, 64, 4, true), (34, 2, 40, 2, true), (35, 2, 24, 3, false),
+        ]
+        for shape in shapes {
+            let model = try model(seed: shape.seed, layers: shape.layers, width: shape.width, heads: shape.heads,
+                                  actionIntoFrame: shape.intoFrame)
+            let config = model.config
+            let (f, hw, n, k) = (config.contextFrames, config.codesPerFrame, config.tokensPerFrame, config.codebookSize)
+            for samples in [1, 3] {
+                let (codes, actions) = window(config, samples: samples, frames: f, seed: shape.seed &+ UInt64(samples))
+                let reference = try Tensor.noGrad {
+                    try model.allLogits(codes: Tensor(codes, shape: [samples, f, hw]), actions: Tensor(actions, shape: [samples, f])).floats()
+                }                                                                                   // [S, F·n, K]
+                // Feed the window one position at a time, all samples together.
+                let decoder = try PriorDecoder(model: model, samples: samples)
+                var maxError: Float = 0
+                for p in 0..<(f * n) {
+                    let (frame, slot) = (p / n, p % n)
+                    let tokens = (0..<samples).map { s in
+                        PriorDecoder.Token(id: slot < hw ? codes[(s * f + frame) * hw + slot] : actions[s * f + frame], slot: slot, frame: frame,
+                                           previousAction: frame == 0 ? Int64(config.noAction) : actions[s * f + frame - 1])
+                    }
+                    let logits = decoder.feed(tokens, samples: 0..<samples, position: p)           // [S, K]
+                    for s in 0..<samples {
+                        for i in 0..<k { maxError = max(maxError, abs(logits[s * k + i] - reference[(s * f * n + p) * k + i])) }
+                    }
+                }
+                XCTAssertLessThan(maxError, 1e-4, "\(shape), S = \(samples)")
+                // A whole-window prefill gives the last position's logits.
+                let prefilled = try decoder.prefill(codes: codes, actions: actions, batch: samples, frames: f)
+                for s in 0..<samples {
+                    for i in 0..<k { XCTAssertEqual(prefilled[s * k + i], reference[(s * f * n + f * n - 1) * k + i], accuracy: 1e-4) }
+                }
+            }
+        }
+    }
+
+    func testCodeLogitsMatchAtTheCodePositions() throws {
+        let model = try model(seed: 36, layers: 2, width: 32, heads: 4)
+        let config = model.config
+        let (f, hw, k) = (config.contextFrames, config.codesPerFrame, config.codebookSize)
+        let (codes, actions) = window(config, samples: 1, frames: f, seed: 7)
+        let reference = try Tensor.noGrad {
+            try model.codeLogits(codes: Tensor(codes, shape: [1, f, hw]), actions: Tensor(actions, shape: [1, f])).floats()
+        }                                                                                           // [(F−1)·hw, K]
+        let decoder = try PriorDecoder(model: model, samples: 1)
+        var logitsAt: [Int: [Float]] = [:]
+        for p in 0..<(f * config.tokensPerFrame) {
+            let (frame, slot) = (p / config.tokensPerFrame, p % config.tokensPerFrame)
+            let token = PriorDecoder.Token(id: slot < hw ? codes[frame * hw + slot] : actions[frame], slot: slot, frame: frame,
+                                           previousAction: frame == 0 ? Int64(config.noAction) : actions[frame - 1])
+            logitsAt[p] = decoder.feed([token], samples: 0..<1, position: p)
+        }
+        for (row, p) in model.predictingPositions(frames: f).enumerated() {
+            for i in 0..<k { XCTAssertEqual(logitsAt[p]![i], reference[row * k + i], accuracy: 1e-4, "position \(p)") }
+        }
+    }
+
+    func testGreedyRolloutsMatchTheLibtorchPathAcrossSlidingWindows() throws {
+        for (seed, intoFrame, given) in [(41 as UInt64, true, 1), (42, false, 2), (43, true, 3)] {
+            let model = try model(seed: seed, layers: 2, width: 32, heads: 2, actionIntoFrame: intoFrame, codebookSize: 8)
+            var rng = SplitMix64(seed: seed)
+            let context = PriorContext(codes: (0..<(given * 6)).map { _ in UInt16(rng.next() % 8) },
+                                       actions: (0..<given).map { _ in Int32(rng.next() % 3) })
+            let actions = [2, 0, -1, 1, 2, 1, 0, 2]
+            func run(_ engine: PriorSampler.Engine, samples: Int, temperature: Double) throws -> Rollout {
+                try PriorSampler(model: model, engine: engine).rollout(context: context, actions: actions, samples: samples,
+                                                                       temperature: temperature, seed: 5)
+            }
+            XCTAssertEqual(try run(.fused, samples: 1, temperature: 0), try run(.libtorch, samples: 1, temperature: 0), "seed \(seed)")
+            XCTAssertEqual(try run(.fused, samples: 2, temperature: 0), try run(.libtorch, samples: 2, temperature: 0), "seed \(seed)")
+            XCTAssertEqual(try run(.fused, samples: 3, temperature: 1), try run(.fused, samples: 3, temperature: 1), "same seed, same codes")
+        }
+    }
+}
