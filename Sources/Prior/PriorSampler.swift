@@ -72,61 +72,89 @@ public final class PriorSampler {
         model.training = false
         defer { model.training = wasTraining }
 
-        // All frames so far (context, then generated), as model ids: codes [S·hw] and actions [S] per frame.
+        // With action guidance every sample has a twin row (rows S..<2S) whose latest action, the one
+        // leading to the frame being generated, is the learned no-action id; earlier actions are kept.
+        // The window slides (and is re-prefilled) at every generated frame once it is full, so the twin
+        // sees the true history; only while a short context fills the window do twins keep no-action
+        // ids for their earlier generated frames in the cache.
+        let guided = options.actionGuidance != 1
+        let rows = guided ? 2 * samples : samples
+        let twin = { (row: Int) in row >= samples }
+
+        // All frames so far (context, then generated), as model ids: codes [R·hw] and actions [R] per frame.
         let n = context.frames
         var frameCodes: [[Int64]] = (0..<n).map { f in
             let one = context.codes[(f * hw)..<((f + 1) * hw)].map { Int64($0) }
-            return Array((0..<samples).map { _ in one }.joined())
+            return Array((0..<rows).map { _ in one }.joined())
         }
         let modelAction = { (id: Int) in Int64(id < 0 ? config.noAction : id) }
         var frameActions: [[Int64]] = (0..<n).map { f in
-            [Int64](repeating: modelAction(f == n - 1 ? actions.first ?? -1 : Int(context.actions[f])), count: samples)
+            [Int64](repeating: modelAction(f == n - 1 ? actions.first ?? -1 : Int(context.actions[f])), count: rows)
+        }
+        /// The actions of frame `f` as fed when it is the latest frame: twins get no action.
+        func latest(_ f: Int) -> [Int64] {
+            frameActions[f].enumerated().map { twin($0.offset) ? Int64(config.noAction) : $0.element }
+        }
+        /// Guided logits `[S, K]` from the rows' logits `[R, K]`.
+        func guide(_ logits: [Float]) -> [Float] {
+            guard guided else { return logits }
+            let k = config.codebookSize, w = Float(options.actionGuidance), half = samples * k
+            return (0..<half).map { i in logits[half + i] + w * (logits[i] - logits[half + i]) }
         }
         var sampler = TokenSampler(options)
         var output = [[Int64]](repeating: [], count: samples)
 
         try Tensor.noGrad {
             let decoder: any RolloutDecoder = switch engine {
-            case .fused: try PriorDecoder(model: model, samples: samples, threads: decoderThreads)
+            case .fused: try PriorDecoder(model: model, samples: rows, threads: decoderThreads)
             case .libtorch: TorchDecoder(model: model)
             }
             var start = max(0, n - (config.contextFrames - 1))
-            // Feeds frames start..<end whole for the first `batch` samples; returns their logits [batch, K].
+            // Feeds frames start..<end whole for the first `batch` rows; returns their logits [batch, K].
             func prefill(_ end: Int, batch: Int) throws -> [Float] {
                 var codes: [Int64] = [], acts: [Int64] = []                                      // [B, F, hw], [B, F]
+                let last = latest(end - 1)
                 for s in 0..<batch {
                     for f in start..<end { codes += frameCodes[f][(s * hw)..<((s + 1) * hw)] }
-                    acts += (start..<end).map { frameActions[$0][s] }
+                    acts += (start..<end).map { $0 == end - 1 ? last[s] : frameActions[$0][s] }
                 }
                 return try decoder.prefill(codes: codes, actions: acts, batch: batch, frames: end - start)
             }
-            var logits = Array(repeating: try prefill(n, batch: 1), count: samples).flatMap { $0 }  // [S, K]
-            try decoder.expand(to: samples)
+            var logits: [Float]
+            if guided {
+                logits = try prefill(n, batch: rows)                                             // [R, K]
+            } else {
+                logits = Array(repeating: try prefill(n, batch: 1), count: samples).flatMap { $0 }  // [S, K]
+                try decoder.expand(to: samples)
+            }
 
             for g in actions.indices {
                 let m = n + g                                   // absolute index of the frame being generated
                 if m - start == config.contextFrames {          // window full: drop the oldest frame
                     start += 1
-                    logits = try prefill(m, batch: samples)
+                    logits = try prefill(m, batch: rows)
                 }
                 let f = m - start                               // its index in the window
-                var codes = [Int64](repeating: 0, count: samples * hw)
+                var codes = [Int64](repeating: 0, count: rows * hw)
+                let previous = latest(m - 1)
                 for j in 0..<hw {
-                    observe?(m, j, logits)
-                    let picked = sampler.sample(logits, rows: samples, k: config.codebookSize)
-                    for s in 0..<samples { codes[s * hw + j] = picked[s] }
-                    var input = DecoderStep(codes: picked, slot: j, frame: f, previousActions: frameActions[m - 1])
+                    let guidedLogits = guide(logits)
+                    observe?(m, j, guidedLogits)
+                    let picked = sampler.sample(guidedLogits, rows: samples, k: config.codebookSize)
+                    let fed = guided ? picked + picked : picked
+                    for r in 0..<rows { codes[r * hw + j] = fed[r] }
+                    var input = DecoderStep(codes: fed, slot: j, frame: f, previousActions: previous)
                     if j == hw - 1 {
                         // The frame is complete: feed its last code and its action unless the window
                         // will slide (the re-prefill feeds them) or nothing more is generated.
                         guard g + 1 < actions.count, f + 1 < config.contextFrames else { break }
-                        input.nextActions = [Int64](repeating: modelAction(actions[g + 1]), count: samples)
+                        input.nextActions = (0..<rows).map { twin($0) ? Int64(config.noAction) : modelAction(actions[g + 1]) }
                     }
                     logits = try decoder.step(input)
                 }
                 frameCodes.append(codes)
                 let nextAction = g + 1 < actions.count ? actions[g + 1] : -1
-                frameActions.append([Int64](repeating: modelAction(nextAction), count: samples))
+                frameActions.append([Int64](repeating: modelAction(nextAction), count: rows))
                 for s in 0..<samples { output[s] += codes[(s * hw)..<((s + 1) * hw)] }
             }
         }

@@ -11,12 +11,17 @@ public struct SamplingOptions: Codable, Sendable, Equatable {
     public var topP = 1.0
     /// Seed of the sampling generator: the same seed gives the same codes.
     public var seed: UInt64 = 0
+    /// Classifier-free action guidance w: logits = u + w·(c − u), where c conditions on the action that
+    /// leads to the frame and u replaces it by the learned no-action id (trained through action
+    /// dropout). 1 = off (plain conditional logits); w > 1 strengthens the action's effect.
+    public var actionGuidance = 1.0
 
-    public init(temperature: Double = 1, topK: Int = 0, topP: Double = 1, seed: UInt64 = 0) {
+    public init(temperature: Double = 1, topK: Int = 0, topP: Double = 1, seed: UInt64 = 0, actionGuidance: Double = 1) {
         self.temperature = temperature
         self.topK = topK
         self.topP = topP
         self.seed = seed
+        self.actionGuidance = actionGuidance
     }
 
     /// Problems in words; empty when usable.
@@ -25,6 +30,7 @@ public struct SamplingOptions: Codable, Sendable, Equatable {
         if !(temperature >= 0 && temperature.isFinite) { out.append("temperature \(temperature) must be ≥ 0") }
         if topK < 0 { out.append("top-k \(topK) must be ≥ 0 (0 = off)") }
         if !(topP > 0 && topP <= 1) { out.append("top-p \(topP) must be in (0, 1]") }
+        if !(actionGuidance >= 0 && actionGuidance <= 20) { out.append("action guidance \(actionGuidance) must be in [0, 20]") }
         return out
     }
 }

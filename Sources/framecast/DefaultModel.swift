@@ -23,3 +23,9 @@ enum Shipped {
         return path
     }
 }
+
+/// Sampling defaults of the commands that roll out a prior.
+enum PriorDefaults {
+    /// Classifier-free action guidance of predict, demo, eval prior and report.
+    static let actionGuidance = 1.0
+}

@@ -43,6 +43,12 @@ struct EvalPrior: ParsableCommand {
     @Option(help: "Windows to evaluate (evenly spaced over the clips).")
     var windows = 48
 
+    @Option(help: "Action guidance w: logits = u + w·(c − u) with u ignoring the latest action; 1 = off, > 1 follows actions more strongly.")
+    var actionGuidance = PriorDefaults.actionGuidance
+
+    @Option(help: "Which split of a manifest to evaluate: validation or train.")
+    var split = "validation"
+
     @Option(help: "Seed for sampling and the action shuffle.")
     var seed: UInt64 = 0
 
@@ -57,6 +63,8 @@ struct EvalPrior: ParsableCommand {
 
     func validate() throws {
         guard horizon >= 1, windows >= 2 else { throw ValidationError("--horizon must be ≥ 1 and --windows ≥ 2") }
+        guard ["validation", "train"].contains(split) else { throw ValidationError("--split must be validation or train, got \(split)") }
+        guard (0...20).contains(actionGuidance) else { throw ValidationError("--action-guidance must be in 0...20") }
         if let plot, !plot.lowercased().hasSuffix(".png") { throw ValidationError("--plot must end in .png") }
     }
 
@@ -67,10 +75,10 @@ struct EvalPrior: ParsableCommand {
         guard tok.hash == loaded.source.tokenizerHash else {
             throw CheckpointError(prior, "was trained on codes of another tokenizer than \(tokenizer)")
         }
-        let data = try RolloutEvaluation.load(try ClipSet.resolve(clips, split: "validation"), tokenizer: tok)
+        let data = try RolloutEvaluation.load(try ClipSet.resolve(clips, split: split), tokenizer: tok)
         let report = try RolloutEvaluation.measure(data, clipsName: clips, tokenizer: tok, prior: loaded,
                                                    contextFrames: contextFrames ?? loaded.model.config.contextFrames,
-                                                   horizon: horizon, windows: windows, seed: seed)
+                                                   horizon: horizon, windows: windows, seed: seed, actionGuidance: actionGuidance)
         if let plot {
             let canvas = RolloutEvaluation.plot(report)
             try PNGWriter.write(rgb: canvas.rgb, width: canvas.width, height: canvas.height, to: plot)

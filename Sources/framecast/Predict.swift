@@ -56,6 +56,9 @@ struct Predict: ParsableCommand {
     @Option(help: "Sample only within the smallest set of codes with this total probability.")
     var topP = 1.0
 
+    @Option(help: "Action guidance w: logits = u + w·(c − u) with u ignoring the latest action; 1 = off, > 1 follows actions more strongly.")
+    var actionGuidance = PriorDefaults.actionGuidance
+
     @Option(help: "Random seed: the same seed gives the same prediction.")
     var seed: UInt64 = 0
 
@@ -78,6 +81,7 @@ struct Predict: ParsableCommand {
         guard start >= 0 else { throw ValidationError("--start must be ≥ 0") }
         guard (1...64).contains(samples) else { throw ValidationError("--samples must be 1...64") }
         guard temperature >= 0, topK >= 0, topP > 0, topP <= 1 else { throw ValidationError("need --temperature ≥ 0, --top-k ≥ 0, 0 < --top-p ≤ 1") }
+        guard (0...20).contains(actionGuidance) else { throw ValidationError("--action-guidance must be in 0...20") }
         guard (1...16).contains(scale) else { throw ValidationError("--scale must be 1...16") }
     }
 
@@ -116,7 +120,7 @@ struct Predict: ParsableCommand {
         }
         let sampleStart = Date()
         let rollout = try sampler.rollout(context: context, actions: future, samples: samples,
-                                          options: SamplingOptions(temperature: temperature, topK: topK, topP: topP, seed: seed))
+                                          options: SamplingOptions(temperature: temperature, topK: topK, topP: topP, seed: seed, actionGuidance: actionGuidance))
         let sampleSeconds = Date().timeIntervalSince(sampleStart)
 
         var outputs: [String] = []

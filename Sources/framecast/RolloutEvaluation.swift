@@ -29,12 +29,15 @@ enum RolloutEvaluation {
         var deltaPSNRSampled: Double
         var teacherForced: PriorEvaluation?
         var framesPerSecond: Double
+        /// The classifier-free action guidance w of every rollout (1 = none).
+        var actionGuidance: Double
 
         enum CodingKeys: String, CodingKey {
             case windows, horizon, greedy, sampled
             case contextFrames = "context_frames", greedyShuffled = "greedy_shuffled", sampledShuffled = "sampled_shuffled"
             case copyLast = "copy_last", tokenizerCeiling = "tokenizer_ceiling", deltaPSNRGreedy = "delta_psnr_greedy_h1_8"
             case deltaPSNRSampled = "delta_psnr_sampled_h1_8", teacherForced = "teacher_forced", framesPerSecond = "rollout_frames_per_second"
+            case actionGuidance = "action_guidance"
         }
     }
 
@@ -58,7 +61,8 @@ enum RolloutEvaluation {
     /// prior C real frames and predicts H frames with the true and with another window's actions,
     /// greedy and at temperature 1, and scores them; also copy-last-frame and the tokenizer ceiling.
     static func measure(_ data: [Clip], clipsName: String, tokenizer tok: LoadedTokenizer, prior loaded: PriorCheckpoint.Loaded,
-                        contextFrames c: Int, horizon: Int, windows: Int, seed: UInt64) throws -> Report {
+                        contextFrames c: Int, horizon: Int, windows: Int, seed: UInt64,
+                        actionGuidance: Double = 1) throws -> Report {
         var all: [(clip: Int, start: Int)] = []
         for (i, clip) in data.enumerated() where clip.codes.frames >= c + horizon {
             for s in 0...(clip.codes.frames - c - horizon) where !clip.codes.episodeStart[(s + 1)..<(s + c + horizon)].contains(true) {
@@ -94,7 +98,7 @@ enum RolloutEvaluation {
                                                 ("sampled", trueActions, 1.0), ("sampled_shuffled", shuffled, 1.0)] {
                 let t0 = Date()
                 let rollout = try sampler.rollout(context: context, actions: actions.map { max(0, $0) }, samples: 1,
-                                                  options: SamplingOptions(temperature: temperature, seed: seed &+ UInt64(k)))
+                                                  options: SamplingOptions(temperature: temperature, seed: seed &+ UInt64(k), actionGuidance: actionGuidance))
                 rolloutSeconds += Date().timeIntervalSince(t0)
                 rolloutFrames += horizon
                 let pixels = try tok.model.decode(codes: rollout.codes, count: horizon)
@@ -122,7 +126,8 @@ enum RolloutEvaluation {
                       greedyShuffled: curve("greedy_shuffled"), sampled: curve("sampled"), sampledShuffled: curve("sampled_shuffled"),
                       copyLast: curve("copy_last"), tokenizerCeiling: curve("ceiling"),
                       deltaPSNRGreedy: delta("greedy", "greedy_shuffled"), deltaPSNRSampled: delta("sampled", "sampled_shuffled"),
-                      teacherForced: teacherForced, framesPerSecond: Double(rolloutFrames) / rolloutSeconds)
+                      teacherForced: teacherForced, framesPerSecond: Double(rolloutFrames) / rolloutSeconds,
+                      actionGuidance: actionGuidance)
     }
 
     /// PSNR and SSIM against the horizon, side by side, as a 960×380 canvas.
@@ -143,7 +148,8 @@ enum RolloutEvaluation {
 
     /// The readable table `eval prior` prints.
     static func table(_ report: Report) -> String {
-        var lines = ["rollout PSNR (dB, per frame capped at 50) over \(report.windows) windows, \(report.contextFrames) context frames:"]
+        var lines = ["rollout PSNR (dB, per frame capped at 50) over \(report.windows) windows, \(report.contextFrames) context frames"
+                     + (report.actionGuidance == 1 ? ":" : String(format: ", action guidance %.2f:", report.actionGuidance))]
         let rows: [(String, Curve)] = [("prior greedy", report.greedy), ("  shuffled actions", report.greedyShuffled),
                                        ("prior T=1", report.sampled), ("  shuffled actions", report.sampledShuffled),
                                        ("copy last frame", report.copyLast), ("tokenizer ceiling", report.tokenizerCeiling)]

@@ -67,7 +67,15 @@ final class PriorModelTests: XCTestCase {
         }
     }
 
-    func checkCacheAgainstFullForward(contextFrames: Int, given: Int, engine: PriorSampler.Engine) throws {
+    func testActionGuidanceMixesConditionalAndNoActionLogits() throws {
+        // u + w·(c − u), where u replaces the action leading to the generated frame by no-action,
+        // at every generated token (the window slides, so every frame starts from a fresh prefill).
+        for engine in PriorSampler.Engine.allCases {
+            try checkCacheAgainstFullForward(contextFrames: 3, given: 2, engine: engine, guidance: 2.5)
+        }
+    }
+
+    func checkCacheAgainstFullForward(contextFrames: Int, given: Int, engine: PriorSampler.Engine, guidance: Double = 1) throws {
         Torch.manualSeed(13)
         let config = tinyConfig(contextFrames: contextFrames)
         let model = try PriorModel(config: config)
@@ -77,7 +85,7 @@ final class PriorModelTests: XCTestCase {
         var observed: [(frame: Int, slot: Int, logits: [Float])] = []
         let samples = 2
         let rollout = try PriorSampler(model: model, engine: engine).rollout(
-            context: context, actions: future, samples: samples, options: SamplingOptions(temperature: 1, seed: 3)
+            context: context, actions: future, samples: samples, options: SamplingOptions(temperature: 1, seed: 3, actionGuidance: guidance)
         ) { observed.append(($0, $1, $2)) }
         XCTAssertEqual(observed.count, future.count * config.codesPerFrame)
 
@@ -95,7 +103,13 @@ final class PriorModelTests: XCTestCase {
             for (m, slot, cached) in observed {
                 let start = max(0, m - config.contextFrames + 1)
                 let count = m - start + 1
-                let full = try logits(model, Array(frames[start...m].joined()), Array(actionAfter[start...m]), frames: count)
+                var full = try logits(model, Array(frames[start...m].joined()), Array(actionAfter[start...m]), frames: count)
+                if guidance != 1 {
+                    var dropped = Array(actionAfter[start...m])
+                    dropped[m - 1 - start] = Int64(config.noAction)
+                    let u = try logits(model, Array(frames[start...m].joined()), dropped, frames: count)
+                    full = zip(full, u).map { c, u in u + Float(guidance) * (c - u) }
+                }
                 let position = (m - start) * config.tokensPerFrame + slot - 1
                 for i in 0..<k { maxError = max(maxError, abs(full[position * k + i] - cached[s * k + i])) }
             }
