@@ -77,11 +77,8 @@ struct Demo: ParsableCommand {
     func run() throws {
         Torch.setThreads(threads ?? Torch.allCores)
         let (tokenizerPath, priorPath, clipPath) = (Shipped.locate(tokenizer), Shipped.locate(prior), Shipped.locate(clip))
-        let loaded = try PriorCheckpoint.load(priorPath)
         let tok = try LoadedTokenizer(tokenizerPath)
-        guard tok.hash == loaded.source.tokenizerHash else {
-            throw CheckpointError(priorPath, "was trained on codes of another tokenizer than \(tokenizerPath)")
-        }
+        let loaded = try tok.loadPrior(priorPath)
         let specs = scripts.map { s in (String(s.prefix { $0 != "=" }).uppercased(), String(s.drop { $0 != "=" }.dropFirst())) }
         try FileManager.default.createDirectory(at: URL(fileURLWithPath: output).deletingLastPathComponent(), withIntermediateDirectories: true)
         let summary = try Self.render(clip: clipPath, tokenizer: tok, prior: loaded, start: start, frames: frames, scripts: specs,

@@ -70,11 +70,8 @@ struct EvalPrior: ParsableCommand {
 
     func run() throws {
         Torch.setThreads(threads ?? Torch.allCores)
-        let loaded = try PriorCheckpoint.load(prior)
         let tok = try LoadedTokenizer(tokenizer)
-        guard tok.hash == loaded.source.tokenizerHash else {
-            throw CheckpointError(prior, "was trained on codes of another tokenizer than \(tokenizer)")
-        }
+        let loaded = try tok.loadPrior(prior)
         let data = try RolloutEvaluation.load(try ClipSet.resolve(clips, split: split), tokenizer: tok)
         let report = try RolloutEvaluation.measure(data, clipsName: clips, tokenizer: tok, prior: loaded,
                                                    contextFrames: contextFrames ?? loaded.model.config.contextFrames,

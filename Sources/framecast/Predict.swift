@@ -88,11 +88,8 @@ struct Predict: ParsableCommand {
     func run() throws {
         Torch.setThreads(threads ?? Torch.allCores)
         let started = Date()
-        let loaded = try PriorCheckpoint.load(prior)
         let tok = try LoadedTokenizer(tokenizer)
-        guard tok.hash == loaded.source.tokenizerHash else {
-            throw CheckpointError(prior, "was trained on codes of tokenizer \(loaded.source.tokenizerHash.prefix(12))…, but --tokenizer \(tokenizer) is \(tok.hash.prefix(12))…")
-        }
+        let loaded = try tok.loadPrior(prior)
         let c = contextFrames ?? loaded.model.config.contextFrames
         // A video is encoded only as far as the context and, following its own actions, the truth.
         let needed = start + c + (actions == nil ? frames ?? 16 : 0)

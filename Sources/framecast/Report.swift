@@ -64,11 +64,8 @@ struct Report: ParsableCommand {
     func run() throws {
         Torch.setThreads(threads ?? Torch.allCores)
         let (tokenizerPath, priorPath, clipsPath) = (Shipped.locate(tokenizer), Shipped.locate(prior), Shipped.locate(clips))
-        let loaded = try PriorCheckpoint.load(priorPath)
         let tok = try LoadedTokenizer(tokenizerPath)
-        guard tok.hash == loaded.source.tokenizerHash else {
-            throw CheckpointError(priorPath, "was trained on codes of another tokenizer than \(tokenizerPath)")
-        }
+        let loaded = try tok.loadPrior(priorPath)
         let set = try ClipSet.resolve(clipsPath, split: "validation")
         try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         let scratch = output + "/.scratch-\(getpid())"

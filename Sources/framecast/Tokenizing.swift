@@ -1,6 +1,7 @@
 import CodeFile
 import Foundation
 import Media
+import Prior
 import SafeTensors
 import VQVAE
 
@@ -78,5 +79,17 @@ struct LoadedTokenizer {
             let pixels = try model.decode(codes: Array(clip.codes[(start * n)..<((start + count) * n)]), count: count)
             for i in 0..<count { try body(Array(pixels[(i * frameBytes)..<((i + 1) * frameBytes)])) }
         }
+    }
+}
+
+extension LoadedTokenizer {
+    /// Loads the prior at `path` and checks it was trained on this tokenizer's codes.
+    /// - Throws: `CheckpointError` naming both hashes when it was not.
+    func loadPrior(_ path: String) throws -> PriorCheckpoint.Loaded {
+        let loaded = try PriorCheckpoint.load(path)
+        guard hash == loaded.source.tokenizerHash else {
+            throw CheckpointError(path, "was trained on codes of tokenizer \(loaded.source.tokenizerHash.prefix(12))…, but the tokenizer \(self.path) is \(hash.prefix(12))…")
+        }
+        return loaded
     }
 }
