@@ -15,7 +15,7 @@ final class Encoder: Module {
         let ch = c.levelChannels
         stem = Conv2d(12, ch[0], kernelSize: 3, padding: 1)
         levels = ch.enumerated().map { i, n in
-            (0..<(c.blocksPerLevel + (i == ch.count - 1 ? 1 : 0))).map { _ in ResidualBlock(n, n) }
+            (0..<(c.encoderBlocks + (i == ch.count - 1 ? 1 : 0))).map { _ in ResidualBlock(n, n) }
         }
         downs = (1..<ch.count).map { Conv2d(ch[$0 - 1], ch[$0], kernelSize: 3, stride: 2, padding: 1) }
         norm = GroupNorm(groups: [32, 16, 8, 4, 2, 1].first { ch.last! % $0 == 0 }!, channels: ch.last!)

@@ -14,7 +14,7 @@ extension VQVAE {
                 pixels /= 4
                 flops += Self.convFLOPs(ch[i - 1], n, 3, pixels)          // stride-2 down conv
             }
-            flops += Double(c.blocksPerLevel + (i == ch.count - 1 ? 1 : 0)) * 2 * Self.convFLOPs(n, n, 3, pixels)
+            flops += Double(c.encoderBlocks + (i == ch.count - 1 ? 1 : 0)) * 2 * Self.convFLOPs(n, n, 3, pixels)
         }
         return flops + Self.convFLOPs(ch.last!, c.codeDim, 1, pixels)    // projection to D
     }

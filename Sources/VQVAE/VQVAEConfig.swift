@@ -14,14 +14,19 @@ public struct VQVAEConfig: Codable, Sendable, Equatable {
     public var baseChannels = 64
     /// Upper limit on channels at the lower-resolution levels.
     public var maxChannels = 128
-    /// Residual blocks per resolution level (encoder; the decoder uses one more at the lowest level).
+    /// Residual blocks per resolution level (the decoder and encoder each add one at the grid level).
     public var blocksPerLevel = 1
+    /// Encoder blocks per level when it differs from `blocksPerLevel` (a lighter encoder codes faster).
+    public var encoderBlocksPerLevel: Int? = nil
     /// Commitment weight β of the paper's loss.
     public var beta = 0.25
     /// EMA decay of the codebook updates; 0 trains the codebook by its loss term instead.
     public var emaDecay = 0.99
 
     public init() {}
+
+    /// Residual blocks the encoder has per level (`encoderBlocksPerLevel`, else `blocksPerLevel`).
+    public var encoderBlocks: Int { encoderBlocksPerLevel ?? blocksPerLevel }
 
     /// Total downsampling factor from frame to grid.
     public var stride: Int { frameWidth / gridWidth }
@@ -40,6 +45,8 @@ public struct VQVAEConfig: Codable, Sendable, Equatable {
         if !(1...1024).contains(codeDim) { out.append("code dimension \(codeDim) must be 1...1024") }
         if baseChannels < 8 || baseChannels % 8 != 0 { out.append("base channels \(baseChannels) must be a multiple of 8") }
         if maxChannels < baseChannels || maxChannels % 8 != 0 { out.append("max channels \(maxChannels) must be a multiple of 8, at least the base channels") }
+        if !(0...16).contains(blocksPerLevel) { out.append("blocks per level \(blocksPerLevel) must be 0...16") }
+        if !(0...16).contains(encoderBlocks) { out.append("encoder blocks per level \(encoderBlocks) must be 0...16") }
         if !(0..<1).contains(emaDecay) { out.append("EMA decay \(emaDecay) must be in [0, 1)") }
         return out
     }

@@ -61,8 +61,11 @@ struct TrainTokenizer: ParsableCommand {
     @Option(help: "Channel limit at the lower-resolution levels.")
     var maxChannels = 128
 
-    @Option(help: "Residual blocks per resolution level.")
+    @Option(help: "Residual blocks per resolution level (decoder, and encoder unless --encoder-blocks).")
     var blocks = 1
+
+    @Option(help: "Encoder residual blocks per level, if different from --blocks (fewer: faster encoding).")
+    var encoderBlocks: Int?
 
     @Option(help: "Peak learning rate.")
     var lr = 1e-3
@@ -102,6 +105,7 @@ struct TrainTokenizer: ParsableCommand {
         c.baseChannels = channels
         c.maxChannels = maxChannels
         c.blocksPerLevel = blocks
+        c.encoderBlocksPerLevel = encoderBlocks
         c.emaDecay = emaDecay
         return c
     }

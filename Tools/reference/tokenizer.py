@@ -5,6 +5,7 @@ checkpoint loads with `load_state_dict` and gives the same codes and reconstruct
 Shapes: B frames, H×W pixels, D code dimension, K codes, h×w code grid (H/h = W/w = stride).
 """
 from dataclasses import dataclass, fields
+from typing import Optional
 
 import torch
 import torch.nn as nn
@@ -27,6 +28,7 @@ class VQVAEConfig:
     baseChannels: int = 64
     maxChannels: int = 128
     blocksPerLevel: int = 1
+    encoderBlocksPerLevel: Optional[int] = None  # None: blocksPerLevel
     beta: float = 0.25
     emaDecay: float = 0.99
 
@@ -34,6 +36,10 @@ class VQVAEConfig:
     def from_dict(cls, d):
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
+
+    @property
+    def encoderBlocks(self):
+        return self.blocksPerLevel if self.encoderBlocksPerLevel is None else self.encoderBlocksPerLevel
 
     @property
     def stride(self):
@@ -83,7 +89,7 @@ class Encoder(nn.Module):
         last = len(ch) - 1
         self.stem = nn.Conv2d(12, ch[0], 3, padding=1)  # [B, 12, H/2, W/2] -> [B, C0, H/2, W/2]
         self.levels = nn.ModuleList(
-            nn.ModuleList(ResidualBlock(n, n) for _ in range(c.blocksPerLevel + (1 if i == last else 0)))
+            nn.ModuleList(ResidualBlock(n, n) for _ in range(c.encoderBlocks + (1 if i == last else 0)))
             for i, n in enumerate(ch))
         self.downs = nn.ModuleList(nn.Conv2d(ch[i - 1], ch[i], 3, stride=2, padding=1) for i in range(1, len(ch)))
         self.norm = nn.GroupNorm(norm_groups(ch[-1]), ch[-1], eps=1e-5)
@@ -247,7 +253,7 @@ def encoder_flops_per_frame(c: VQVAEConfig):
         if i > 0:
             pixels //= 4
             flops += conv(ch[i - 1], n, 3, pixels)
-        flops += (c.blocksPerLevel + (1 if i == len(ch) - 1 else 0)) * 2 * conv(n, n, 3, pixels)
+        flops += (c.encoderBlocks + (1 if i == len(ch) - 1 else 0)) * 2 * conv(n, n, 3, pixels)
     return flops + conv(ch[-1], c.codeDim, 1, pixels)
 
 
