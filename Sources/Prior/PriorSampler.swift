@@ -63,8 +63,13 @@ public final class PriorSampler {
     }
 
     /// See `rollout(context:actions:samples:temperature:topK:topP:seed:)`.
+    /// - Parameters:
+    ///   - observe: sees the (guided) logits of every generated token, by absolute frame and slot.
+    ///   - onFrame: receives each generated frame as soon as it is complete: its index among the
+    ///     generated frames and every sample's codes `[S, h, w]`.
     public func rollout(context: PriorContext, actions: [Int], samples: Int = 1, options: SamplingOptions,
-                        observe: ((_ frame: Int, _ slot: Int, _ logits: [Float]) -> Void)? = nil) throws -> Rollout {
+                        observe: ((_ frame: Int, _ slot: Int, _ logits: [Float]) -> Void)? = nil,
+                        onFrame: ((_ frame: Int, _ codes: [UInt16]) -> Void)? = nil) throws -> Rollout {
         let config = model.config
         let hw = config.codesPerFrame
         try validate(context: context, actions: actions, samples: samples, options: options)
@@ -156,6 +161,7 @@ public final class PriorSampler {
                 let nextAction = g + 1 < actions.count ? actions[g + 1] : -1
                 frameActions.append([Int64](repeating: modelAction(nextAction), count: rows))
                 for s in 0..<samples { output[s] += codes[(s * hw)..<((s + 1) * hw)] }
+                onFrame?(g, codes[..<(samples * hw)].map { UInt16($0) })
             }
         }
         return Rollout(codes: output.flatMap { $0.map { UInt16($0) } }, samples: samples, frames: actions.count,

@@ -150,10 +150,10 @@ struct BenchPrior: ParsableCommand {
     @Option(help: "Measurements of each figure.")
     var runs = 1
 
-    @Option(help: "Compute threads for training (default: all cores).")
+    @Option(help: "Compute threads for training, decoding and the MP4 (default: all cores).")
     var threads: Int?
 
-    @Option(help: "libtorch threads for the libtorch engines and the tokenizer decode (default 1: batch-1 sampling is latency-bound).")
+    @Option(help: "libtorch threads for the libtorch sampling engines (default 1: batch-1 sampling is latency-bound); decoding uses --threads, as predict does.")
     var samplingThreads = 1
 
     @Option(help: "Threads for the fused decoder's window re-prefill.")
@@ -268,14 +268,19 @@ struct BenchPrior: ParsableCommand {
             let sampleSeconds = try seconds { rollout = try fused.rollout(context: context, actions: actions, samples: 1, options: options) }
             fusedTPS.append(Double(frames * c.tokensPerFrame) / sampleSeconds)
             sampled.append(Double(frames) / sampleSeconds)
+            Torch.setThreads(trainThreads)  // as in `predict`: decoding and the MP4 use every core
             let decodeSeconds = try seconds { _ = try tok.model.decode(codes: rollout!.codes, count: frames) }
             predicted.append(Double(frames) / (sampleSeconds + decodeSeconds))
-            let prediction = CodeClip.prediction(from: clip, start: 0, context: context, future: actions, rollout: rollout!, sample: 0)
-            let writeSeconds = try seconds {
+            // As `predict --mp4`: the video is decoded and written on a second thread during sampling.
+            let mp4Seconds = try seconds {
                 let truth = clip.excerpt(from: 0, to: min(clip.frames, context.frames + actions.count))
-                try SideBySide.write(mp4, tokenizer: tok, truth: truth, predictions: [prediction], labels: ["PREDICTED"], scale: 4)
+                let video = try PredictionVideo(path: mp4, tokenizer: tok, clip: clip, start: 0, context: context, future: actions,
+                                                truth: truth, labels: ["PREDICTED"], scale: 4)
+                _ = try fused.rollout(context: context, actions: actions, samples: 1, options: options,
+                                      onFrame: { video.add(frame: $0, codes: $1) })
+                try video.finish()
             }
-            predictedMP4.append(Double(frames) / (sampleSeconds + writeSeconds))
+            predictedMP4.append(Double(frames) / mp4Seconds)
         }
         // Uncached: one full-window forward per generated token.
         Torch.setThreads(samplingThreads)

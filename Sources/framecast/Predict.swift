@@ -115,26 +115,29 @@ struct Predict: ParsableCommand {
             future = clip.actions[first..<(first + n)].map { Int($0) }
             guard future.allSatisfy({ $0 >= 0 }) else { throw MediaError(input, "has no recorded actions for that stretch; pass --actions") }
         }
+        // The MP4 is decoded and encoded on a second thread as the frames are sampled. Ground truth:
+        // the input clip's own frames over the same span, when it has them.
+        let labels = samples == 1 ? ["PREDICTED"] : (0..<samples).map { "SAMPLE \($0 + 1)" }
+        let truth = actions == nil ? clip.excerpt(from: start, to: min(clip.frames, start + c + future.count)) : nil
+        let video = try mp4.map {
+            try PredictionVideo(path: $0, tokenizer: tok, clip: clip, start: start, context: context, future: future,
+                                truth: truth, labels: labels, scale: scale)
+        }
         let sampleStart = Date()
         let rollout = try sampler.rollout(context: context, actions: future, samples: samples,
-                                          options: SamplingOptions(temperature: temperature, topK: topK, topP: topP, seed: seed, actionGuidance: actionGuidance))
+                                          options: SamplingOptions(temperature: temperature, topK: topK, topP: topP, seed: seed, actionGuidance: actionGuidance),
+                                          onFrame: video.map { video in { video.add(frame: $0, codes: $1) } })
         let sampleSeconds = Date().timeIntervalSince(sampleStart)
 
         var outputs: [String] = []
-        var predictions: [CodeClip] = []
         for s in 0..<samples {
             let predicted = CodeClip.prediction(from: clip, start: start, context: context, future: future, rollout: rollout, sample: s)
             let path = samples == 1 ? output : output.replacingOccurrences(of: ".codes.safetensors", with: ".s\(s).codes.safetensors")
             try predicted.write(path: path)
             outputs.append(path)
-            predictions.append(predicted)
         }
-        if let mp4 {
-            // Ground truth: the input clip's own frames over the same span, when it has them.
-            let truthEnd = min(clip.frames, start + c + future.count)
-            let truth = actions == nil ? clip.excerpt(from: start, to: truthEnd) : nil
-            let labels = samples == 1 ? ["PREDICTED"] : (0..<samples).map { "SAMPLE \($0 + 1)" }
-            try SideBySide.write(mp4, tokenizer: tok, truth: truth, predictions: predictions, labels: labels, scale: scale)
+        if let video, let mp4 {
+            try video.finish()
             outputs.append(mp4)
         }
         let total = Date().timeIntervalSince(started)

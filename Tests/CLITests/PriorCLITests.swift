@@ -44,6 +44,26 @@ final class PriorCLITests: XCTestCase {
         let reader = try VideoReader(path: mp4)
         XCTAssertEqual(try reader.countRemaining(), 7)
         XCTAssertGreaterThan(reader.info.width, 3 * 32)  // truth + two samples at scale 2
+
+        // predict --mp4 writes the same video while sampling (on a second thread) as export does afterwards.
+        let streamed = Fixtures.directory.file("streamed.mp4"), exported = Fixtures.directory.file("exported.mp4")
+        result = try ProcessRunner.framecast(["predict", codes, "--tokenizer", tok, "--prior", prior, "--start", "30",
+                                              "--frames", "4", "--samples", "2", "-o", out, "--mp4", streamed, "--scale", "2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        result = try ProcessRunner.framecast(["export", s0, s1, "--tokenizer", tok, "-o", exported, "--side-by-side", codes, "--scale", "2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let a = try VideoReader(path: streamed), b = try VideoReader(path: exported)
+        XCTAssertEqual(a.info.width, b.info.width)
+        XCTAssertEqual(a.info.height, b.info.height)
+        var frames = 0
+        while let x = try a.next() {
+            let y = try XCTUnwrap(try b.next(), "exported video ends at frame \(frames)")
+            let diff = zip(x.rgb, y.rgb).reduce(0) { $0 + abs(Int($1.0) - Int($1.1)) }
+            XCTAssertLessThanOrEqual(Double(diff) / Double(x.rgb.count), 0.5, "frame \(frames)")
+            frames += 1
+        }
+        XCTAssertEqual(frames, 7)
+        XCTAssertNil(try b.next())
     }
 
     func testEvalPriorReportsCurvesAndBaselines() throws {
