@@ -106,7 +106,7 @@ final class ReferenceCase: @unchecked Sendable {
         try SafeTensorsFile(entries: entries, metadata: ["format": "framecast-reference-io"]).write(path: io)
     }
 
-    /// A non-square tokenizer saved as a compact (F16) training checkpoint, reloaded as framecast loads it.
+    /// A non-square tokenizer (encoder lighter than decoder) saved as a compact (F16) training checkpoint, reloaded as framecast loads it.
     private func tokenizerCase() throws -> [TensorEntry] {
         var config = VQVAEConfig()
         config.frameWidth = 64
@@ -114,6 +114,8 @@ final class ReferenceCase: @unchecked Sendable {
         config.gridWidth = 8
         config.gridHeight = 6
         config.codebookSize = 128
+        config.blocksPerLevel = 2          // the decoder and encoder differ in depth
+        config.encoderBlocksPerLevel = 0
         let fresh = try VQVAE(config: config)
         var rng = SplitMix64(seed: 11)
         let frames = (0..<(frameCount * 64 * 48 * 3)).map { i in
