@@ -1,3 +1,4 @@
+import Foundation
 import Metrics
 import NN
 import TestSupport
@@ -91,6 +92,30 @@ final class VQVAETests: XCTestCase {
         XCTAssertGreaterThan(after.psnr, 22)
         XCTAssertGreaterThan(after.psnr - before.psnr, 10)
         XCTAssertGreaterThan(after.codesUsed, 8)
+    }
+
+    func testEncoderDepthIsSetApartFromTheDecoders() throws {
+        var light = Self.tiny
+        light.blocksPerLevel = 2
+        light.encoderBlocksPerLevel = 0
+        let model = try VQVAE(config: light)
+        // Encoder: one block (at the grid level) of two 3×3 convs; decoder: 2 per level + 1 at the grid.
+        let encoderBlocks = model.namedParameters.filter { $0.0.hasPrefix("encoder.levels.") && $0.0.hasSuffix("conv1.weight") }
+        let decoderBlocks = model.namedParameters.filter { $0.0.hasPrefix("decoder.levels.") && $0.0.hasSuffix("conv1.weight") }
+        XCTAssertEqual(encoderBlocks.count, 1)
+        XCTAssertEqual(decoderBlocks.count, 2 * light.levelChannels.count + 1)
+        XCTAssertLessThan(model.encoderFLOPsPerFrame, try VQVAE(config: Self.tiny).encoderFLOPsPerFrame)
+        // It survives a checkpoint, and a config written before the option existed reads as "same as the decoder".
+        let dir = TemporaryDirectory()
+        try TokenizerCheckpoint.save(model, to: dir.file("light.safetensors"))
+        XCTAssertEqual(try TokenizerCheckpoint.config(of: dir.file("light.safetensors")), light)
+        var old = try JSONSerialization.jsonObject(with: JSONEncoder().encode(Self.tiny)) as! [String: Any]
+        XCTAssertNil(old["encoderBlocksPerLevel"])   // absent when unset: older tokenizers keep their hashes
+        old["blocksPerLevel"] = 3
+        let decoded = try JSONDecoder().decode(VQVAEConfig.self, from: JSONSerialization.data(withJSONObject: old))
+        XCTAssertEqual(decoded.encoderBlocks, 3)
+        light.encoderBlocksPerLevel = -1
+        XCTAssertTrue(light.problems.contains { $0.contains("encoder blocks") }, "\(light.problems)")
     }
 
     func testCheckpointRoundTripAndHash() throws {
