@@ -16,8 +16,9 @@ public struct VQVAEConfig: Codable, Sendable, Equatable {
     public var maxChannels = 128
     /// Residual blocks per resolution level (the decoder and encoder each add one at the grid level).
     public var blocksPerLevel = 1
-    /// Encoder blocks per level when it differs from `blocksPerLevel` (a lighter encoder codes faster).
-    public var encoderBlocksPerLevel: Int? = nil
+    /// Encoder blocks per level; nil means `blocksPerLevel` (tokenizers saved before this field).
+    /// 0 (one block, at the grid level) encodes ~4× faster and trained better per minute here.
+    public var encoderBlocksPerLevel: Int? = 0
     /// Commitment weight β of the paper's loss.
     public var beta = 0.25
     /// EMA decay of the codebook updates; 0 trains the codebook by its loss term instead.

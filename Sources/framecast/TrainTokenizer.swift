@@ -61,11 +61,11 @@ struct TrainTokenizer: ParsableCommand {
     @Option(help: "Channel limit at the lower-resolution levels.")
     var maxChannels = 128
 
-    @Option(help: "Residual blocks per resolution level (decoder, and encoder unless --encoder-blocks).")
+    @Option(help: "Decoder residual blocks per resolution level (plus one at the grid level).")
     var blocks = 1
 
-    @Option(help: "Encoder residual blocks per level, if different from --blocks (fewer: faster encoding).")
-    var encoderBlocks: Int?
+    @Option(help: "Encoder residual blocks per level (plus one at the grid level); fewer encode faster.")
+    var encoderBlocks = 0
 
     @Option(help: "Peak learning rate.")
     var lr = 1e-3

@@ -104,12 +104,17 @@ final class VQVAETests: XCTestCase {
         let decoderBlocks = model.namedParameters.filter { $0.0.hasPrefix("decoder.levels.") && $0.0.hasSuffix("conv1.weight") }
         XCTAssertEqual(encoderBlocks.count, 1)
         XCTAssertEqual(decoderBlocks.count, 2 * light.levelChannels.count + 1)
-        XCTAssertLessThan(model.encoderFLOPsPerFrame, try VQVAE(config: Self.tiny).encoderFLOPsPerFrame)
+        var symmetric = light
+        symmetric.encoderBlocksPerLevel = nil
+        XCTAssertLessThan(model.encoderFLOPsPerFrame, try VQVAE(config: symmetric).encoderFLOPsPerFrame)
+        XCTAssertEqual(model.decoderFLOPsPerFrame, try VQVAE(config: symmetric).decoderFLOPsPerFrame)
         // It survives a checkpoint, and a config written before the option existed reads as "same as the decoder".
         let dir = TemporaryDirectory()
         try TokenizerCheckpoint.save(model, to: dir.file("light.safetensors"))
         XCTAssertEqual(try TokenizerCheckpoint.config(of: dir.file("light.safetensors")), light)
-        var old = try JSONSerialization.jsonObject(with: JSONEncoder().encode(Self.tiny)) as! [String: Any]
+        var before = Self.tiny
+        before.encoderBlocksPerLevel = nil
+        var old = try JSONSerialization.jsonObject(with: JSONEncoder().encode(before)) as! [String: Any]
         XCTAssertNil(old["encoderBlocksPerLevel"])   // absent when unset: older tokenizers keep their hashes
         old["blocksPerLevel"] = 3
         let decoded = try JSONDecoder().decode(VQVAEConfig.self, from: JSONSerialization.data(withJSONObject: old))
