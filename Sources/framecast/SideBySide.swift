@@ -20,7 +20,6 @@ enum SideBySide {
     static func write(_ path: String, tokenizer: LoadedTokenizer, truth: Truth?, predictions: [CodeClip],
                       labels: [String], scale: Int) throws {
         guard let first = predictions.first else { return }
-        let shown = Array(zip(predictions, labels))
         let frames = predictions.map(\.frames).max() ?? 0
 
         // Every panel's frames; predictions share their context (and often more) with the truth
@@ -41,7 +40,7 @@ enum SideBySide {
         case nil:
             break
         }
-        for (clip, label) in shown {
+        for (clip, label) in zip(predictions, labels) {
             decodedClips.append(clip)
             panels.append(.init(name: label, clip: clip))
         }
@@ -55,7 +54,7 @@ enum SideBySide {
     }
 
     /// The frames of each clip, decoding each distinct code grid once (in batches of 64).
-    static func decodeDistinct(_ clips: [CodeClip], _ tokenizer: LoadedTokenizer) throws -> [[[UInt8]]] {
+    private static func decodeDistinct(_ clips: [CodeClip], _ tokenizer: LoadedTokenizer) throws -> [[[UInt8]]] {
         var index: [ArraySlice<UInt16>: Int] = [:]   // code grid → position among the distinct grids
         var distinct: [UInt16] = []
         var frameIndex: [[Int]] = []
