@@ -38,7 +38,7 @@ final class PredictionVideo: @unchecked Sendable {
         let codes = context.codes, count = context.frames, columns = panels.count
         queue.async { [self] in
             run {
-                let frames = try decode(codes, count: count)   // every column shows the context
+                let frames = try self.tokenizer.decodeFrames(codes)   // every column shows the context
                 for t in 0..<count { try writer.write(t, pictures: Array(repeating: frames[t], count: columns)) }
             }
         }
@@ -55,7 +55,7 @@ final class PredictionVideo: @unchecked Sendable {
                     let n = truth.codesPerFrame
                     grids = Array(truth.codes[(t * n)..<((t + 1) * n)]) + grids
                 }
-                var pictures: [[UInt8]?] = try decode(grids, count: grids.count / (tokenizer.config.gridWidth * tokenizer.config.gridHeight))
+                var pictures: [[UInt8]?] = try tokenizer.decodeFrames(grids)
                 if truth != nil && !hasTruth { pictures.insert(nil, at: 0) }
                 try writer.write(t, pictures: pictures)
             }
@@ -74,11 +74,5 @@ final class PredictionVideo: @unchecked Sendable {
     private func run(_ body: () throws -> Void) {
         guard failure == nil else { return }
         do { try body() } catch { failure = error }
-    }
-
-    private func decode(_ codes: [UInt16], count: Int) throws -> [[UInt8]] {
-        let pixels = try tokenizer.model.decode(codes: codes, count: count)
-        let bytes = pixels.count / count
-        return (0..<count).map { Array(pixels[($0 * bytes)..<(($0 + 1) * bytes)]) }
     }
 }

@@ -68,15 +68,7 @@ enum SideBySide {
                 return index.count - 1
             })
         }
-        guard let n = clips.first?.codesPerFrame, !index.isEmpty else { return frameIndex.map { _ in [] } }
-        let frameBytes = tokenizer.config.frameWidth * tokenizer.config.frameHeight * 3
-        var decoded: [[UInt8]] = []
-        decoded.reserveCapacity(index.count)
-        for start in stride(from: 0, to: index.count, by: 64) {
-            let count = min(64, index.count - start)
-            let pixels = try tokenizer.model.decode(codes: Array(distinct[(start * n)..<((start + count) * n)]), count: count)
-            for i in 0..<count { decoded.append(Array(pixels[(i * frameBytes)..<((i + 1) * frameBytes)])) }
-        }
+        let decoded = try tokenizer.decodeFrames(distinct)
         return frameIndex.map { $0.map { decoded[$0] } }
     }
 }

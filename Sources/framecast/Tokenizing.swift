@@ -73,12 +73,25 @@ struct LoadedTokenizer {
 
     /// Decodes a code clip's frames in batches, handing each frame to `body`.
     func decode(_ clip: CodeClip, batch: Int = 64, _ body: ([UInt8]) throws -> Void) throws {
-        let n = clip.codesPerFrame, frameBytes = config.frameWidth * config.frameHeight * 3
+        let n = clip.codesPerFrame
         for start in stride(from: 0, to: clip.frames, by: batch) {
             let count = min(batch, clip.frames - start)
-            let pixels = try model.decode(codes: Array(clip.codes[(start * n)..<((start + count) * n)]), count: count)
-            for i in 0..<count { try body(Array(pixels[(i * frameBytes)..<((i + 1) * frameBytes)])) }
+            for frame in try decodeFrames(Array(clip.codes[(start * n)..<((start + count) * n)]), batch: batch) { try body(frame) }
         }
+    }
+
+    /// The frames (packed RGB each) of code grids given row-major, decoded `batch` at a time.
+    func decodeFrames(_ codes: [UInt16], batch: Int = 64) throws -> [[UInt8]] {
+        let n = config.gridWidth * config.gridHeight, frameBytes = config.frameWidth * config.frameHeight * 3
+        let frames = codes.count / n
+        var out: [[UInt8]] = []
+        out.reserveCapacity(frames)
+        for start in stride(from: 0, to: frames, by: batch) {
+            let count = min(batch, frames - start)
+            let pixels = try model.decode(codes: Array(codes[(start * n)..<((start + count) * n)]), count: count)
+            for i in 0..<count { out.append(Array(pixels[(i * frameBytes)..<((i + 1) * frameBytes)])) }
+        }
+        return out
     }
 }
 
