@@ -17,10 +17,32 @@ public struct PriorTrainingOptions: Codable, Sendable, Equatable {
     public var gradientClip = 1.0
     /// Probability of replacing each frame's action by the no-action id while training.
     public var actionDropout = 0.1
+    /// Loss weight of the codes of a frame whose action differs from the one before it (there only
+    /// the action token says what happens next; elsewhere the motion so far mostly does). 1 = plain
+    /// cross-entropy.
+    public var actionChangeWeight = 1.0
     /// Seed for initialisation, window sampling, action dropout and dropout masks.
     public var seed: UInt64 = 0
 
     public init() {}
+
+    private enum CodingKeys: String, CodingKey {
+        case steps, batch, learningRate, warmup, weightDecay, gradientClip, actionDropout, actionChangeWeight, seed
+    }
+
+    /// Checkpoints written before `actionChangeWeight` existed read as weight 1.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        steps = try c.decode(Int.self, forKey: .steps)
+        batch = try c.decode(Int.self, forKey: .batch)
+        learningRate = try c.decode(Double.self, forKey: .learningRate)
+        warmup = try c.decode(Int.self, forKey: .warmup)
+        weightDecay = try c.decode(Double.self, forKey: .weightDecay)
+        gradientClip = try c.decode(Double.self, forKey: .gradientClip)
+        actionDropout = try c.decode(Double.self, forKey: .actionDropout)
+        actionChangeWeight = try c.decodeIfPresent(Double.self, forKey: .actionChangeWeight) ?? 1
+        seed = try c.decode(UInt64.self, forKey: .seed)
+    }
 }
 
 /// Figures from one training step.
@@ -100,7 +122,9 @@ public final class PriorTrainer {
         let chosen = (0..<options.batch).map { _ in windows[Int(rng.next() % UInt64(windows.count))] }
         let frames = model.config.contextFrames
         let drops = (0..<(options.batch * frames)).map { _ in rng.unit() < options.actionDropout }
-        return try WindowBatch(data, chosen, frames: frames, config: model.config) { drops[$0 * frames + $1] }
+        return try WindowBatch(data, chosen, frames: frames, config: model.config, actionChangeWeight: options.actionChangeWeight) {
+            drops[$0 * frames + $1]
+        }
     }
 
     /// One optimizer step.
@@ -111,13 +135,14 @@ public final class PriorTrainer {
         let batch = try batch(step: next)
         model.training = true
         defer { model.training = false }
-        let loss = try batch.nats(model) / Double(batch.tokenCount)
+        let (weighted, plain) = try batch.trainingNats(model)
+        let loss = try weighted / batch.weightSum
         optimizer.zeroGrad()
         try loss.backward()
         let norm = try optimizer.clipGradNorm(options.gradientClip)
         let lr = schedule(next)
         try optimizer.step(lr: lr)
-        let nats = try loss.item()
+        let nats = plain / Double(batch.tokenCount)
         return PriorStepStats(step: next, loss: nats, bitsPerToken: nats / log(2), gradientNorm: norm, learningRate: lr,
                               tokens: batch.tokenCount, seconds: Date().timeIntervalSince(started))
     }

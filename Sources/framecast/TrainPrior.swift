@@ -31,11 +31,8 @@ struct TrainPrior: ParsableCommand {
     @Option(help: "Validation code files (folder or files), kept out of training.")
     var validation: [String] = []
 
-
-
     @Option(help: "Optimizer steps.")
     var steps = 5000
-
 
     @Option(help: "Windows per batch.")
     var batch = 16
@@ -58,21 +55,20 @@ struct TrainPrior: ParsableCommand {
     @Option(help: "Fraction of actions replaced by the learned no-action id in training.")
     var actionDropout = 0.1
 
+    @Option(help: "Loss weight of the codes of frames whose action differs from the previous frame's (1 = plain cross-entropy).")
+    var actionChangeWeight = 1.0
+
     @Option(help: "Peak learning rate.")
     var lr = 5e-4
 
-
-
     @Option(help: "Validation windows per evaluation.")
     var evalWindows = 256
-
-
-
 
     func validate() throws {
         guard runOptions.resume || !codes.isEmpty else { throw ValidationError("--codes is required (unless --resume)") }
         guard steps > 0, batch > 0, context >= 2 else { throw ValidationError("--steps and --batch must be positive, --context at least 2") }
         guard layers > 0, width > 0, heads > 0, width % heads == 0 else { throw ValidationError("--width must be a positive multiple of --heads") }
+        guard actionChangeWeight > 0, actionChangeWeight <= 100 else { throw ValidationError("--action-change-weight must be in (0, 100]") }
         guard evalWindows > 0 else { throw ValidationError("--eval-windows must be positive") }
     }
 
@@ -105,6 +101,7 @@ struct TrainPrior: ParsableCommand {
             options.learningRate = lr
             options.warmup = runOptions.minutes == nil ? min(100, steps / 10) : 100
             options.actionDropout = actionDropout
+            options.actionChangeWeight = actionChangeWeight
             options.seed = runOptions.seed
             trainer = try PriorTrainer(config: config, options: options, data: data)
             log = try run.openLog(at: 0)

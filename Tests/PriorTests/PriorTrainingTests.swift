@@ -113,6 +113,53 @@ final class PriorTrainingTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(Double(correct) / Double(cases), 0.9)
     }
 
+    func testActionChangeWeightWeighsExactlyTheFramesAfterAnActionChange() throws {
+        // Actions A A B B B C | (episode start) A C.
+        var clip = randomClip(frames: 8, episodeStarts: [6], seed: 3)
+        clip.actions = [0, 0, 1, 1, 1, 2, 0, 2]
+        let data = try PriorDataset(clips: [clip, clip])
+        let config = tinyConfig(contextFrames: 3)
+        Torch.manualSeed(1)
+        let model = try PriorModel(config: config)
+        model.training = false
+        // Target frame f of the window at s follows the action at t = s + f − 1; its weight is 4 when
+        // actions[t] != actions[t − 1] within the episode and the action is not dropped.
+        // (0,0): t = 0 (nothing earlier), 1 (A→A).  (1,1): t = 1 (A→A), 2 (A→B, dropped).  (0,3): t = 3, 4 (B→B).
+        let unchanged = try WindowBatch(data, [.init(clip: 0, start: 0), .init(clip: 1, start: 1), .init(clip: 0, start: 3)],
+                                        frames: 3, config: config, actionChangeWeight: 4) { $0 == 1 && $1 == 1 }
+        XCTAssertEqual(unchanged.frameWeights, [1, 1, 1, 1, 1, 1])
+        // (0,1): t = 1 (A→A), 2 (A→B).  (0,4): t = 4 (B→B), 5 (B→C).
+        let second = try WindowBatch(data, [.init(clip: 0, start: 1), .init(clip: 0, start: 4)], frames: 3, config: config,
+                                     actionChangeWeight: 4)
+        XCTAssertEqual(second.frameWeights, [1, 4, 1, 4])
+        XCTAssertEqual(second.weightSum, Double(4 * 1 + 4 * 4 + 4 * 1 + 4 * 4))  // 4 codes per frame
+        // t = 6 starts an episode: C before it belongs to the last one.
+        let episode = try WindowBatch(data, [.init(clip: 0, start: 6)], frames: 2, config: config, actionChangeWeight: 4)
+        XCTAssertEqual(episode.frameWeights, [1])
+        let plainBatch = try WindowBatch(data, [.init(clip: 0, start: 1), .init(clip: 0, start: 4)], frames: 3, config: config)
+        XCTAssertNil(plainBatch.frameWeights)
+
+        // The weighted loss is Σ_frames w_f · (cross-entropy of the frame's codes); the plain one is unchanged.
+        let (loss, plain) = try second.trainingNats(model)
+        let expectedPlain = try plainBatch.nats(model).item()
+        XCTAssertEqual(plain, expectedPlain, accuracy: 1e-4)
+        let logits = try model.codeLogits(codes: second.codes, actions: second.actions)             // [2, 2·4, 8]
+        let perToken = try F.crossEntropy(logits.reshape([-1, 8]), second.targets.reshape([-1]), reduction: .none).floats()
+        let expected = perToken.enumerated().map { Double($0.element) * [1.0, 4.0, 1.0, 4.0][$0.offset / 4] }.reduce(0, +)
+        XCTAssertEqual(try loss.item(), expected, accuracy: 1e-3)
+        XCTAssertGreaterThan(try loss.item(), plain)
+    }
+
+    func testOptionsWithoutTheActionChangeWeightReadAsWeightOne() throws {
+        var options = PriorTrainingOptions()
+        options.actionChangeWeight = 3
+        let json = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
+        XCTAssertEqual(try JSONDecoder().decode(PriorTrainingOptions.self, from: Data(json.utf8)), options)
+        let old = json.replacingOccurrences(of: #","actionChangeWeight":3"#, with: "").replacingOccurrences(of: #""actionChangeWeight":3,"#, with: "")
+        XCTAssertFalse(old.contains("actionChangeWeight"))
+        XCTAssertEqual(try JSONDecoder().decode(PriorTrainingOptions.self, from: Data(old.utf8)).actionChangeWeight, 1)
+    }
+
     func testResumingFromACheckpointReproducesAnUninterruptedRun() throws {
         let data = try PriorDataset(clips: [randomClip(frames: 30, episodeStarts: [12], seed: 7), randomClip(frames: 10, seed: 8)])
         var options = PriorTrainingOptions()
