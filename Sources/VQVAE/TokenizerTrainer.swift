@@ -13,12 +13,31 @@ public struct TokenizerTrainingOptions: Codable, Sendable, Equatable {
     public var warmup = 100
     /// Weight of the L1 loss on horizontal and vertical image gradients (sharpness); 0 disables it.
     public var edgeWeight = 0.5
+    /// Weight of 1 − SSIM (the metric's 11×11 Gaussian window) in the loss; 0 disables it.
+    public var ssimWeight = 0.0
     /// Global gradient-norm clip.
     public var gradientClip = 1.0
     /// Seed for initialisation, batch sampling and code restarts.
     public var seed: UInt64 = 0
 
     public init() {}
+
+    private enum CodingKeys: String, CodingKey {
+        case steps, batch, learningRate, warmup, edgeWeight, ssimWeight, gradientClip, seed
+    }
+
+    /// Checkpoints written before `ssimWeight` existed read as weight 0.
+    public init(from decoder: any Swift.Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        steps = try c.decode(Int.self, forKey: .steps)
+        batch = try c.decode(Int.self, forKey: .batch)
+        learningRate = try c.decode(Double.self, forKey: .learningRate)
+        warmup = try c.decode(Int.self, forKey: .warmup)
+        edgeWeight = try c.decode(Double.self, forKey: .edgeWeight)
+        ssimWeight = try c.decodeIfPresent(Double.self, forKey: .ssimWeight) ?? 0
+        gradientClip = try c.decode(Double.self, forKey: .gradientClip)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+    }
 }
 
 /// Figures from one training step.
@@ -27,6 +46,8 @@ public struct TokenizerStepStats: Sendable {
     public var loss: Double
     public var reconstructionMSE: Double
     public var edge: Double
+    /// Batch SSIM of the reconstructions when the SSIM loss is on (else 0).
+    public var ssim: Double
     public var commitment: Double
     public var codebookLoss: Double
     /// PSNR of the batch's reconstruction MSE (not capped per frame).
@@ -62,7 +83,7 @@ public struct TokenizerEvaluation: Codable, Sendable {
     }
 }
 
-/// Trains a VQ-VAE on random frame batches: loss = MSE(x̂, x) + edge·L1(∇x̂, ∇x)
+/// Trains a VQ-VAE on random frame batches: loss = MSE(x̂, x) + edge·L1(∇x̂, ∇x) + ssim·(1 − SSIM(x̂, x))
 /// + ‖sg[z_e] − e‖² (when the codebook is not EMA-trained) + β‖z_e − sg[e]‖².
 public final class TokenizerTrainer {
     public let model: VQVAE
@@ -123,6 +144,12 @@ public final class TokenizerTrainer {
             edge = try e.item()
             loss = try loss + options.edgeWeight * e
         }
+        var ssim = 0.0
+        if options.ssimWeight > 0 {
+            let similarity = try SSIMLoss.ssim(out.reconstruction, x)
+            ssim = try similarity.item()
+            loss = try loss + options.ssimWeight * (1 - similarity)
+        }
         optimizer.zeroGrad()
         try loss.backward()
         _ = try optimizer.clipGradNorm(options.gradientClip)
@@ -134,7 +161,7 @@ public final class TokenizerTrainer {
         let mse = try recon.item()
         let codes = try out.quantized.indices.reshape([-1]).bincount(minLength: model.config.codebookSize).gt(0).to(.float32).sum().item()
         return TokenizerStepStats(
-            step: next, loss: try loss.item(), reconstructionMSE: mse, edge: edge,
+            step: next, loss: try loss.item(), reconstructionMSE: mse, edge: edge, ssim: ssim,
             commitment: try out.quantized.commitment.item(), codebookLoss: try out.quantized.codebookLoss.item(),
             psnr: ImageMetrics.psnr(mse: mse * 127.5 * 127.5), batchCodes: Int(codes), restarted: restarted,
             learningRate: lr, seconds: Date().timeIntervalSince(started))

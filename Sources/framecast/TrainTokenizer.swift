@@ -37,11 +37,8 @@ struct TrainTokenizer: ParsableCommand {
     @Option(help: "Validation clips: folder, manifest (its 'validation' split) or video. Default: the --clips manifest's validation split.")
     var validation: String?
 
-
-
     @Option(help: "Optimizer steps.")
     var steps = 3000
-
 
     @Option(help: "Frames per batch.")
     var batch = 32
@@ -73,16 +70,14 @@ struct TrainTokenizer: ParsableCommand {
     @Option(help: "Weight of the image-gradient (edge) L1 loss, for sharpness; 0 turns it off.")
     var edgeWeight = 0.5
 
+    @Option(help: "Weight of the 1 − SSIM loss (structural similarity, the metric's window); 0 turns it off.")
+    var ssimWeight = 0.0
+
     @Option(help: "EMA decay for codebook updates; 0 trains the codebook with its loss term instead.")
     var emaDecay = 0.99
 
-
-
-
-
     @Option(help: "Validation frames per evaluation (evenly spaced).")
     var evalFrames = 512
-
 
     func validate() throws {
         guard runOptions.resume || clips != nil else { throw ValidationError("--clips is required (unless --resume)") }
@@ -92,6 +87,7 @@ struct TrainTokenizer: ParsableCommand {
         guard codebook.width >= 2, codebook.height >= 1 else { throw ValidationError("--codebook must be KxD with K >= 2, got \(codebook)") }
         if let problem = modelConfig.problems.first { throw ValidationError(problem) }
         guard evalFrames > 0 else { throw ValidationError("--eval-frames must be positive") }
+        guard edgeWeight >= 0, ssimWeight >= 0 else { throw ValidationError("--edge-weight and --ssim-weight must not be negative") }
     }
 
     var modelConfig: VQVAEConfig {
@@ -142,6 +138,7 @@ struct TrainTokenizer: ParsableCommand {
             options.learningRate = lr
             options.warmup = runOptions.minutes == nil ? min(100, steps / 10) : 100
             options.edgeWeight = edgeWeight
+            options.ssimWeight = ssimWeight
             options.seed = runOptions.seed
             Torch.manualSeed(runOptions.seed)
             let model = try VQVAE(config: config)
@@ -170,6 +167,7 @@ struct TrainTokenizer: ParsableCommand {
                 log.write([
                     "step": step, "loss": round4(window.map(\.loss).reduce(0, +) / n), "mse": round4(mse),
                     "psnr": round4(s.psnr), "edge": round4(window.map(\.edge).reduce(0, +) / n),
+                    "ssim": round4(window.map(\.ssim).reduce(0, +) / n),
                     "commitment": round4(window.map(\.commitment).reduce(0, +) / n),
                     "batch_codes": s.batchCodes, "restarted": window.map(\.restarted).reduce(0, +),
                     "lr": s.learningRate, "frames_per_second": round4(framesPerSecond),

@@ -94,6 +94,42 @@ final class VQVAETests: XCTestCase {
         XCTAssertGreaterThan(after.codesUsed, 8)
     }
 
+    func testSSIMLossMatchesTheMetricAndItsGradient() throws {
+        // Forward: the tensor SSIM of two batches equals ImageMetrics.ssim averaged over the images.
+        var rng = SplitMix64(seed: 11)
+        let (w, h) = (20, 16)
+        let a = (0..<(2 * w * h * 3)).map { _ in UInt8(rng.next() % 256) }
+        let b = a.map { UInt8(clamping: Int($0) + Int(rng.next() % 241) - 120) }
+        let ta = try FrameTensor.fromBytes(a, count: 2, width: w, height: h)
+        let tb = try FrameTensor.fromBytes(b, count: 2, width: w, height: h)
+        let bytes = w * h * 3
+        let metric = (0..<2).map { i in
+            ImageMetrics.ssim(Array(a[(i * bytes)..<((i + 1) * bytes)]), Array(b[(i * bytes)..<((i + 1) * bytes)]), width: w, height: h)
+        }.reduce(0, +) / 2
+        let tensor = try SSIMLoss.ssim(ta, tb).item()
+        XCTAssertEqual(tensor, metric, accuracy: 1e-4)
+        XCTAssertLessThan(metric, 0.95)
+        XCTAssertEqual(try SSIMLoss.ssim(ta, ta).item(), 1, accuracy: 1e-5)
+
+        // Backward: against float64 central differences at a few pixels of a small image pair.
+        let x = try Tensor.randn([1, 3, 12, 12], dtype: .float64).clamp(min: -1, max: 1).requiresGrad(true)
+        let y = try Tensor.randn([1, 3, 12, 12], dtype: .float64).clamp(min: -1, max: 1)
+        try SSIMLoss.ssim(x, y).backward()
+        let analytic = try XCTUnwrap(x.grad).doubles()
+        var values = try x.doubles()
+        for j in [0, 77, 200, 431] {
+            let original = values[j], eps = 1e-6
+            values[j] = original + eps
+            let plus = try Tensor.noGrad { try SSIMLoss.ssim(Tensor(values, shape: [1, 3, 12, 12]), y).item() }
+            values[j] = original - eps
+            let minus = try Tensor.noGrad { try SSIMLoss.ssim(Tensor(values, shape: [1, 3, 12, 12]), y).item() }
+            values[j] = original
+            let numeric = (plus - minus) / (2 * eps)
+            XCTAssertEqual(analytic[j], numeric, accuracy: 1e-7 + 1e-5 * abs(numeric), "pixel \(j)")
+            XCTAssertNotEqual(numeric, 0)
+        }
+    }
+
     func testEncoderDepthIsSetApartFromTheDecoders() throws {
         var light = Self.tiny
         light.blocksPerLevel = 2
