@@ -10,6 +10,9 @@
 #include <c10/core/GradMode.h>
 
 #include <atomic>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -612,6 +615,16 @@ int ct_manual_seed(uint64_t seed) {
   });
 }
 int ct_set_num_threads(int n) { return guard_i([&] { at::set_num_threads(n); }); }
+
+int ct_tune_allocator(long mmap_threshold, long trim_threshold, long top_pad) {
+#if defined(__GLIBC__)
+    return mallopt(M_MMAP_THRESHOLD, int(mmap_threshold)) == 1 && mallopt(M_TRIM_THRESHOLD, int(trim_threshold)) == 1 &&
+           mallopt(M_TOP_PAD, int(top_pad)) == 1;
+#else
+    (void)mmap_threshold; (void)trim_threshold; (void)top_pad;
+    return 0;
+#endif
+}
 int ct_get_num_threads(void) { return at::get_num_threads(); }
 const char *ct_config(void) {
   static std::string cfg;

@@ -183,4 +183,11 @@ final class TensorTests: XCTestCase {
             cores: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), override: env("FRAMECAST_THREADS"),
             waitPolicy: env("OMP_WAIT_POLICY"), spinCount: env("GOMP_SPINCOUNT")))
     }
+
+    func testAllocatorSettingsAreAccepted() {
+        // glibc refuses an mmap threshold above 32 MB; the settings the bootstrap makes must all hold.
+        #if os(Linux)
+        XCTAssertTrue(Torch.keepFreedMemory())
+        #endif
+    }
 }

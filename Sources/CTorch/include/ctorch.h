@@ -217,6 +217,10 @@ int ct_clip_grad_norm(const ct_tensor_t *params, int n, double max_norm, double 
 // ---- global state ----
 int ct_manual_seed(uint64_t seed);
 int ct_set_num_threads(int n);
+// glibc's allocator keeps freed blocks (up to mmap_threshold bytes) in the process: serves them
+// from the heap, trims the heap only above trim_threshold, grows it by top_pad extra. Returns 1
+// when every setting was accepted (always 0 without glibc).
+int ct_tune_allocator(long mmap_threshold, long trim_threshold, long top_pad);
 int ct_get_num_threads(void);
 const char *ct_config(void);                         // at::show_config()
 
