@@ -6,14 +6,17 @@ final class Progress {
     private let label: String
     private let total: Int?
     private let unit: String
+    /// Units already done when the work started (a resumed run): not counted in the rate.
+    private let initial: Int
     private let start = Date()
     private lazy var lastPrint = interactive ? Date.distantPast : start
     private let interactive = isatty(STDERR_FILENO) != 0
 
-    init(_ label: String, total: Int?, unit: String = "frames") {
+    init(_ label: String, total: Int?, unit: String = "frames", from initial: Int = 0) {
         self.label = label
         self.total = total
         self.unit = unit
+        self.initial = initial
     }
 
     /// Reports that `done` units are complete; `extra` is appended (e.g. loss figures).
@@ -31,7 +34,7 @@ final class Progress {
 
     private func emit(_ done: Int, extra: String, final: Bool) {
         let elapsed = max(Date().timeIntervalSince(start), 1e-9)
-        let rate = Double(done) / elapsed
+        let rate = Double(done - initial) / elapsed
         var line = "\(label): \(done)"
         if let total, total > 0 {
             let fraction = min(1, Double(done) / Double(total))

@@ -111,7 +111,7 @@ struct TrainPrior: ParsableCommand {
 
         try run.applyBudget(minutes: runOptions.minutes, probeSteps: 10, to: trainer)
         let total = trainer.options.steps
-        let progress = Progress("train prior", total: total, unit: "steps")
+        let progress = Progress("train prior", total: total, unit: "steps", from: trainer.step)
         var window: [PriorStepStats] = []
         let started = Date()
         while trainer.step < total {

@@ -153,7 +153,7 @@ struct TrainTokenizer: ParsableCommand {
 
         try run.applyBudget(minutes: runOptions.minutes, probeSteps: 20, to: trainer)
         let total = trainer.options.steps
-        let progress = Progress("train tokenizer", total: total, unit: "steps")
+        let progress = Progress("train tokenizer", total: total, unit: "steps", from: trainer.step)
         var window: [TokenizerStepStats] = []
         let started = Date()
         while trainer.step < total {
