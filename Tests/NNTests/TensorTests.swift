@@ -185,7 +185,7 @@ final class TensorTests: XCTestCase {
     }
 
     func testAllocatorSettingsAreAccepted() {
-        // glibc refuses an mmap threshold above 32 MB; the settings the bootstrap makes must all hold.
+        // mallopt returns 0 for a setting it refuses; the bootstrap's settings must all hold.
         #if os(Linux)
         XCTAssertTrue(Torch.keepFreedMemory())
         #endif
