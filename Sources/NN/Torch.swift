@@ -28,6 +28,7 @@ public enum Torch {
     /// 5700–6000 tokens/s. With blocks up to 256 MB served from the heap, trimming only above 1 GB
     /// and 64 MB of padding per heap growth, it trains at 7800–8300 tokens/s. Freed memory is kept
     /// for reuse rather than returned.
+    ///
     /// Returns whether the allocator took the settings (false off glibc).
     @discardableResult
     public static func keepFreedMemory() -> Bool {

@@ -78,6 +78,14 @@ final class PriorCLITests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: plot))
     }
 
+    func testBadTrainingSettingsAreUsageErrors() throws {
+        let result = try ProcessRunner.framecast(["train", "prior", "--codes", try Fixtures.codes(), "--action-change-weight", "0",
+                                                  "--out", Fixtures.directory.file("bad-prior")])
+        XCTAssertEqual(result.status, 64)
+        XCTAssertTrue(result.stderr.contains("--action-change-weight must be in (0, 100]"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: Fixtures.directory.file("bad-prior/checkpoint.safetensors")))
+    }
+
     func testBadPredictRequestsFailClearly() throws {
         let tok = try Fixtures.tokenizer(), prior = try Fixtures.prior(), clip = try Fixtures.clip()
         let out = Fixtures.directory.file("bad.codes.safetensors")

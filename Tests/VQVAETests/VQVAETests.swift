@@ -130,6 +130,16 @@ final class VQVAETests: XCTestCase {
         }
     }
 
+    func testTrainingOptionsWithoutTheSSIMWeightReadAsZero() throws {
+        var options = TokenizerTrainingOptions()
+        options.ssimWeight = 0.25
+        let json = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
+        XCTAssertEqual(try JSONDecoder().decode(TokenizerTrainingOptions.self, from: Data(json.utf8)), options)
+        let old = json.replacingOccurrences(of: #","ssimWeight":0.25"#, with: "").replacingOccurrences(of: #""ssimWeight":0.25,"#, with: "")
+        XCTAssertFalse(old.contains("ssimWeight"))
+        XCTAssertEqual(try JSONDecoder().decode(TokenizerTrainingOptions.self, from: Data(old.utf8)).ssimWeight, 0)
+    }
+
     func testEncoderDepthIsSetApartFromTheDecoders() throws {
         var light = Self.tiny
         light.blocksPerLevel = 2
