@@ -34,7 +34,7 @@ struct WindowBatch {
             for (f, id) in ids.enumerated() {
                 actions.append(id < 0 || dropAction(i, f) ? Int64(config.noAction) : Int64(id))
             }
-            for f in 1..<frames {
+            for f in 1..<frames where actionChangeWeight != 1 {
                 // Target frame f follows action a = actions[start + f − 1]; it changed if the clip's
                 // action one frame earlier (within the episode) was another.
                 let t = w.start + f - 1
@@ -50,9 +50,12 @@ struct WindowBatch {
     }
 
     /// Summed cross-entropy in nats of the model's teacher-forced predictions.
-    func nats(_ model: PriorModel) throws -> Tensor {
+    func nats(_ model: PriorModel) throws -> Tensor { try crossEntropy(model, reduction: .sum) }
+
+    /// Cross-entropy of every target code (`.none`: `[B·(F−1)·hw]`) or reduced.
+    private func crossEntropy(_ model: PriorModel, reduction: Reduction) throws -> Tensor {
         let logits = try model.codeLogits(codes: codes, actions: actions)       // [B, (F−1)·hw, K]
-        return try F.crossEntropy(logits.reshape([-1, model.config.codebookSize]), targets.reshape([-1]), reduction: .sum)
+        return try F.crossEntropy(logits.reshape([-1, model.config.codebookSize]), targets.reshape([-1]), reduction: reduction)
     }
 
     /// The training loss: the weighted sum of cross-entropies in nats (a tensor to back-propagate),
@@ -62,10 +65,7 @@ struct WindowBatch {
             let sum = try nats(model)
             return (sum, try sum.item())
         }
-        let hw = model.config.codesPerFrame
-        let logits = try model.codeLogits(codes: codes, actions: actions)       // [B, (F−1)·hw, K]
-        let perToken = try F.crossEntropy(logits.reshape([-1, model.config.codebookSize]), targets.reshape([-1]),
-                                          reduction: .none).reshape([frameWeights.count, hw])  // [B·(F−1), hw]
+        let perToken = try crossEntropy(model, reduction: .none).reshape([frameWeights.count, -1])  // [B·(F−1), hw]
         let weights = try Tensor(frameWeights.map { Float($0) }, shape: [frameWeights.count, 1])
         return (try (perToken * weights).sum(), try perToken.sum().item())
     }
