@@ -336,6 +336,9 @@ CT_BIN(ct_pow, at::pow)
 CT_BIN(ct_maximum, at::maximum)
 CT_BIN(ct_minimum, at::minimum)
 #undef CT_BIN
+ct_tensor_t ct_addcmul(ct_tensor_t t, ct_tensor_t a, ct_tensor_t b, double v) {
+  return guard_t([&] { return at::addcmul(T(t), T(a), T(b), v); });
+}
 ct_tensor_t ct_add_scalar(ct_tensor_t a, double s) { return guard_t([&] { return at::add(T(a), s); }); }
 ct_tensor_t ct_sub_scalar(ct_tensor_t a, double s) { return guard_t([&] { return at::sub(T(a), s); }); }
 ct_tensor_t ct_rsub_scalar(ct_tensor_t a, double s) { return guard_t([&] { return at::rsub(T(a), s); }); }

@@ -66,6 +66,10 @@ extension Tensor {
     public static func - (a: Tensor, b: Tensor) throws -> Tensor { try a.make("sub", b) { ct_sub($0, $1) } }
     public static func * (a: Tensor, b: Tensor) throws -> Tensor { try a.make("mul", b) { ct_mul($0, $1) } }
     public static func / (a: Tensor, b: Tensor) throws -> Tensor { try a.make("div", b) { ct_div($0, $1) } }
+    /// `self + value · a · b` in one op (broadcasting), e.g. an affine modulation `shift + x · scale`.
+    public func addcmul(_ a: Tensor, _ b: Tensor, value: Double = 1) throws -> Tensor {
+        try Tensor.make("addcmul", [self, a, b]) { ct_addcmul($0[0], $0[1], $0[2], value) }
+    }
     public static func + (a: Tensor, s: Double) throws -> Tensor { try a.make("add") { ct_add_scalar($0, s) } }
     public static func - (a: Tensor, s: Double) throws -> Tensor { try a.make("sub") { ct_sub_scalar($0, s) } }
     public static func * (a: Tensor, s: Double) throws -> Tensor { try a.make("mul") { ct_mul_scalar($0, s) } }

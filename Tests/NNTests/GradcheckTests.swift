@@ -17,6 +17,8 @@ final class GradcheckTests: XCTestCase {
         try gradcheck("matmul", [r([3, 4]), r([4, 5])]) { try $0[0].matmul($0[1]) }
         try gradcheck("batched matmul", [r([2, 3, 4]), r([4, 2])]) { try $0[0].matmul($0[1]) }
         try gradcheck("linear", [r([2, 3, 4]), r([5, 4]), r([5])]) { try F.linear($0[0], $0[1], $0[2]) }
+        try gradcheck("addcmul", [r([2, 3, 4]), r([2, 3, 4]), r([2, 3, 4])]) { try $0[0].addcmul($0[1], $0[2], value: 0.5) }
+        try gradcheck("addcmul broadcast", [r([4]), r([2, 3, 4]), r([2, 1, 4])]) { try $0[0].addcmul($0[1], $0[2]) }
     }
 
     func testConv2d() throws {

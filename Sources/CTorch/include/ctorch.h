@@ -98,6 +98,7 @@ ct_tensor_t ct_div_scalar(ct_tensor_t a, double s);
 ct_tensor_t ct_rdiv_scalar(ct_tensor_t a, double s); // s / a
 ct_tensor_t ct_pow_scalar(ct_tensor_t a, double e);
 ct_tensor_t ct_clamp(ct_tensor_t t, double lo, double hi, int has_lo, int has_hi);
+ct_tensor_t ct_addcmul(ct_tensor_t t, ct_tensor_t a, ct_tensor_t b, double value); // t + value * a * b (broadcasting)
 // comparisons -> bool tensors. op: 0 eq, 1 ne, 2 lt, 3 le, 4 gt, 5 ge
 ct_tensor_t ct_compare(ct_tensor_t a, ct_tensor_t b, int op);
 ct_tensor_t ct_compare_scalar(ct_tensor_t a, double s, int op);
