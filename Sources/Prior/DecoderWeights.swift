@@ -12,6 +12,7 @@ final class DecoderWeights {
         let ln2Gamma: FloatBuffer, ln2Beta: FloatBuffer    // [C]
         let fc: PackedMatrix, fcBias: FloatBuffer          // [C, 4C], [4C]
         let proj: PackedMatrix, projBias: FloatBuffer      // [4C, C], [C]
+        let modulation: FloatBuffer?                       // [A + 1, 4C]: scale₁, shift₁, scale₂, shift₂ per action
     }
 
     let config: PriorConfig
@@ -42,7 +43,8 @@ final class DecoderWeights {
                   attnProj: try transposed(block.attn.proj), attnProjBias: try copy(block.attn.proj.bias),
                   ln2Gamma: try copy(block.ln2.weight), ln2Beta: try copy(block.ln2.bias),
                   fc: try transposed(block.fc), fcBias: try copy(block.fc.bias),
-                  proj: try transposed(block.proj), projBias: try copy(block.proj.bias))
+                  proj: try transposed(block.proj), projBias: try copy(block.proj.bias),
+                  modulation: try block.modulation.map { try copy($0) })
         }
         (lnFinalGamma, lnFinalBeta) = (try copy(model.lnFinal.weight), try copy(model.lnFinal.bias))
         (head, headBias) = (try transposed(model.head), try copy(model.head.bias))

@@ -21,8 +21,32 @@ public struct PriorConfig: Codable, Sendable, Equatable {
     /// Whether the action a_t is also added (through `actionProjection`) to every code token of frame t+1,
     /// besides having its own token. Off only for ablations.
     public var actionIntoFrame = true
+    /// Whether every block's two LayerNorm outputs are also scaled and shifted by a learned vector
+    /// per action (adaptive LayerNorm): each position by the action leading to the frame it predicts.
+    /// Checkpoints without the field predate it and read as false.
+    public var actionModulation = true
 
     public init() {}
+
+    private enum CodingKeys: String, CodingKey {
+        case layers, width, heads, contextFrames, gridWidth, gridHeight, codebookSize, actionCount, dropout
+        case actionIntoFrame, actionModulation
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        layers = try c.decode(Int.self, forKey: .layers)
+        width = try c.decode(Int.self, forKey: .width)
+        heads = try c.decode(Int.self, forKey: .heads)
+        contextFrames = try c.decode(Int.self, forKey: .contextFrames)
+        gridWidth = try c.decode(Int.self, forKey: .gridWidth)
+        gridHeight = try c.decode(Int.self, forKey: .gridHeight)
+        codebookSize = try c.decode(Int.self, forKey: .codebookSize)
+        actionCount = try c.decode(Int.self, forKey: .actionCount)
+        dropout = try c.decode(Double.self, forKey: .dropout)
+        actionIntoFrame = try c.decode(Bool.self, forKey: .actionIntoFrame)
+        actionModulation = try c.decodeIfPresent(Bool.self, forKey: .actionModulation) ?? false
+    }
 
     /// Code tokens per frame, h·w.
     public var codesPerFrame: Int { gridWidth * gridHeight }

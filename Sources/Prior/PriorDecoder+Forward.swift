@@ -8,7 +8,10 @@ extension PriorDecoder {
         var t = perSample, first = position          // query rows per sample, and the first one's position
         for (l, layer) in weights.layers.enumerated() {
             let n = samples.count * t                  // active rows
-            for r in 0..<n { VectorMath.layerNorm(x.base + r * c, h.base + r * c, count: c, gamma: layer.ln1Gamma.base, beta: layer.ln1Beta.base) }
+            for r in 0..<n {
+                VectorMath.layerNorm(x.base + r * c, h.base + r * c, count: c, gamma: layer.ln1Gamma.base, beta: layer.ln1Beta.base)
+                modulate(h.base + r * c, row: r, layer: layer, part: 0)
+            }
             Gemm.multiply(m: n, a: h.base, lda: c, layer.qkv, c: qkv.base, ldc: 3 * c, bias: layer.qkvBias.base, threads: threads)  // [n, 3C]
             appendKeysValues(layer: l, samples: samples, perSample: t, position: first)
             if l == weights.layers.count - 1 && t > 1 {
@@ -18,6 +21,7 @@ extension PriorDecoder {
                     let last = i * t + t - 1
                     (x.base + i * c).update(from: x.base + last * c, count: c)
                     (qkv.base + i * 3 * c).update(from: qkv.base + last * 3 * c, count: 3 * c)
+                    conditions[i] = conditions[last]
                 }
                 (first, t) = (first + t - 1, 1)
             }
@@ -25,7 +29,10 @@ extension PriorDecoder {
             attend(layer: l, samples: samples, perSample: t, position: first)                      // [m, C]
             Gemm.multiply(m: m, a: attended.base, lda: c, layer.attnProj, c: x.base, ldc: c,
                           bias: layer.attnProjBias.base, accumulate: true, threads: threads)                       // x += attn
-            for r in 0..<m { VectorMath.layerNorm(x.base + r * c, h.base + r * c, count: c, gamma: layer.ln2Gamma.base, beta: layer.ln2Beta.base) }
+            for r in 0..<m {
+                VectorMath.layerNorm(x.base + r * c, h.base + r * c, count: c, gamma: layer.ln2Gamma.base, beta: layer.ln2Beta.base)
+                modulate(h.base + r * c, row: r, layer: layer, part: 1)
+            }
             Gemm.multiply(m: m, a: h.base, lda: c, layer.fc, c: mlp.base, ldc: 4 * c, bias: layer.fcBias.base, threads: threads)  // [m, 4C]
             VectorMath.gelu(mlp.base, count: m * 4 * c)
             Gemm.multiply(m: m, a: mlp.base, lda: 4 * c, layer.proj, c: x.base, ldc: c,
@@ -38,6 +45,15 @@ extension PriorDecoder {
         }
         Gemm.multiply(m: samples.count, a: h.base, lda: c, weights.head, c: logits.base, ldc: config.codebookSize,
                       bias: weights.headBias.base)                                                 // [S, K]
+    }
+
+    /// Scales and shifts the LayerNorm output `h` of row `row` by part `part` (0: ln1, 1: ln2) of its
+    /// condition's modulation; nothing for a block without one.
+    @inline(__always) private func modulate(_ h: UnsafeMutablePointer<Float>, row: Int, layer: DecoderWeights.Layer, part: Int) {
+        guard let table = layer.modulation else { return }
+        let c = config.width
+        let m = table.base + conditions[row] * 4 * c + 2 * part * c
+        VectorMath.modulate(h, count: c, scale: m, shift: m + c)
     }
 
     /// Copies the keys and values in `qkv` rows of each sample into its cache at `position ..< position + t`.

@@ -34,6 +34,8 @@ final class PriorDecoder: RolloutDecoder {
     let scores: FloatBuffer     // [H, 4, scoreStride] attention weights of up to 4 queries, per head
     let scoreStride: Int
     let logits: FloatBuffer     // [S, K]
+    /// Each row's condition for the modulated LayerNorms: the action leading to the frame it predicts.
+    var conditions: [Int]
 
     /// A decoder for `samples` samples with a snapshot of `weights`.
     init(weights: DecoderWeights, samples: Int, threads: Int = 1) {
@@ -55,6 +57,7 @@ final class PriorDecoder: RolloutDecoder {
         scoreStride = (capacity + 15) / 16 * 16
         scores = FloatBuffer(config.heads * 4 * scoreStride)
         logits = FloatBuffer(samples * config.codebookSize)
+        conditions = Array(repeating: config.noAction, count: rows)
     }
 
     convenience init(model: PriorModel, samples: Int, threads: Int = 1) throws {
@@ -114,6 +117,9 @@ final class PriorDecoder: RolloutDecoder {
         var id: Int64
         var slot: Int, frame: Int
         var previousAction: Int64
+
+        /// What the modulated LayerNorms see: a code, the action leading to its frame; an action token, itself.
+        func condition(codesPerFrame hw: Int) -> Int { Int(slot < hw ? previousAction : id) }
     }
 
     /// Feeds the same number of tokens to each sample in `samples` (`tokens` sample-major) at cache
@@ -123,7 +129,10 @@ final class PriorDecoder: RolloutDecoder {
         let perSample = tokens.count / samples.count
         precondition(samples.upperBound <= self.samples && tokens.count <= rows && position + perSample <= capacity,
                      "feeding \(perSample) tokens at \(position) exceeds the decoder")
-        for (row, token) in tokens.enumerated() { embed(token, row: row) }
+        for (row, token) in tokens.enumerated() {
+            embed(token, row: row)
+            conditions[row] = token.condition(codesPerFrame: config.codesPerFrame)
+        }
         forward(samples: samples, perSample: perSample, position: position)
         return Array(UnsafeBufferPointer(start: logits.base, count: samples.count * config.codebookSize))
     }

@@ -11,7 +11,9 @@ import NN
 /// "no / unknown action") + position within the frame (hw + 1 slots) + frame index within the
 /// window. Action conditioning is deliberately strong: besides its token, the action a(f) is
 /// added through `actionProjection` to every code token of frame f+1, so each predicted code
-/// sees the action directly in its own input; frame 0 of a window gets the no-action id.
+/// sees the action directly in its own input; frame 0 of a window gets the no-action id. With
+/// `actionModulation`, every block also scales and shifts its LayerNorm outputs by that action
+/// (for an action token: by its own action, the one leading to the frame it starts predicting).
 public final class PriorModel: Module {
     public let config: PriorConfig
     let codeEmbedding: Embedding      // [K, C]
@@ -26,7 +28,8 @@ public final class PriorModel: Module {
     public var training = false
 
     /// A freshly initialised model (deterministic for a given `Torch.manualSeed`), GPT-2 style:
-    /// weights N(0, 0.02), residual output projections N(0, 0.02/√(2L)), biases 0.
+    /// weights N(0, 0.02), residual output projections N(0, 0.02/√(2L)), biases and the action
+    /// modulation 0.
     public init(config: PriorConfig) throws {
         let problems = config.problems
         guard problems.isEmpty else { throw PriorError(.invalidConfig(problems.joined(separator: "; "))) }
@@ -37,7 +40,10 @@ public final class PriorModel: Module {
         slotEmbedding = Embedding(config.tokensPerFrame, c)
         frameEmbedding = Embedding(config.contextFrames, c)
         actionProjection = Linear(c, c)
-        blocks = (0..<config.layers).map { _ in TransformerBlock(width: c, heads: config.heads, dropout: config.dropout) }
+        let conditions = config.actionModulation ? config.actionCount + 1 : nil
+        blocks = try (0..<config.layers).map { _ in
+            try TransformerBlock(width: c, heads: config.heads, dropout: config.dropout, conditions: conditions)
+        }
         lnFinal = LayerNorm(c)
         head = Linear(c, config.codebookSize)
         try initialiseWeights()
@@ -57,7 +63,7 @@ public final class PriorModel: Module {
         let residualStd = 0.02 / (2.0 * Double(config.layers)).squareRoot()
         try Tensor.noGrad {
             for (name, p) in namedParameters where !name.contains("ln") {
-                if name.hasSuffix(".bias") {
+                if name.hasSuffix(".bias") || name.hasSuffix("modulation.weight") {
                     try p.zeroInPlace()
                 } else if name.hasSuffix("proj.weight") && name.hasPrefix("blocks.") {
                     try p.normalInPlace(std: residualStd)
@@ -86,6 +92,18 @@ public final class PriorModel: Module {
         return try tokens.reshape([b, f * config.tokensPerFrame, config.width])
     }
 
+    /// Each position's condition for the modulated blocks, from the actions `[B, F]` of whole frames:
+    /// codes of frame f get the action after frame f − 1 (no-action for f = 0), the action token its
+    /// own action → `[B, F·(hw+1)]`; nil without `actionModulation`.
+    func conditions(actions: Tensor) throws -> Tensor? {
+        guard config.actionModulation else { return nil }
+        let (b, f) = (actions.size(0), actions.size(1))
+        let none = try Tensor.full([b, 1], Double(config.noAction), dtype: .int64)
+        let previous = try Tensor.cat([none, actions.narrow(dim: 1, start: 0, length: f - 1)], dim: 1)  // [B, F]
+        let codes = try previous.unsqueeze(2).expand([b, f, config.codesPerFrame])         // [B, F, hw]
+        return try Tensor.cat([codes, actions.unsqueeze(2)], dim: 2).reshape([b, f * config.tokensPerFrame])
+    }
+
     /// One code token per sample: codes `[S]` at `slot` of window frame `frame`, whose frame follows `previousAction` `[S]` → `[S, 1, C]`.
     func embedCode(_ codes: Tensor, slot: Int, frame: Int, previousAction: Tensor) throws -> Tensor {
         var x = try codeEmbedding(codes) + slotEmbedding.weight.select(dim: 0, index: slot)
@@ -106,10 +124,14 @@ public final class PriorModel: Module {
 
     // MARK: transformer
 
-    /// Embedded tokens `[B, T, C]` → final hidden states `[B, T, C]`; with a cache, T new tokens after the cached ones.
-    func hidden(_ x: Tensor, cache: KVCache? = nil) throws -> Tensor {
+    /// Embedded tokens `[B, T, C]` and their conditions `[B, T]` (see `conditions(actions:)`) → final
+    /// hidden states `[B, T, C]`; with a cache, T new tokens after the cached ones.
+    func hidden(_ x: Tensor, conditions: Tensor?, cache: KVCache? = nil) throws -> Tensor {
         var h = try x.dropout(config.dropout, training: training)
-        for (i, block) in blocks.enumerated() { h = try block(h, cache: cache?.layers[i], training: training) }
+        let oneHot = try conditions?.oneHot(config.actionCount + 1).to(.float32)              // [B, T, A + 1]
+        for (i, block) in blocks.enumerated() {
+            h = try block(h, conditions: oneHot, cache: cache?.layers[i], training: training)
+        }
         return try lnFinal(h)
     }
 
@@ -127,13 +149,13 @@ public final class PriorModel: Module {
     /// (int64, `noAction` for none) → `[B, (F−1)·hw, K]`; row r predicts code r of frames 1... in order.
     public func codeLogits(codes: Tensor, actions: Tensor) throws -> Tensor {
         let f = codes.size(1)
-        let h = try hidden(embed(codes: codes, actions: actions))                          // [B, F·(hw+1), C]
+        let h = try hidden(embed(codes: codes, actions: actions), conditions: conditions(actions: actions))  // [B, F·(hw+1), C]
         let positions = try Tensor(indices: predictingPositions(frames: f))
         return try logits(h.indexSelect(dim: 1, index: positions))                          // [B, (F−1)·hw, K]
     }
 
     /// Logits at every position of the window, without a cache: `[B, F·(hw+1), K]`.
     public func allLogits(codes: Tensor, actions: Tensor) throws -> Tensor {
-        try logits(hidden(embed(codes: codes, actions: actions)))
+        try logits(hidden(embed(codes: codes, actions: actions), conditions: conditions(actions: actions)))
     }
 }

@@ -14,21 +14,25 @@ final class TorchDecoder: RolloutDecoder {
 
     func prefill(codes: [Int64], actions: [Int64], batch: Int, frames: Int) throws -> [Float] {
         cache = KVCache(layers: model.config.layers)
-        let x = try model.embed(codes: Tensor(codes, shape: [batch, frames, model.config.codesPerFrame]),
-                                actions: Tensor(actions, shape: [batch, frames]))   // [B, F·(hw+1), C]
-        return try logitsOfLast(model.hidden(x, cache: cache))
+        let a = try Tensor(actions, shape: [batch, frames])
+        let x = try model.embed(codes: Tensor(codes, shape: [batch, frames, model.config.codesPerFrame]), actions: a)  // [B, F·(hw+1), C]
+        return try logitsOfLast(model.hidden(x, conditions: model.conditions(actions: a), cache: cache))
     }
 
     func expand(to samples: Int) throws { try cache.expand(to: samples) }
 
     func step(_ input: DecoderStep) throws -> [Float] {
         let s = input.codes.count
+        let previous = try Tensor(input.previousActions, shape: [s])
         var x = try model.embedCode(Tensor(input.codes, shape: [s]), slot: input.slot, frame: input.frame,
-                                    previousAction: Tensor(input.previousActions, shape: [s]))    // [S, 1, C]
+                                    previousAction: previous)                                       // [S, 1, C]
+        var conditions = try previous.unsqueeze(1)                                                  // [S, 1]
         if let next = input.nextActions {
-            x = try Tensor.cat([x, model.embedAction(Tensor(next, shape: [s]), frame: input.frame)], dim: 1)  // [S, 2, C]
+            let n = try Tensor(next, shape: [s])
+            x = try Tensor.cat([x, model.embedAction(n, frame: input.frame)], dim: 1)               // [S, 2, C]
+            conditions = try Tensor.cat([conditions, n.unsqueeze(1)], dim: 1)                      // [S, 2]
         }
-        return try logitsOfLast(model.hidden(x, cache: cache))
+        return try logitsOfLast(model.hidden(x, conditions: model.config.actionModulation ? conditions : nil, cache: cache))
     }
 
     /// Hidden states `[B, T, C]` → logits of the last position, `[B, K]`.

@@ -73,6 +73,17 @@ enum VectorMath {
         while i < c { out[i] = (x[i] - mean) * scale * gamma[i] + beta[i]; i += 1 }
     }
 
+    /// Adaptive LayerNorm of one normalised row, in place: `x[0..<c] = x · (1 + scale) + shift`.
+    static func modulate(_ x: UnsafeMutablePointer<Float>, count c: Int, scale: UnsafePointer<Float>, shift: UnsafePointer<Float>) {
+        var i = 0
+        while i + 16 <= c {
+            let v = loadVec(x + i)
+            storeVec(v.addingProduct(v, loadVec(scale + i)) + loadVec(shift + i), x + i)
+            i += 16
+        }
+        while i < c { x[i] += x[i] * scale[i] + shift[i]; i += 1 }
+    }
+
     /// Σ x[0..<count].
     static func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
         var acc = Vec()

@@ -52,6 +52,9 @@ struct TrainPrior: ParsableCommand {
     @Option(help: "Dropout.")
     var dropout = 0.1
 
+    @Flag(inversion: .prefixedNo, help: "Scale and shift every block's LayerNorm outputs per action (adaptive LayerNorm), besides the action tokens.")
+    var actionModulation = true
+
     @Option(help: "Fraction of actions replaced by the learned no-action id in training.")
     var actionDropout = 0.1
 
@@ -95,6 +98,7 @@ struct TrainPrior: ParsableCommand {
             config.heads = heads
             config.contextFrames = context
             config.dropout = dropout
+            config.actionModulation = actionModulation
             var options = PriorTrainingOptions()
             options.steps = steps
             options.batch = batch

@@ -8,17 +8,18 @@ final class PriorDecoderTests: XCTestCase {
     override func setUp() { Torch.setThreads(2) }
 
     /// A small random model: grid 2×3 (odd sizes exercise the kernels' partial tiles).
-    func model(seed: UInt64, layers: Int, width: Int, heads: Int, actionIntoFrame: Bool = true,
+    func model(seed: UInt64, layers: Int, width: Int, heads: Int, actionIntoFrame: Bool = true, actionModulation: Bool = true,
                contextFrames: Int = 3, codebookSize: Int = 37) throws -> PriorModel {
         Torch.manualSeed(seed)
         var c = PriorConfig()
         (c.layers, c.width, c.heads, c.contextFrames) = (layers, width, heads, contextFrames)
         (c.gridWidth, c.gridHeight, c.codebookSize, c.actionCount) = (3, 2, codebookSize, 3)
-        c.actionIntoFrame = actionIntoFrame
+        (c.actionIntoFrame, c.actionModulation) = (actionIntoFrame, actionModulation)
         let model = try PriorModel(config: c)
-        // Non-zero biases and LayerNorm affines, so every parameter matters.
+        // Non-zero biases, LayerNorm affines and action modulation, so every parameter matters.
         try Tensor.noGrad {
-            for (name, p) in model.namedParameters where name.contains("ln") || name.hasSuffix(".bias") || name.hasPrefix("action_projection") {
+            for (name, p) in model.namedParameters where name.contains("ln") || name.hasSuffix(".bias")
+                || name.hasPrefix("action_projection") || name.hasSuffix("modulation.weight") {
                 try p.copyFrom(Tensor.randn(p.shape) * 0.3 + (name.hasSuffix("ln1.weight") || name.hasSuffix("ln2.weight") ? 1 : 0))
             }
         }
@@ -34,12 +35,13 @@ final class PriorDecoderTests: XCTestCase {
     }
 
     func testLogitsMatchTheTrainingPathAtEveryPositionOfAFullWindow() throws {
-        let shapes: [(seed: UInt64, layers: Int, width: Int, heads: Int, intoFrame: Bool)] = [
-            (31, 2, 32, 2, true), (32, 1, 48, 3, false), (33, 3, 64, 4, true), (34, 2, 40, 2, true), (35, 2, 24, 3, false),
+        let shapes: [(seed: UInt64, layers: Int, width: Int, heads: Int, intoFrame: Bool, modulation: Bool)] = [
+            (31, 2, 32, 2, true, true), (32, 1, 48, 3, false, true), (33, 3, 64, 4, true, false), (34, 2, 40, 2, true, true),
+            (35, 2, 24, 3, false, false), (36, 1, 24, 2, false, true),
         ]
         for shape in shapes {
             let model = try model(seed: shape.seed, layers: shape.layers, width: shape.width, heads: shape.heads,
-                                  actionIntoFrame: shape.intoFrame)
+                                  actionIntoFrame: shape.intoFrame, actionModulation: shape.modulation)
             let config = model.config
             let (f, hw, n, k) = (config.contextFrames, config.codesPerFrame, config.tokensPerFrame, config.codebookSize)
             for samples in [1, 3] {
@@ -93,8 +95,9 @@ final class PriorDecoderTests: XCTestCase {
     }
 
     func testGreedyRolloutsMatchTheLibtorchPathAcrossSlidingWindows() throws {
-        for (seed, intoFrame, given) in [(41 as UInt64, true, 1), (42, false, 2), (43, true, 3)] {
-            let model = try model(seed: seed, layers: 2, width: 32, heads: 2, actionIntoFrame: intoFrame, codebookSize: 8)
+        for (seed, intoFrame, modulation, given) in [(41 as UInt64, true, true, 1), (42, false, true, 2), (43, true, false, 3)] {
+            let model = try model(seed: seed, layers: 2, width: 32, heads: 2, actionIntoFrame: intoFrame, actionModulation: modulation,
+                                  codebookSize: 8)
             var rng = SplitMix64(seed: seed)
             let context = PriorContext(codes: (0..<(given * 6)).map { _ in UInt16(rng.next() % 8) },
                                        actions: (0..<given).map { _ in Int32(rng.next() % 3) })

@@ -1,4 +1,5 @@
 import CodeFile
+import Foundation
 import NN
 @testable import Prior
 import XCTest
@@ -25,6 +26,7 @@ final class PriorModelTests: XCTestCase {
         Torch.manualSeed(11)
         let config = tinyConfig()
         let model = try PriorModel(config: config)
+        try randomiseModulation(model)
         let (frames, n, k) = (3, config.tokensPerFrame, config.codebookSize)
         let (codes, actions) = try randomWindow(config, frames: frames, seed: 1)
         let base = try logits(model, codes, actions, frames: frames)
@@ -58,6 +60,44 @@ final class PriorModelTests: XCTestCase {
         }
     }
 
+    func testEachPositionIsModulatedByTheActionLeadingToTheFrameItPredicts() throws {
+        var config = tinyConfig()                   // hw = 4, actions 0...2, no-action id 3
+        let model = try PriorModel(config: config)
+        let actions = try Tensor([0, 2, 1, 3, 1, 0] as [Int64], shape: [2, 3])
+        let conditions = try XCTUnwrap(model.conditions(actions: actions))
+        XCTAssertEqual(conditions.shape, [2, 15])
+        XCTAssertEqual(try conditions.int64s(), [3, 3, 3, 3, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 1,
+                                                 3, 3, 3, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1, 0])
+        config.actionModulation = false
+        XCTAssertNil(try PriorModel(config: config).conditions(actions: actions))
+    }
+
+    func testAFreshModulatedModelComputesThePlainModel() throws {
+        // The modulation tables start at zero: the same weights without them give the same logits.
+        var config = tinyConfig()
+        Torch.manualSeed(16)
+        let modulated = try PriorModel(config: config)
+        XCTAssertEqual(modulated.namedParameters.filter { $0.0.hasSuffix("modulation.weight") }.map { $0.1.shape },
+                       [[4, 128], [4, 128]])
+        config.actionModulation = false
+        let plain = try PriorModel(config: config)
+        try plain.load(Dictionary(uniqueKeysWithValues: modulated.namedParameters.filter { !$0.0.contains("modulation") }))
+        let (codes, actions) = try randomWindow(config, frames: 3, seed: 4)
+        XCTAssertEqual(try logits(modulated, codes, actions, frames: 3), try logits(plain, codes, actions, frames: 3))
+        try randomiseModulation(modulated)
+        XCTAssertNotEqual(try logits(modulated, codes, actions, frames: 3), try logits(plain, codes, actions, frames: 3))
+    }
+
+    func testConfigsWithoutActionModulationReadAsUnmodulated() throws {
+        var config = tinyConfig()
+        let json = try JSONEncoder().encode(config)
+        XCTAssertEqual(try JSONDecoder().decode(PriorConfig.self, from: json), config)
+        var object = try XCTUnwrap(JSONSerialization.jsonObject(with: json) as? [String: Any])
+        XCTAssertEqual(object.removeValue(forKey: "actionModulation") as? Bool, true)
+        config.actionModulation = false
+        XCTAssertEqual(try JSONDecoder().decode(PriorConfig.self, from: JSONSerialization.data(withJSONObject: object)), config)
+    }
+
     func testCachedLogitsMatchAFullForwardIncludingAfterTheWindowSlides() throws {
         // A 1-frame context fills a 4-frame window through the cache before it slides; a
         // 2-frame context fills a 3-frame window at once and slides at every frame.
@@ -79,6 +119,7 @@ final class PriorModelTests: XCTestCase {
         Torch.manualSeed(13)
         let config = tinyConfig(contextFrames: contextFrames)
         let model = try PriorModel(config: config)
+        try randomiseModulation(model)
         let clip = randomClip(frames: 4, seed: 5)
         let context = try PriorContext(clip: clip, start: 1, frames: given)
         let future = [2, 0, -1, 1, 2, 1]

@@ -34,6 +34,13 @@ func tinyConfig(contextFrames: Int = 3) -> PriorConfig {
     return c
 }
 
+/// Random values in every block's action modulation (zero in a fresh model, which would hide it).
+func randomiseModulation(_ model: PriorModel, std: Double = 0.5) throws {
+    try Tensor.noGrad {
+        for (name, p) in model.namedParameters where name.hasSuffix("modulation.weight") { try p.copyFrom(Tensor.randn(p.shape) * std) }
+    }
+}
+
 /// The moving-square world: a 4×4 grid of codes (0 background, 1 square) where one square moves
 /// by the action taken (noop, left, right, up, down), wrapping at the edges. Episodes restart at a
 /// random cell every `episodeLength` frames.

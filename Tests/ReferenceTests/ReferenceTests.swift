@@ -169,7 +169,7 @@ final class ReferenceCase: @unchecked Sendable {
                     try p.copyFrom(name.hasSuffix(".weight") ? Tensor.randn(p.shape) * 0.3 + 1 : Tensor.randn(p.shape) * 0.1)
                 } else if name.hasSuffix(".bias") {
                     try p.copyFrom(Tensor.randn(p.shape) * 0.1)
-                } else if name.contains("embedding") {
+                } else if name.contains("embedding") || name.hasSuffix("modulation.weight") {
                     try p.copyFrom(Tensor.randn(p.shape))
                 } else {
                     try p.copyFrom(Tensor.randn(p.shape) * (1 / Double(p.size(1)).squareRoot()))

@@ -168,7 +168,8 @@ def bench_prior(args):
     if args.prior:
         model = prior_ref.load_prior(args.prior)[0]
     else:
-        model = prior_ref.PriorModel(prior_ref.PriorConfig(codebookSize=512, gridWidth=8, gridHeight=8, actionCount=8))
+        model = prior_ref.PriorModel(prior_ref.PriorConfig(codebookSize=512, gridWidth=8, gridHeight=8, actionCount=8,
+                                                              actionModulation=True))
     c = model.config
     if args.tokenizer:
         decoder = tokenizer_ref.load_tokenizer(args.tokenizer)[0]
@@ -240,7 +241,8 @@ def write_fresh(args):
     write(args.tokenizer_out, tok.state_dict(),
           {"format": tokenizer_ref.TOKENIZER_FORMAT, "version": "1", "config": json.dumps(vars(tc), sort_keys=True)})
     pc = prior_ref.PriorConfig(layers=4, width=192, heads=4, contextFrames=8, gridWidth=tc.gridWidth,
-                               gridHeight=tc.gridHeight, codebookSize=tc.codebookSize, actionCount=8)
+                               gridHeight=tc.gridHeight, codebookSize=tc.codebookSize, actionCount=8,
+                               actionModulation=True)
     names = [f"A{i}" for i in range(pc.actionCount)]
     source = {"tokenizerHash": "fresh", "codebookSize": pc.codebookSize, "gridHeight": pc.gridHeight,
               "gridWidth": pc.gridWidth, "actionNames": names, "fps": 15}

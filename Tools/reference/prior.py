@@ -31,6 +31,7 @@ class PriorConfig:
     actionCount: int = 1
     dropout: float = 0.1
     actionIntoFrame: bool = True
+    actionModulation: bool = False      # framecast's default is true; checkpoints without the field predate it
 
     @classmethod
     def from_dict(cls, d):
@@ -101,19 +102,26 @@ class MLP(nn.Module):
 
 
 class TransformerBlock(nn.Module):
-    """Pre-LayerNorm: x + attn(ln1(x)), then + mlp(ln2(.))."""
+    """Pre-LayerNorm: x + attn(ln1(x)), then + mlp(ln2(.)). With `conditions` (actions + 1 ids), each
+    LayerNorm output n becomes n * (1 + scale) + shift, from the position's row of `modulation`."""
 
-    def __init__(self, width, heads, dropout):
+    def __init__(self, width, heads, dropout, conditions=None):
         super().__init__()
         self.ln1 = nn.LayerNorm(width, eps=1e-5)
         self.attn = CausalSelfAttention(width, heads)
         self.ln2 = nn.LayerNorm(width, eps=1e-5)
         self.mlp = MLP(width)
+        self.modulation = nn.Embedding(conditions, 4 * width) if conditions else None   # [A + 1, 4C]
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x, cache=None):                    # [B, T, C] -> [B, T, C]
-        h = x + self.drop(self.attn(self.ln1(x), cache))
-        return h + self.drop(self.mlp(self.ln2(h)))
+    def forward(self, x, conditions=None, cache=None):   # [B, T, C], [B, T] -> [B, T, C]
+        m = self.modulation(conditions).chunk(4, dim=-1) if self.modulation is not None else None  # 4 x [B, T, C]
+
+        def modulate(n, part):
+            return n if m is None else n * (1 + m[2 * part]) + m[2 * part + 1]
+
+        h = x + self.drop(self.attn(modulate(self.ln1(x), 0), cache))
+        return h + self.drop(self.mlp(modulate(self.ln2(h), 1)))
 
 
 class PriorModel(nn.Module):
@@ -130,19 +138,21 @@ class PriorModel(nn.Module):
         self.frame_embedding = nn.Embedding(c.contextFrames, c.width)          # [contextFrames, C]
         self.action_projection = nn.Linear(c.width, c.width)
         self.drop = nn.Dropout(c.dropout)
-        self.blocks = nn.ModuleList(TransformerBlock(c.width, c.heads, c.dropout) for _ in range(c.layers))
+        conditions = c.actionCount + 1 if c.actionModulation else None
+        self.blocks = nn.ModuleList(TransformerBlock(c.width, c.heads, c.dropout, conditions) for _ in range(c.layers))
         self.ln_final = nn.LayerNorm(c.width, eps=1e-5)
         self.head = nn.Linear(c.width, c.codebookSize)                         # C -> K
         self._init_weights()
 
     def _init_weights(self):
-        """GPT-2 style, as PriorModel.swift: N(0, 0.02), residual projections N(0, 0.02/sqrt(2L)), biases 0."""
+        """GPT-2 style, as PriorModel.swift: N(0, 0.02), residual projections N(0, 0.02/sqrt(2L)), biases
+        and action modulation 0."""
         residual = 0.02 / math.sqrt(2 * self.config.layers)
         with torch.no_grad():
             for name, p in self.named_parameters():
                 if "ln" in name:
                     continue
-                if name.endswith(".bias"):
+                if name.endswith(".bias") or name.endswith("modulation.weight"):
                     p.zero_()
                 elif name.startswith("blocks.") and name.endswith("proj.weight"):
                     p.normal_(0, residual)
@@ -167,6 +177,18 @@ class PriorModel(nn.Module):
         tokens = torch.cat([x, a], dim=2) + frames                             # [B, F, hw+1, C]
         return tokens.reshape(b, f * c.tokens_per_frame, c.width)
 
+    def conditions(self, actions):
+        """Each position's action for the modulated blocks, [B, F] -> [B, F*(hw+1)]: frame f's codes get
+        the action after frame f-1 (no_action for f = 0), its action token its own action; None without."""
+        c = self.config
+        if not c.actionModulation:
+            return None
+        b, f = actions.shape
+        none = torch.full((b, 1), c.no_action, dtype=torch.int64)
+        previous = torch.cat([none, actions[:, :f - 1]], dim=1)                # [B, F]
+        codes = previous.unsqueeze(2).expand(b, f, c.codes_per_frame)         # [B, F, hw]
+        return torch.cat([codes, actions.unsqueeze(2)], dim=2).reshape(b, f * c.tokens_per_frame)
+
     def embed_code(self, codes, slot, frame, previous_action):
         """One code token per sample: codes [S] -> [S, 1, C]."""
         x = self.code_embedding(codes) + self.slot_embedding.weight[slot] + self.frame_embedding.weight[frame]
@@ -180,14 +202,14 @@ class PriorModel(nn.Module):
         x = self.action_embedding(actions) + self.slot_embedding.weight[c.codes_per_frame] + self.frame_embedding.weight[frame]
         return x.unsqueeze(1)
 
-    def hidden(self, x, cache=None):                     # [B, T, C] -> [B, T, C]
+    def hidden(self, x, conditions=None, cache=None):    # [B, T, C], [B, T] -> [B, T, C]
         h = self.drop(x)
         for i, block in enumerate(self.blocks):
-            h = block(h, cache.layers[i] if cache is not None else None)
+            h = block(h, conditions, cache.layers[i] if cache is not None else None)
         return self.ln_final(h)
 
     def all_logits(self, codes, actions):                # -> [B, F*(hw+1), K]
-        return self.head(self.hidden(self.embed(codes, actions)))
+        return self.head(self.hidden(self.embed(codes, actions), self.conditions(actions)))
 
     def predicting_positions(self, frames):
         """Positions whose next token is a code of frames 1..F-1 (target at p + 1)."""
@@ -195,7 +217,7 @@ class PriorModel(nn.Module):
         return [f * n + j - 1 for f in range(1, max(1, frames)) for j in range(hw)]
 
     def code_logits(self, codes, actions):               # -> [B, (F-1)*hw, K]
-        h = self.hidden(self.embed(codes, actions))
+        h = self.hidden(self.embed(codes, actions), self.conditions(actions))
         positions = torch.tensor(self.predicting_positions(codes.shape[1]), dtype=torch.int64)
         return self.head(h.index_select(1, positions))
 
@@ -229,7 +251,7 @@ class PriorModel(nn.Module):
             cache = KVCache(c.layers)
             codes = torch.stack([x[:batch] for x in frame_codes[start:end]], dim=1)          # [batch, F, hw]
             acts = torch.stack([x[:batch] for x in frame_actions[start:end]], dim=1)         # [batch, F]
-            return self.hidden(self.embed(codes, acts), cache)[:, -1]                        # [batch, C]
+            return self.hidden(self.embed(codes, acts), self.conditions(acts), cache)[:, -1]  # [batch, C]
 
         last = prefill(n, 1).expand(samples, c.width)                                        # [S, C]
         cache.expand(samples)
@@ -249,12 +271,14 @@ class PriorModel(nn.Module):
                 chosen = pick(logits)
                 codes[:, j] = chosen
                 x = self.embed_code(chosen, j, f, previous)                                  # [S, 1, C]
+                conditions = previous.unsqueeze(1)                                           # [S, 1]
                 if j == hw - 1:
                     if not (g + 1 < len(actions) and f + 1 < c.contextFrames):
                         break
                     nxt = torch.full((samples,), model_action(actions[g + 1]), dtype=torch.int64)
                     x = torch.cat([x, self.embed_action(nxt, f)], dim=1)                     # [S, 2, C]
-                last = self.hidden(x, cache)[:, -1]
+                    conditions = torch.cat([conditions, nxt.unsqueeze(1)], dim=1)            # [S, 2]
+                last = self.hidden(x, conditions if c.actionModulation else None, cache)[:, -1]
             frame_codes.append(codes)
             frame_actions.append(torch.full((samples,), model_action(actions[g + 1] if g + 1 < len(actions) else -1),
                                             dtype=torch.int64))
