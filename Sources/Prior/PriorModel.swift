@@ -124,11 +124,12 @@ public final class PriorModel: Module {
 
     // MARK: transformer
 
-    /// Embedded tokens `[B, T, C]` and their conditions `[B, T]` (see `conditions(actions:)`) → final
-    /// hidden states `[B, T, C]`; with a cache, T new tokens after the cached ones.
+    /// Embedded tokens `[B, T, C]` and their conditions `[B, T]` (see `conditions(actions:)`; unused
+    /// without `actionModulation`) → final hidden states `[B, T, C]`; with a cache, T new tokens
+    /// after the cached ones.
     func hidden(_ x: Tensor, conditions: Tensor?, cache: KVCache? = nil) throws -> Tensor {
         var h = try x.dropout(config.dropout, training: training)
-        let oneHot = try conditions?.oneHot(config.actionCount + 1).to(.float32)              // [B, T, A + 1]
+        let oneHot = config.actionModulation ? try conditions?.oneHot(config.actionCount + 1).to(.float32) : nil  // [B, T, A + 1]
         for (i, block) in blocks.enumerated() {
             h = try block(h, conditions: oneHot, cache: cache?.layers[i], training: training)
         }

@@ -32,7 +32,7 @@ final class TorchDecoder: RolloutDecoder {
             x = try Tensor.cat([x, model.embedAction(n, frame: input.frame)], dim: 1)               // [S, 2, C]
             conditions = try Tensor.cat([conditions, n.unsqueeze(1)], dim: 1)                      // [S, 2]
         }
-        return try logitsOfLast(model.hidden(x, conditions: model.config.actionModulation ? conditions : nil, cache: cache))
+        return try logitsOfLast(model.hidden(x, conditions: conditions, cache: cache))
     }
 
     /// Hidden states `[B, T, C]` → logits of the last position, `[B, K]`.
