@@ -83,9 +83,7 @@ public final class PriorModel: Module {
         let frames = try frameEmbedding(Tensor.arange(f)).unsqueeze(1)                      // [F, 1, C]
         var x = try codeEmbedding(codes) + slots.narrow(dim: 0, start: 0, length: hw)       // [B, F, hw, C]
         if config.actionIntoFrame {
-            let none = try Tensor.full([b, 1], Double(config.noAction), dtype: .int64)
-            let previous = try Tensor.cat([none, actions.narrow(dim: 1, start: 0, length: f - 1)], dim: 1)  // [B, F]
-            x = try x + conditioning(previous).unsqueeze(2)                                 // + [B, F, 1, C]
+            x = try x + conditioning(previousActions(actions)).unsqueeze(2)                 // + [B, F, 1, C]
         }
         let a = try actionEmbedding(actions).unsqueeze(2) + slots.narrow(dim: 0, start: hw, length: 1)  // [B, F, 1, C]
         let tokens = try Tensor.cat([x, a], dim: 2) + frames                                 // [B, F, hw+1, C]
@@ -98,10 +96,14 @@ public final class PriorModel: Module {
     func conditions(actions: Tensor) throws -> Tensor? {
         guard config.actionModulation else { return nil }
         let (b, f) = (actions.size(0), actions.size(1))
-        let none = try Tensor.full([b, 1], Double(config.noAction), dtype: .int64)
-        let previous = try Tensor.cat([none, actions.narrow(dim: 1, start: 0, length: f - 1)], dim: 1)  // [B, F]
-        let codes = try previous.unsqueeze(2).expand([b, f, config.codesPerFrame])         // [B, F, hw]
+        let codes = try previousActions(actions).unsqueeze(2).expand([b, f, config.codesPerFrame])  // [B, F, hw]
         return try Tensor.cat([codes, actions.unsqueeze(2)], dim: 2).reshape([b, f * config.tokensPerFrame])
+    }
+
+    /// The action that led to each frame of a window, `[B, F]` → `[B, F]`: the previous frame's, no-action for frame 0.
+    private func previousActions(_ actions: Tensor) throws -> Tensor {
+        let none = try Tensor.full([actions.size(0), 1], Double(config.noAction), dtype: .int64)
+        return try Tensor.cat([none, actions.narrow(dim: 1, start: 0, length: actions.size(1) - 1)], dim: 1)
     }
 
     /// One code token per sample: codes `[S]` at `slot` of window frame `frame`, whose frame follows `previousAction` `[S]` → `[S, 1, C]`.
