@@ -23,6 +23,7 @@ struct EvalTokenizer: ParsableCommand {
             Examples:
               framecast eval tokenizer --tokenizer runs/tok/tokenizer.safetensors --clips Clips/manifest.json
               framecast eval tokenizer --tokenizer runs/tok/tokenizer.safetensors --clips Clips/basic_s9.mp4 --json
+              framecast eval tokenizer --tokenizer runs/tok/tokenizer.safetensors --clips Clips/manifest.json --split train
             """
     )
 
@@ -31,6 +32,9 @@ struct EvalTokenizer: ParsableCommand {
 
     @Option(help: "Clips: folder, manifest.json (its 'validation' split) or video.")
     var clips: String
+
+    @Option(help: "Which split of a manifest to evaluate: validation or train (to choose between models without touching the validation clips).")
+    var split = "validation"
 
     @Option(help: "Evaluate at most this many frames (evenly spaced).")
     var limit = 100_000
@@ -41,10 +45,16 @@ struct EvalTokenizer: ParsableCommand {
     @Option(help: "Compute threads (default: all cores).")
     var threads: Int?
 
+    func validate() throws {
+        guard ["validation", "train"].contains(split) else { throw ValidationError("--split must be validation or train, got \(split)") }
+        guard limit > 0 else { throw ValidationError("--limit must be positive") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
     func run() throws {
         Torch.setThreads(threads ?? Torch.allCores)
         let tok = try LoadedTokenizer(tokenizer)
-        let set = try ClipSet.resolve(clips, split: "validation")
+        let set = try ClipSet.resolve(clips, split: split)
         let frames = try loadFrames(set, width: tok.config.frameWidth, height: tok.config.frameHeight, label: "clips")
         let e = try tok.model.evaluate(frames, limit: limit)
         if json {

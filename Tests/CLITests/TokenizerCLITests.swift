@@ -97,6 +97,25 @@ final class TokenizerCLITests: XCTestCase {
         XCTAssertEqual(steps, Array(1...400))
     }
 
+    func testEvalTokenizerReadsTheChosenSplitOfAManifest() throws {
+        let model = try tokenizer()
+        _ = try clip()
+        _ = try Fixtures.validationClip()
+        let manifest = fixture.file("manifest.json")
+        try Data(#"{"train": ["clip"], "validation": ["val"]}"#.utf8).write(to: URL(fileURLWithPath: manifest))
+        func frames(_ extra: [String]) throws -> Int? {
+            let result = try ProcessRunner.framecast(["eval", "tokenizer", "--tokenizer", model, "--clips", manifest, "--json"] + extra)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            return object?["frames"] as? Int
+        }
+        XCTAssertEqual(try frames([]), 30)                      // val.mp4
+        XCTAssertEqual(try frames(["--split", "train"]), 60)    // clip.mp4
+        let bad = try ProcessRunner.framecast(["eval", "tokenizer", "--tokenizer", model, "--clips", manifest, "--split", "test"])
+        XCTAssertEqual(bad.status, 64)
+        XCTAssertTrue(bad.stderr.contains("--split must be validation or train, got test"), bad.stderr)
+    }
+
     func testBadTokenizerArgumentsAreUsageErrors() throws {
         let video = try clip()
         let result = try ProcessRunner.framecast(["train", "tokenizer", "--clips", video, "--grid", "5x5", "--out", fixture.file("bad")])
