@@ -63,7 +63,7 @@ struct EvalPrior: ParsableCommand {
 
     func validate() throws {
         guard horizon >= 1, windows >= 2 else { throw ValidationError("--horizon must be ≥ 1 and --windows ≥ 2") }
-        guard ["validation", "train"].contains(split) else { throw ValidationError("--split must be validation or train, got \(split)") }
+        try ManifestSplit.validate(split)
         guard (0...20).contains(actionGuidance) else { throw ValidationError("--action-guidance must be in 0...20") }
         if let plot, !plot.lowercased().hasSuffix(".png") { throw ValidationError("--plot must end in .png") }
     }

@@ -46,7 +46,7 @@ struct EvalTokenizer: ParsableCommand {
     var threads: Int?
 
     func validate() throws {
-        guard ["validation", "train"].contains(split) else { throw ValidationError("--split must be validation or train, got \(split)") }
+        try ManifestSplit.validate(split)
         guard limit > 0 else { throw ValidationError("--limit must be positive") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }

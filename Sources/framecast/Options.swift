@@ -32,3 +32,13 @@ struct FrameSize: ExpressibleByArgument, CustomStringConvertible {
 }
 
 extension FitMode: ExpressibleByArgument {}
+
+/// The splits of a clips manifest that the evaluating commands read (`--split`).
+enum ManifestSplit {
+    /// Throws a usage error unless `split` is `validation` or `train`.
+    static func validate(_ split: String) throws {
+        guard ["validation", "train"].contains(split) else {
+            throw ValidationError("--split must be validation or train, got \(split)")
+        }
+    }
+}
