@@ -23,14 +23,19 @@ public final class PriorSampler {
     /// Threads the fused decoder uses for re-prefilling a slid window (its steps use one).
     public let decoderThreads: Int
 
+    /// The tokenizer's codebook `[K, D]` row-major (`VQVAE.codeVectors()`), for `SamplingOptions.nearestMean`; may be empty otherwise.
+    public let codeVectors: [Float]
+
     /// The default of `decoderThreads`.
     public static let defaultDecoderThreads = 1
 
-    public init(model: PriorModel, source: CodeSource? = nil, engine: Engine = .fused, decoderThreads: Int = defaultDecoderThreads) {
+    public init(model: PriorModel, source: CodeSource? = nil, engine: Engine = .fused, decoderThreads: Int = defaultDecoderThreads,
+                codeVectors: [Float] = []) {
         self.model = model
         self.source = source
         self.engine = engine
         self.decoderThreads = max(1, decoderThreads)
+        self.codeVectors = codeVectors
     }
 
     /// Context frames `start ..< start + frames` of `clip`, checked against the prior's code source.
@@ -106,7 +111,7 @@ public final class PriorSampler {
             let k = config.codebookSize, w = Float(options.actionGuidance), half = samples * k
             return (0..<half).map { i in logits[half + i] + w * (logits[i] - logits[half + i]) }
         }
-        var sampler = TokenSampler(options)
+        var sampler = TokenSampler(options, codeVectors: codeVectors)
         var output = [[Int64]](repeating: [], count: samples)
 
         try Tensor.noGrad {
@@ -172,6 +177,9 @@ public final class PriorSampler {
         let config = model.config
         let problems = options.problems
         guard problems.isEmpty else { throw PriorError(.invalidSampling(problems.joined(separator: "; "))) }
+        if options.nearestMean && (codeVectors.isEmpty || codeVectors.count % config.codebookSize != 0) {
+            throw PriorError(.invalidSampling("the nearest-mean pick needs the tokenizer's codebook of \(config.codebookSize) vectors (got \(codeVectors.count) numbers)"))
+        }
         guard samples >= 1 else { throw PriorError(.invalidSampling("samples \(samples) must be at least 1")) }
         guard context.frames >= 1 else { throw PriorError(.invalidContext("no context frames")) }
         guard context.codes.count == context.frames * config.codesPerFrame else {

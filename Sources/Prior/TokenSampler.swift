@@ -15,13 +15,20 @@ public struct SamplingOptions: Codable, Sendable, Equatable {
     /// leads to the frame and u replaces it by the learned no-action id (trained through action
     /// dropout). 1 = off (plain conditional logits); w > 1 strengthens the action's effect.
     public var actionGuidance = 1.0
+    /// Instead of drawing a code, pick the one whose codebook vector is nearest (L2) to the mean
+    /// vector under the model's distribution (softmax at `temperature`, after top-k and top-p): the
+    /// code with the least expected squared error in code space. Deterministic; needs the
+    /// tokenizer's codebook (`PriorSampler.codeVectors`) and `temperature` > 0.
+    public var nearestMean = false
 
-    public init(temperature: Double = 1, topK: Int = 0, topP: Double = 1, seed: UInt64 = 0, actionGuidance: Double = 1) {
+    public init(temperature: Double = 1, topK: Int = 0, topP: Double = 1, seed: UInt64 = 0, actionGuidance: Double = 1,
+                nearestMean: Bool = false) {
         self.temperature = temperature
         self.topK = topK
         self.topP = topP
         self.seed = seed
         self.actionGuidance = actionGuidance
+        self.nearestMean = nearestMean
     }
 
     /// Problems in words; empty when usable.
@@ -31,6 +38,7 @@ public struct SamplingOptions: Codable, Sendable, Equatable {
         if topK < 0 { out.append("top-k \(topK) must be ≥ 0 (0 = off)") }
         if !(topP > 0 && topP <= 1) { out.append("top-p \(topP) must be in (0, 1]") }
         if !(actionGuidance >= 0 && actionGuidance <= 20) { out.append("action guidance \(actionGuidance) must be in [0, 20]") }
+        if nearestMean && temperature == 0 { out.append("the nearest-mean pick needs a temperature > 0") }
         return out
     }
 }
@@ -39,10 +47,13 @@ public struct SamplingOptions: Codable, Sendable, Equatable {
 /// (independent of libtorch's global one and of thread counts).
 struct TokenSampler {
     let options: SamplingOptions
+    /// The codebook `[K, D]` row-major, for `nearestMean`.
+    let codeVectors: [Float]
     private var rng: SplitMix64
 
-    init(_ options: SamplingOptions) {
+    init(_ options: SamplingOptions, codeVectors: [Float] = []) {
         self.options = options
+        self.codeVectors = codeVectors
         rng = SplitMix64(seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ 0x1234_5678)
     }
 
@@ -78,6 +89,7 @@ struct TokenSampler {
             order.removeLast(order.count - keep)
             probs.removeLast(probs.count - keep)
         }
+        if options.nearestMean { return nearest(toMeanOf: order, probs, k: row.count) }
         let mass = probs.reduce(0, +)
         var u = rng.unit() * mass
         for (i, p) in probs.enumerated() {
@@ -85,5 +97,26 @@ struct TokenSampler {
             if u < 0 { return order[i] }
         }
         return order[order.count - 1]
+    }
+
+    /// The code whose vector is nearest to ē = Σ p_i·e_i over `codes` (weights renormalised), among
+    /// all K codes: argmin_k E‖e_k − e_c‖² = argmin_k ‖e_k − ē‖². Ties go to the lower code.
+    private func nearest(toMeanOf codes: [Int], _ probs: [Double], k: Int) -> Int {
+        let d = codeVectors.count / k
+        let total = probs.reduce(0, +)
+        var mean = [Double](repeating: 0, count: d)
+        for (c, p) in zip(codes, probs) {
+            for j in 0..<d { mean[j] += p / total * Double(codeVectors[c * d + j]) }
+        }
+        var best = 0, bestDistance = Double.infinity
+        for c in 0..<k {
+            var distance = 0.0
+            for j in 0..<d {
+                let e = Double(codeVectors[c * d + j]) - mean[j]
+                distance += e * e
+            }
+            if distance < bestDistance { (best, bestDistance) = (c, distance) }
+        }
+        return best
     }
 }

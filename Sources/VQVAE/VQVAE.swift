@@ -86,6 +86,9 @@ public final class VQVAE {
         }
     }
 
+    /// The codebook's vectors, `[K, D]` row-major: what a code stands for before the decoder.
+    public func codeVectors() throws -> [Float] { try quantizer.codebook.floats() }
+
     /// Encode then decode, in one pass (no codes leave libtorch).
     public func reconstruct(frames: [UInt8], count: Int) throws -> [UInt8] {
         try Tensor.noGrad {

@@ -46,6 +46,9 @@ struct EvalPrior: ParsableCommand {
     @Option(help: "Action guidance w: logits = u + w·(c − u) with u ignoring the latest action; 1 = off, > 1 follows actions more strongly.")
     var actionGuidance = PriorDefaults.actionGuidance
 
+    @Flag(help: "Also roll out with nearest-mean picks (predict --nearest-mean, T = 1), true and shuffled actions.")
+    var nearestMean = false
+
     @Option(help: "Which split of a manifest to evaluate: validation or train.")
     var split = "validation"
 
@@ -75,7 +78,8 @@ struct EvalPrior: ParsableCommand {
         let data = try RolloutEvaluation.load(try ClipSet.resolve(clips, split: split), tokenizer: tok)
         let report = try RolloutEvaluation.measure(data, clipsName: clips, tokenizer: tok, prior: loaded,
                                                    contextFrames: contextFrames ?? loaded.model.config.contextFrames,
-                                                   horizon: horizon, windows: windows, seed: seed, actionGuidance: actionGuidance)
+                                                   horizon: horizon, windows: windows, seed: seed, actionGuidance: actionGuidance,
+                                                   nearestMean: nearestMean)
         if let plot {
             let canvas = RolloutEvaluation.plot(report)
             try PNGWriter.write(rgb: canvas.rgb, width: canvas.width, height: canvas.height, to: plot)

@@ -56,6 +56,9 @@ struct Predict: ParsableCommand {
     @Option(help: "Sample only within the smallest set of codes with this total probability.")
     var topP = 1.0
 
+    @Flag(help: "Pick each code nearest to the mean code vector under the model's distribution (after --temperature, --top-k, --top-p) instead of drawing one: deterministic and smoother.")
+    var nearestMean = false
+
     @Option(help: "Action guidance w: logits = u + w·(c − u) with u ignoring the latest action; 1 = off, > 1 follows actions more strongly.")
     var actionGuidance = PriorDefaults.actionGuidance
 
@@ -82,6 +85,10 @@ struct Predict: ParsableCommand {
         guard (1...64).contains(samples) else { throw ValidationError("--samples must be 1...64") }
         guard temperature >= 0, topK >= 0, topP > 0, topP <= 1 else { throw ValidationError("need --temperature ≥ 0, --top-k ≥ 0, 0 < --top-p ≤ 1") }
         guard (0...20).contains(actionGuidance) else { throw ValidationError("--action-guidance must be in 0...20") }
+        if nearestMean {
+            guard temperature > 0 else { throw ValidationError("--nearest-mean needs --temperature > 0 (it averages over the model's distribution)") }
+            guard samples == 1 else { throw ValidationError("--nearest-mean is deterministic: --samples \(samples) would give identical samples") }
+        }
         guard (1...16).contains(scale) else { throw ValidationError("--scale must be 1...16") }
     }
 
@@ -94,7 +101,8 @@ struct Predict: ParsableCommand {
         // A video is encoded only as far as the context and, following its own actions, the truth.
         let needed = start + c + (actions == nil ? frames ?? 16 : 0)
         let clip = input.hasSuffix(".codes.safetensors") ? try CodeClip.read(path: input) : try tok.encode(video: input, limit: needed)
-        let sampler = PriorSampler(model: loaded.model, source: loaded.source, decoderThreads: threads ?? Torch.allCores)
+        let sampler = PriorSampler(model: loaded.model, source: loaded.source, decoderThreads: threads ?? Torch.allCores,
+                                   codeVectors: nearestMean ? try tok.model.codeVectors() : [])
         guard start + c <= clip.frames else {
             throw MediaError(input, "has \(clip.frames) frames: --start \(start) with \(c) context frames needs \(start + c)")
         }
@@ -125,7 +133,8 @@ struct Predict: ParsableCommand {
         }
         let sampleStart = Date()
         let rollout = try sampler.rollout(context: context, actions: future, samples: samples,
-                                          options: SamplingOptions(temperature: temperature, topK: topK, topP: topP, seed: seed, actionGuidance: actionGuidance),
+                                          options: SamplingOptions(temperature: temperature, topK: topK, topP: topP, seed: seed, actionGuidance: actionGuidance,
+                                                                   nearestMean: nearestMean),
                                           onFrame: video.map { video in { video.add(frame: $0, codes: $1) } })
         let sampleSeconds = Date().timeIntervalSince(sampleStart)
 

@@ -23,10 +23,14 @@ enum RolloutEvaluation {
         var greedyShuffled: Curve
         var sampled: Curve
         var sampledShuffled: Curve
+        /// Nearest-mean picks (`SamplingOptions.nearestMean`, T = 1), true and shuffled actions.
+        var nearestMean: Curve?
+        var nearestMeanShuffled: Curve?
         var copyLast: Curve
         var tokenizerCeiling: Curve
         var deltaPSNRGreedy: Double
         var deltaPSNRSampled: Double
+        var deltaPSNRNearestMean: Double?
         var teacherForced: PriorEvaluation?
         var framesPerSecond: Double
         /// The classifier-free action guidance w of every rollout (1 = none).
@@ -37,7 +41,8 @@ enum RolloutEvaluation {
             case contextFrames = "context_frames", greedyShuffled = "greedy_shuffled", sampledShuffled = "sampled_shuffled"
             case copyLast = "copy_last", tokenizerCeiling = "tokenizer_ceiling", deltaPSNRGreedy = "delta_psnr_greedy_h1_8"
             case deltaPSNRSampled = "delta_psnr_sampled_h1_8", teacherForced = "teacher_forced", framesPerSecond = "rollout_frames_per_second"
-            case actionGuidance = "action_guidance"
+            case actionGuidance = "action_guidance", nearestMean = "nearest_mean", nearestMeanShuffled = "nearest_mean_shuffled"
+            case deltaPSNRNearestMean = "delta_psnr_nearest_mean_h1_8"
         }
     }
 
@@ -62,7 +67,7 @@ enum RolloutEvaluation {
     /// greedy and at temperature 1, and scores them; also copy-last-frame and the tokenizer ceiling.
     static func measure(_ data: [Clip], clipsName: String, tokenizer tok: LoadedTokenizer, prior loaded: PriorCheckpoint.Loaded,
                         contextFrames c: Int, horizon: Int, windows: Int, seed: UInt64,
-                        actionGuidance: Double = 1) throws -> Report {
+                        actionGuidance: Double = 1, nearestMean: Bool = false) throws -> Report {
         var all: [(clip: Int, start: Int)] = []
         for (i, clip) in data.enumerated() where clip.codes.frames >= c + horizon {
             for s in 0...(clip.codes.frames - c - horizon) where !clip.codes.episodeStart[(s + 1)..<(s + c + horizon)].contains(true) {
@@ -71,7 +76,7 @@ enum RolloutEvaluation {
         }
         guard all.count >= 2 else { throw MediaError(clipsName, "has no window of \(c + horizon) frames without an episode start") }
         let chosen = all.count <= windows ? all : (0..<windows).map { all[$0 * all.count / windows] }
-        let sampler = PriorSampler(model: loaded.model, source: loaded.source)
+        let sampler = PriorSampler(model: loaded.model, source: loaded.source, codeVectors: nearestMean ? try tok.model.codeVectors() : [])
         let n = Double(chosen.count)
         let (width, height) = (tok.config.frameWidth, tok.config.frameHeight)
         var sums = [String: (psnr: [Double], ssim: [Double])]()
@@ -94,11 +99,13 @@ enum RolloutEvaluation {
             let perFrame = clip.codes.codesPerFrame
             let truthCodes = Array(clip.codes.codes[((s + c) * perFrame)..<((s + c + horizon) * perFrame)])
             let ceiling = try tok.model.decode(codes: truthCodes, count: horizon)
-            for (key, actions, temperature) in [("greedy", trueActions, 0.0), ("greedy_shuffled", shuffled, 0.0),
-                                                ("sampled", trueActions, 1.0), ("sampled_shuffled", shuffled, 1.0)] {
+            var modes = [("greedy", trueActions, 0.0, false), ("greedy_shuffled", shuffled, 0.0, false),
+                         ("sampled", trueActions, 1.0, false), ("sampled_shuffled", shuffled, 1.0, false)]
+            if nearestMean { modes += [("mean", trueActions, 1.0, true), ("mean_shuffled", shuffled, 1.0, true)] }
+            for (key, actions, temperature, mean) in modes {
                 let t0 = Date()
                 let rollout = try sampler.rollout(context: context, actions: actions.map { max(0, $0) }, samples: 1,
-                                                  options: SamplingOptions(temperature: temperature, seed: seed &+ UInt64(k), actionGuidance: actionGuidance))
+                                                  options: SamplingOptions(temperature: temperature, seed: seed &+ UInt64(k), actionGuidance: actionGuidance, nearestMean: mean))
                 rolloutSeconds += Date().timeIntervalSince(t0)
                 rolloutFrames += horizon
                 let pixels = try tok.model.decode(codes: rollout.codes, count: horizon)
@@ -124,8 +131,10 @@ enum RolloutEvaluation {
         }
         return Report(windows: chosen.count, contextFrames: c, horizon: horizon, greedy: curve("greedy"),
                       greedyShuffled: curve("greedy_shuffled"), sampled: curve("sampled"), sampledShuffled: curve("sampled_shuffled"),
+                      nearestMean: nearestMean ? curve("mean") : nil, nearestMeanShuffled: nearestMean ? curve("mean_shuffled") : nil,
                       copyLast: curve("copy_last"), tokenizerCeiling: curve("ceiling"),
                       deltaPSNRGreedy: delta("greedy", "greedy_shuffled"), deltaPSNRSampled: delta("sampled", "sampled_shuffled"),
+                      deltaPSNRNearestMean: nearestMean ? delta("mean", "mean_shuffled") : nil,
                       teacherForced: teacherForced, framesPerSecond: Double(rolloutFrames) / rolloutSeconds,
                       actionGuidance: actionGuidance)
     }
@@ -134,6 +143,7 @@ enum RolloutEvaluation {
     static func plot(_ r: Report) -> Canvas {
         let named: [(String, Curve)] = [("PRIOR GREEDY", r.greedy), ("GREEDY SHUFFLED ACTIONS", r.greedyShuffled),
                                         ("PRIOR T=1", r.sampled), ("COPY LAST FRAME", r.copyLast), ("TOKENIZER CEILING", r.tokenizerCeiling)]
+            + (r.nearestMean.map { [("PRIOR NEAREST-MEAN", $0)] } ?? [])
         func series(_ metric: KeyPath<Curve, [Double]>) -> [LinePlot.Series] {
             named.enumerated().map { i, entry in
                 LinePlot.Series(name: entry.0, color: LinePlot.palette[i],
@@ -150,15 +160,19 @@ enum RolloutEvaluation {
     static func table(_ report: Report) -> String {
         var lines = ["rollout PSNR (dB, per frame capped at 50) over \(report.windows) windows, \(report.contextFrames) context frames"
                      + (report.actionGuidance == 1 ? ":" : String(format: ", action guidance %.2f:", report.actionGuidance))]
-        let rows: [(String, Curve)] = [("prior greedy", report.greedy), ("  shuffled actions", report.greedyShuffled),
-                                       ("prior T=1", report.sampled), ("  shuffled actions", report.sampledShuffled),
-                                       ("copy last frame", report.copyLast), ("tokenizer ceiling", report.tokenizerCeiling)]
+        var rows: [(String, Curve)] = [("prior greedy", report.greedy), ("  shuffled actions", report.greedyShuffled),
+                                       ("prior T=1", report.sampled), ("  shuffled actions", report.sampledShuffled)]
+        if let mean = report.nearestMean, let shuffled = report.nearestMeanShuffled {
+            rows += [("prior nearest-mean", mean), ("  shuffled actions", shuffled)]
+        }
+        rows += [("copy last frame", report.copyLast), ("tokenizer ceiling", report.tokenizerCeiling)]
         let shown = [1, 2, 4, 8, 16].filter { $0 <= report.horizon }
         lines.append("h".padding(toLength: 20, withPad: " ", startingAt: 0) + shown.map { String(format: "%7d", $0) }.joined())
         for (name, curve) in rows {
             lines.append(name.padding(toLength: 20, withPad: " ", startingAt: 0) + shown.map { String(format: "%7.2f", curve.psnr[$0 - 1]) }.joined())
         }
-        lines.append(String(format: "ΔPSNR true − shuffled actions, mean h=1..8: greedy %.2f dB, T=1 %.2f dB", report.deltaPSNRGreedy, report.deltaPSNRSampled))
+        lines.append(String(format: "ΔPSNR true − shuffled actions, mean h=1..8: greedy %.2f dB, T=1 %.2f dB", report.deltaPSNRGreedy, report.deltaPSNRSampled)
+                     + (report.deltaPSNRNearestMean.map { String(format: ", nearest-mean %.2f dB", $0) } ?? ""))
         if let t = report.teacherForced {
             lines.append(String(format: "teacher-forced bits/token: %.3f (shuffled actions %.3f, no actions %.3f; unigram %.3f, copy-previous %.3f)",
                                 t.bitsPerToken, t.shuffledActionBitsPerToken, t.noActionBitsPerToken, t.unigramBitsPerToken, t.copyPreviousBitsPerToken))

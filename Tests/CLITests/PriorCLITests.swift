@@ -70,11 +70,13 @@ final class PriorCLITests: XCTestCase {
         let tok = try Fixtures.tokenizer(), prior = try Fixtures.prior()
         let plot = Fixtures.directory.file("rollout.png")
         let result = try ProcessRunner.framecast(["eval", "prior", "--tokenizer", tok, "--prior", prior, "--clips", try Fixtures.clip(),
-                                                  "--horizon", "3", "--windows", "4", "--json", "--plot", plot])
+                                                  "--horizon", "3", "--windows", "4", "--json", "--plot", plot, "--nearest-mean"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         XCTAssertEqual((json["greedy"] as? [String: Any])?["psnr"].map { ($0 as? [Double])?.count }, 3)
         XCTAssertNotNil((json["teacher_forced"] as? [String: Any])?["unigram_bits_per_token"])
+        XCTAssertEqual((json["nearest_mean_shuffled"] as? [String: Any])?["ssim"].map { ($0 as? [Double])?.count }, 3)
+        XCTAssertNotNil(json["delta_psnr_nearest_mean_h1_8"] as? Double)
         XCTAssertTrue(FileManager.default.fileExists(atPath: plot))
     }
 
@@ -84,6 +86,16 @@ final class PriorCLITests: XCTestCase {
         XCTAssertEqual(result.status, 64)
         XCTAssertTrue(result.stderr.contains("--action-change-weight must be in (0, 100]"), result.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: Fixtures.directory.file("bad-prior/checkpoint.safetensors")))
+    }
+
+    func testNearestMeanPredictionsRejectSettingsTheyCannotHonour() throws {
+        let base = ["predict", "in.codes.safetensors", "--tokenizer", "t", "--prior", "p", "-o", "o.codes.safetensors", "--nearest-mean"]
+        for (extra, expected) in [(["--temperature", "0"], "--nearest-mean needs --temperature > 0"),
+                                  (["--samples", "2"], "would give identical samples")] {
+            let result = try ProcessRunner.framecast(base + extra)
+            XCTAssertEqual(result.status, 64, "\(extra): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains(expected), "\(extra): \(result.stderr)")
+        }
     }
 
     func testBadPredictRequestsFailClearly() throws {

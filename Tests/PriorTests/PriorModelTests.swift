@@ -180,6 +180,41 @@ final class PriorModelTests: XCTestCase {
         XCTAssertEqual(greedy.codes, try run(3, topK: 1).codes.prefix(greedy.codes.count).map { $0 })
     }
 
+    func testNearestMeanPicksTheCodeNearestTheExpectedVector() throws {
+        // Codes at 0, 0.1 and 1 on a line; probabilities 0.3, 0.3, 0.4: the most likely code is 2, but
+        // the mean vector 0.43 is nearest code 1 (|0.1 − 0.43| = 0.33 < 0.43 < 0.57).
+        let logits = [0.3, 0.3, 0.4].map { Float(log($0)) }
+        let vectors: [Float] = [0, 0, 0.1, 0, 1, 0]                                        // [K = 3, D = 2]
+        for seed: UInt64 in [1, 2, 3] {
+            var mean = TokenSampler(SamplingOptions(temperature: 1, seed: seed, nearestMean: true), codeVectors: vectors)
+            XCTAssertEqual(mean.sample(logits + logits, rows: 2, k: 3), [1, 1])
+        }
+        var greedy = TokenSampler(SamplingOptions(temperature: 0))
+        XCTAssertEqual(greedy.sample(logits, rows: 1, k: 3), [2])
+        // Top-k 1 leaves only code 2, whose own vector is the mean; a low temperature sharpens towards it too.
+        var top1 = TokenSampler(SamplingOptions(temperature: 1, topK: 1, nearestMean: true), codeVectors: vectors)
+        XCTAssertEqual(top1.sample(logits, rows: 1, k: 3), [2])
+        var cold = TokenSampler(SamplingOptions(temperature: 0.1, nearestMean: true), codeVectors: vectors)
+        XCTAssertEqual(cold.sample(logits, rows: 1, k: 3), [2])
+        XCTAssertEqual(SamplingOptions(temperature: 0, nearestMean: true).problems, ["the nearest-mean pick needs a temperature > 0"])
+    }
+
+    func testNearestMeanRolloutsAreDeterministicAndNeedTheCodebook() throws {
+        Torch.manualSeed(16)
+        let config = tinyConfig()
+        let model = try PriorModel(config: config)
+        let context = try PriorContext(clip: randomClip(frames: 3, seed: 9), frames: 2)
+        let options = { (seed: UInt64) in SamplingOptions(temperature: 1, seed: seed, nearestMean: true) }
+        assertPriorError(try PriorSampler(model: model).rollout(context: context, actions: [0, 1], options: options(0)),
+                         { if case .invalidSampling = $0 { true } else { false } }, mentions: ["codebook"])
+        var rng = SplitMix64(seed: 4)
+        let vectors = (0..<(config.codebookSize * 3)).map { _ in Float(rng.unit()) }
+        let sampler = PriorSampler(model: model, codeVectors: vectors)
+        let a = try sampler.rollout(context: context, actions: [0, 1, 2, 0], options: options(1))
+        XCTAssertEqual(a, try sampler.rollout(context: context, actions: [0, 1, 2, 0], options: options(2)), "the seed must not matter")
+        XCTAssertEqual(a.codes.count, 4 * config.codesPerFrame)
+    }
+
     func testLongRolloutsRunFarPastTheContext() throws {
         Torch.manualSeed(15)
         let model = try PriorModel(config: tinyConfig())
