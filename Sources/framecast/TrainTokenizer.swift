@@ -68,7 +68,7 @@ struct TrainTokenizer: ParsableCommand {
     var lr = 1e-3
 
     @Option(help: "Weight of the image-gradient (edge) L1 loss, for sharpness; 0 turns it off.")
-    var edgeWeight = 0.5
+    var edgeWeight = 0.0
 
     @Option(help: "Weight of the 1 − SSIM loss (structural similarity, the metric's window); 0 turns it off.")
     var ssimWeight = 0.0

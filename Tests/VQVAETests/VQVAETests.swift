@@ -211,6 +211,7 @@ final class VQVAETests: XCTestCase {
         options.steps = 12
         options.batch = 8
         options.warmup = 2
+        (options.edgeWeight, options.ssimWeight) = (0.5, 0.1)  // every loss term, so each must resume exactly
         func fresh() throws -> TokenizerTrainer {
             Torch.manualSeed(options.seed)
             return try TokenizerTrainer(model: VQVAE(config: Self.tiny), options: options, data: bank)
