@@ -106,7 +106,8 @@ struct TokenSampler {
         let total = probs.reduce(0, +)
         var mean = [Double](repeating: 0, count: d)
         for (c, p) in zip(codes, probs) {
-            for j in 0..<d { mean[j] += p / total * Double(codeVectors[c * d + j]) }
+            let weight = p / total
+            for j in 0..<d { mean[j] += weight * Double(codeVectors[c * d + j]) }
         }
         var best = 0, bestDistance = Double.infinity
         for c in 0..<k {
