@@ -55,14 +55,16 @@ struct ContactSheet: ParsableCommand {
             }
         }
         guard !thumbnails.isEmpty else { throw MediaError(video, "contains no decodable frames") }
-        let gap = 2
+        // Frame numbers go in a strip under each thumbnail, so labels the video itself carries stay readable.
+        let gap = 2, strip = Canvas.textHeight() + 2
         let rows = (thumbnails.count + columns - 1) / columns
         let cols = min(columns, thumbnails.count)
-        var canvas = Canvas(width: cols * (thumb.width + gap) + gap, height: rows * (thumb.height + gap) + gap, fill: (32, 32, 32))
+        let cellHeight = thumb.height + strip
+        var canvas = Canvas(width: cols * (thumb.width + gap) + gap, height: rows * (cellHeight + gap) + gap, fill: (32, 32, 32))
         for (i, frame) in thumbnails.enumerated() {
-            let x = gap + (i % columns) * (thumb.width + gap), y = gap + (i / columns) * (thumb.height + gap)
+            let x = gap + (i % columns) * (thumb.width + gap), y = gap + (i / columns) * (cellHeight + gap)
             canvas.paste(frame, x: x, y: y)
-            canvas.label("\(frame.index)", x: x, y: y)
+            canvas.label("\(frame.index)", x: x, y: y + thumb.height)
         }
         try PNGWriter.write(rgb: canvas.rgb, width: canvas.width, height: canvas.height, to: output)
         print("\(output): \(thumbnails.count) frames (every \(every)), \(canvas.width)x\(canvas.height)")

@@ -51,9 +51,9 @@ final class CLICommandTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         let png = [UInt8](try Data(contentsOf: URL(fileURLWithPath: sheet)))
         XCTAssertEqual(Array(png.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
-        // 3 thumbnails of 64×64 in 2 columns with 2-pixel gaps: 134×134.
+        // 3 thumbnails of 64×64 in 2 columns, each with a 9-pixel label strip under it, 2-pixel gaps: 134 × (2·(64 + 9 + 2) + 2) = 134×152.
         let width = png[16..<20].reduce(0) { $0 << 8 | Int($1) }, height = png[20..<24].reduce(0) { $0 << 8 | Int($1) }
-        XCTAssertEqual([width, height], [134, 134])
+        XCTAssertEqual([width, height], [134, 152])
         XCTAssertTrue(result.stdout.contains("3 frames"))
     }
 }
