@@ -102,7 +102,7 @@ struct Predict: ParsableCommand {
         let needed = start + c + (actions == nil ? frames ?? 16 : 0)
         let clip = input.hasSuffix(".codes.safetensors") ? try CodeClip.read(path: input) : try tok.encode(video: input, limit: needed)
         let sampler = PriorSampler(model: loaded.model, source: loaded.source, decoderThreads: threads ?? Torch.allCores,
-                                   codeVectors: nearestMean ? try tok.model.codeVectors() : [])
+                                   codeVectors: try tok.model.codeVectors())
         guard start + c <= clip.frames else {
             throw MediaError(input, "has \(clip.frames) frames: --start \(start) with \(c) context frames needs \(start + c)")
         }

@@ -76,7 +76,7 @@ enum RolloutEvaluation {
         }
         guard all.count >= 2 else { throw MediaError(clipsName, "has no window of \(c + horizon) frames without an episode start") }
         let chosen = all.count <= windows ? all : (0..<windows).map { all[$0 * all.count / windows] }
-        let sampler = PriorSampler(model: loaded.model, source: loaded.source, codeVectors: nearestMean ? try tok.model.codeVectors() : [])
+        let sampler = PriorSampler(model: loaded.model, source: loaded.source, codeVectors: try tok.model.codeVectors())
         let n = Double(chosen.count)
         let (width, height) = (tok.config.frameWidth, tok.config.frameHeight)
         var sums = [String: (psnr: [Double], ssim: [Double])]()
