@@ -21,16 +21,19 @@ public struct PriorTrainingOptions: Codable, Sendable, Equatable {
     /// the action token says what happens next; elsewhere the motion so far mostly does). 1 = plain
     /// cross-entropy.
     public var actionChangeWeight = 1.0
+    /// Probability of replacing each input code (never a target) by a uniformly random code while
+    /// training, so the model learns to predict from imperfect pasts, as in its own rollouts.
+    public var contextNoise = 0.0
     /// Seed for initialisation, window sampling, action dropout and dropout masks.
     public var seed: UInt64 = 0
 
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case steps, batch, learningRate, warmup, weightDecay, gradientClip, actionDropout, actionChangeWeight, seed
+        case steps, batch, learningRate, warmup, weightDecay, gradientClip, actionDropout, actionChangeWeight, contextNoise, seed
     }
 
-    /// Checkpoints written before `actionChangeWeight` existed read as weight 1.
+    /// Checkpoints written before `actionChangeWeight` or `contextNoise` existed read as 1 and 0.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         steps = try c.decode(Int.self, forKey: .steps)
@@ -41,6 +44,7 @@ public struct PriorTrainingOptions: Codable, Sendable, Equatable {
         gradientClip = try c.decode(Double.self, forKey: .gradientClip)
         actionDropout = try c.decode(Double.self, forKey: .actionDropout)
         actionChangeWeight = try c.decodeIfPresent(Double.self, forKey: .actionChangeWeight) ?? 1
+        contextNoise = try c.decodeIfPresent(Double.self, forKey: .contextNoise) ?? 0
         seed = try c.decode(UInt64.self, forKey: .seed)
     }
 }
@@ -116,15 +120,18 @@ public final class PriorTrainer {
         }
     }
 
-    /// Step `step`'s windows and action-dropout draws: a function of (seed, step) only.
+    /// Step `step`'s windows, action-dropout and context-noise draws: a function of (seed, step) only.
     func batch(step: Int) throws -> WindowBatch {
         var rng = SplitMix64(seed: options.seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(step))
         let chosen = (0..<options.batch).map { _ in windows[Int(rng.next() % UInt64(windows.count))] }
         let frames = model.config.contextFrames
         let drops = (0..<(options.batch * frames)).map { _ in rng.unit() < options.actionDropout }
-        return try WindowBatch(data, chosen, frames: frames, config: model.config, actionChangeWeight: options.actionChangeWeight) {
-            drops[$0 * frames + $1]
-        }
+        // Noise draws come from their own stream, so runs without noise keep their batches.
+        var noise = SplitMix64(seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step) &+ 0x6E6F_6973_65)
+        let (p, k) = (options.contextNoise, UInt64(model.config.codebookSize))
+        let inputCode: ((Int) -> Int64?)? = p > 0 ? { _ in noise.unit() < p ? Int64(noise.next() % k) : nil } : nil
+        return try WindowBatch(data, chosen, frames: frames, config: model.config, actionChangeWeight: options.actionChangeWeight,
+                               dropAction: { drops[$0 * frames + $1] }, inputCode: inputCode)
     }
 
     /// One optimizer step.

@@ -61,6 +61,9 @@ struct TrainPrior: ParsableCommand {
     @Option(help: "Loss weight of the codes of frames whose action differs from the previous frame's (1 = plain cross-entropy).")
     var actionChangeWeight = 1.0
 
+    @Option(help: "Probability of replacing each input code (never a target) by a random code in training, so the model learns to predict from imperfect pasts like its own rollouts (0 = off).")
+    var contextNoise = 0.0
+
     @Option(help: "Peak learning rate.")
     var lr = 5e-4
 
@@ -72,6 +75,7 @@ struct TrainPrior: ParsableCommand {
         guard steps > 0, batch > 0, context >= 2 else { throw ValidationError("--steps and --batch must be positive, --context at least 2") }
         guard layers > 0, width > 0, heads > 0, width % heads == 0 else { throw ValidationError("--width must be a positive multiple of --heads") }
         guard actionChangeWeight > 0, actionChangeWeight <= 100 else { throw ValidationError("--action-change-weight must be in (0, 100]") }
+        guard contextNoise >= 0, contextNoise < 1 else { throw ValidationError("--context-noise must be in [0, 1)") }
         guard evalWindows > 0 else { throw ValidationError("--eval-windows must be positive") }
     }
 
@@ -106,6 +110,7 @@ struct TrainPrior: ParsableCommand {
             options.warmup = runOptions.minutes == nil ? min(100, steps / 10) : 100
             options.actionDropout = actionDropout
             options.actionChangeWeight = actionChangeWeight
+            options.contextNoise = contextNoise
             options.seed = runOptions.seed
             trainer = try PriorTrainer(config: config, options: options, data: data)
             log = try run.openLog(at: 0)

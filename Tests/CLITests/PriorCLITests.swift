@@ -81,11 +81,14 @@ final class PriorCLITests: XCTestCase {
     }
 
     func testBadTrainingSettingsAreUsageErrors() throws {
-        let result = try ProcessRunner.framecast(["train", "prior", "--codes", try Fixtures.codes(), "--action-change-weight", "0",
-                                                  "--out", Fixtures.directory.file("bad-prior")])
-        XCTAssertEqual(result.status, 64)
-        XCTAssertTrue(result.stderr.contains("--action-change-weight must be in (0, 100]"), result.stderr)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: Fixtures.directory.file("bad-prior/checkpoint.safetensors")))
+        for (option, value, expected) in [("--action-change-weight", "0", "--action-change-weight must be in (0, 100]"),
+                                          ("--context-noise", "1", "--context-noise must be in [0, 1)")] {
+            let result = try ProcessRunner.framecast(["train", "prior", "--codes", try Fixtures.codes(), option, value,
+                                                      "--out", Fixtures.directory.file("bad-prior")])
+            XCTAssertEqual(result.status, 64)
+            XCTAssertTrue(result.stderr.contains(expected), result.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: Fixtures.directory.file("bad-prior/checkpoint.safetensors")))
+        }
     }
 
     func testNearestMeanPredictionsRejectSettingsTheyCannotHonour() throws {

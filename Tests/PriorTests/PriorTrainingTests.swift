@@ -150,6 +150,36 @@ final class PriorTrainingTests: XCTestCase {
         XCTAssertGreaterThan(try loss.item(), plain)
     }
 
+    func testContextNoiseReplacesInputCodesButNeverTargets() throws {
+        let data = try PriorDataset(clips: [randomClip(frames: 40, seed: 11), randomClip(frames: 40, seed: 12)])
+        let config = tinyConfig(contextFrames: 3)
+        var options = PriorTrainingOptions()
+        options.batch = 64
+        options.seed = 9
+        Torch.manualSeed(0)
+        let clean = try PriorTrainer(model: PriorModel(config: config), options: options, data: data)
+        options.contextNoise = 0.25
+        let noisy = try PriorTrainer(model: PriorModel(config: config), options: options, data: data)
+        var replaced = 0, total = 0
+        for step in 1...4 {
+            let (a, b) = (try clean.batch(step: step), try noisy.batch(step: step))
+            // Same windows and actions, same (clean) targets; without noise the inputs are the true codes.
+            XCTAssertEqual(try a.targets.int64s(), try b.targets.int64s())
+            XCTAssertEqual(try a.actions.int64s(), try b.actions.int64s())
+            let (trueCodes, noisyCodes) = (try a.codes.int64s(), try b.codes.int64s())
+            XCTAssertEqual(stride(from: 0, to: trueCodes.count, by: 12).flatMap { trueCodes[($0 + 4)..<($0 + 12)] }, try a.targets.int64s())
+            XCTAssertTrue(noisyCodes.allSatisfy { $0 >= 0 && $0 < Int64(config.codebookSize) })
+            replaced += zip(trueCodes, noisyCodes).filter { $0 != $1 }.count
+            total += trueCodes.count
+            // A function of (seed, step): the same batch again.
+            XCTAssertEqual(try noisy.batch(step: step).codes.int64s(), noisyCodes)
+        }
+        // A replacement draws any of the K = 8 codes, so 7/8 of the draws change the code: 0.25 · 7/8 ≈ 0.22.
+        let fraction = Double(replaced) / Double(total)
+        XCTAssertEqual(fraction, 0.25 * 7 / 8, accuracy: 0.03, "\(replaced) of \(total)")
+        XCTAssertNotEqual(try noisy.batch(step: 1).codes.int64s(), try noisy.batch(step: 2).codes.int64s())
+    }
+
     func testOptionsWithoutTheActionChangeWeightReadAsWeightOne() throws {
         var options = PriorTrainingOptions()
         options.actionChangeWeight = 3
@@ -158,6 +188,12 @@ final class PriorTrainingTests: XCTestCase {
         let old = json.replacingOccurrences(of: #","actionChangeWeight":3"#, with: "").replacingOccurrences(of: #""actionChangeWeight":3,"#, with: "")
         XCTAssertFalse(old.contains("actionChangeWeight"))
         XCTAssertEqual(try JSONDecoder().decode(PriorTrainingOptions.self, from: Data(old.utf8)).actionChangeWeight, 1)
+        // Nor does one written before context noise existed.
+        options.contextNoise = 0.1
+        let noisy = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
+        let older = noisy.replacingOccurrences(of: #","contextNoise":0.1"#, with: "").replacingOccurrences(of: #""contextNoise":0.1,"#, with: "")
+        XCTAssertFalse(older.contains("contextNoise"))
+        XCTAssertEqual(try JSONDecoder().decode(PriorTrainingOptions.self, from: Data(older.utf8)).contextNoise, 0)
     }
 
     func testResumingFromACheckpointReproducesAnUninterruptedRun() throws {
@@ -167,6 +203,7 @@ final class PriorTrainingTests: XCTestCase {
         options.batch = 4
         options.warmup = 3
         options.seed = 5
+        options.contextNoise = 0.1  // its draws, too, must resume where they stopped
         func fresh() throws -> PriorTrainer {
             Torch.manualSeed(99)  // the trainer seeds initialisation itself
             return try PriorTrainer(config: tinyConfig(), options: options, data: data)
