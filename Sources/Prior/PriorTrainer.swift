@@ -23,6 +23,7 @@ public struct PriorTrainingOptions: Codable, Sendable, Equatable {
     public var actionChangeWeight = 1.0
     /// Probability of replacing each input code (never a target) by a uniformly random code while
     /// training, so the model learns to predict from imperfect pasts, as in its own rollouts.
+    /// 0 = off (`train prior` defaults to 0.1, chosen by measurement).
     public var contextNoise = 0.0
     /// Seed for initialisation, window sampling, action dropout and dropout masks.
     public var seed: UInt64 = 0

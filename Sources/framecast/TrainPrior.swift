@@ -13,8 +13,9 @@ struct TrainPrior: ParsableCommand {
             Trains on windows of --context frames that never cross an episode start, teacher-forced, with \
             cross-entropy on code tokens. Validation reports bits/token with the true actions, shuffled actions \
             and no actions, against two baselines: unigram code frequencies and the smoothed "same token as the \
-            previous frame". RUN_DIR gets checkpoint.safetensors (resumable), prior.safetensors, log.jsonl and \
-            report.json.
+            previous frame". By default 10% of the input codes (never the targets) are replaced by random codes \
+            (--context-noise), so the model learns to continue imperfect pasts like its own rollouts. RUN_DIR \
+            gets checkpoint.safetensors (resumable), prior.safetensors, log.jsonl and report.json.
 
             Examples:
               framecast encode .data/train --tokenizer runs/tok8/tokenizer.safetensors -o codes/train
@@ -62,7 +63,7 @@ struct TrainPrior: ParsableCommand {
     var actionChangeWeight = 1.0
 
     @Option(help: "Probability of replacing each input code (never a target) by a random code in training, so the model learns to predict from imperfect pasts like its own rollouts (0 = off).")
-    var contextNoise = 0.0
+    var contextNoise = 0.1
 
     @Option(help: "Peak learning rate.")
     var lr = 5e-4
