@@ -25,16 +25,22 @@ public struct PriorTrainingOptions: Codable, Sendable, Equatable {
     /// training, so the model learns to predict from imperfect pasts, as in its own rollouts.
     /// 0 = off (`train prior` defaults to 0.1, chosen by measurement).
     public var contextNoise = 0.0
+    /// Probability of replacing each input code of frames 2..F by a code drawn (T = 1) from the
+    /// model's own teacher-forced prediction at that position, made by an extra gradient-free
+    /// forward pass each step: pasts with the kind of errors the model makes in its rollouts
+    /// (scheduled sampling, one step deep). 0 = off.
+    public var contextSamples = 0.0
     /// Seed for initialisation, window sampling, action dropout and dropout masks.
     public var seed: UInt64 = 0
 
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case steps, batch, learningRate, warmup, weightDecay, gradientClip, actionDropout, actionChangeWeight, contextNoise, seed
+        case steps, batch, learningRate, warmup, weightDecay, gradientClip, actionDropout, actionChangeWeight, contextNoise, contextSamples, seed
     }
 
-    /// Checkpoints written before `actionChangeWeight` or `contextNoise` existed read as 1 and 0.
+    /// Checkpoints written before `actionChangeWeight`, `contextNoise` or `contextSamples` existed
+    /// read as 1, 0 and 0.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         steps = try c.decode(Int.self, forKey: .steps)
@@ -46,6 +52,7 @@ public struct PriorTrainingOptions: Codable, Sendable, Equatable {
         actionDropout = try c.decode(Double.self, forKey: .actionDropout)
         actionChangeWeight = try c.decodeIfPresent(Double.self, forKey: .actionChangeWeight) ?? 1
         contextNoise = try c.decodeIfPresent(Double.self, forKey: .contextNoise) ?? 0
+        contextSamples = try c.decodeIfPresent(Double.self, forKey: .contextSamples) ?? 0
         seed = try c.decode(UInt64.self, forKey: .seed)
     }
 }
@@ -135,12 +142,41 @@ public final class PriorTrainer {
                                dropAction: { drops[$0 * frames + $1] }, inputCode: inputCode)
     }
 
+    /// `batch` with some input codes of frames 1..<F replaced by the model's own draws (see
+    /// `contextSamples`); the positions and draws are a function of (seed, step) and the weights.
+    func selfSampled(_ batch: WindowBatch, step: Int) throws -> WindowBatch {
+        let p = options.contextSamples
+        guard p > 0 else { return batch }
+        let (hw, frames, k) = (model.config.codesPerFrame, model.config.contextFrames, model.config.codebookSize)
+        let windowCount = batch.codes.size(0)
+        var rng = SplitMix64(seed: options.seed &* 0xD1B5_4A32_D192_ED03 &+ UInt64(step) &+ 0x7365_6C66)
+        // (input index into codes [B, F, hw], row of the logits [B, (F−1)·hw, K] predicting it)
+        var chosen: [(input: Int, row: Int)] = []
+        for b in 0..<windowCount {
+            for f in 1..<frames {
+                for j in 0..<hw where rng.unit() < p {
+                    chosen.append(((b * frames + f) * hw + j, (b * (frames - 1) + f - 1) * hw + j))
+                }
+            }
+        }
+        guard !chosen.isEmpty else { return batch }
+        model.training = false
+        let logits = try Tensor.noGrad { try model.codeLogits(codes: batch.codes, actions: batch.actions).floats() }
+        var rows = [Float](); rows.reserveCapacity(chosen.count * k)
+        for c in chosen { rows += logits[(c.row * k)..<((c.row + 1) * k)] }
+        var sampler = TokenSampler(SamplingOptions(temperature: 1, seed: options.seed &+ UInt64(step) &* 0x2F6B_5E1D))
+        let drawn = sampler.sample(rows, rows: chosen.count, k: k)
+        var out = batch
+        try out.replaceInputs(zip(chosen, drawn).map { ($0.input, $1) })
+        return out
+    }
+
     /// One optimizer step.
     public func trainStep() throws -> PriorStepStats {
         let started = Date()
         let next = step + 1
         Torch.manualSeed(options.seed &+ UInt64(next) &* 7919)
-        let batch = try batch(step: next)
+        let batch = try selfSampled(batch(step: next), step: next)
         model.training = true
         defer { model.training = false }
         let (weighted, plain) = try batch.trainingNats(model)

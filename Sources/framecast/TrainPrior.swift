@@ -65,6 +65,9 @@ struct TrainPrior: ParsableCommand {
     @Option(help: "Probability of replacing each input code (never a target) by a random code in training, so the model learns to predict from imperfect pasts like its own rollouts (0 = off).")
     var contextNoise = 0.1
 
+    @Option(help: "Probability of replacing each input code after a window's first frame by a code the model itself draws for that position (one extra forward pass a step; scheduled sampling). 0 = off.")
+    var contextSamples = 0.0
+
     @Option(help: "Peak learning rate.")
     var lr = 5e-4
 
@@ -77,6 +80,7 @@ struct TrainPrior: ParsableCommand {
         guard layers > 0, width > 0, heads > 0, width % heads == 0 else { throw ValidationError("--width must be a positive multiple of --heads") }
         guard actionChangeWeight > 0, actionChangeWeight <= 100 else { throw ValidationError("--action-change-weight must be in (0, 100]") }
         guard contextNoise >= 0, contextNoise < 1 else { throw ValidationError("--context-noise must be in [0, 1)") }
+        guard contextSamples >= 0, contextSamples <= 1 else { throw ValidationError("--context-samples must be in [0, 1]") }
         guard evalWindows > 0 else { throw ValidationError("--eval-windows must be positive") }
     }
 
@@ -112,6 +116,7 @@ struct TrainPrior: ParsableCommand {
             options.actionDropout = actionDropout
             options.actionChangeWeight = actionChangeWeight
             options.contextNoise = contextNoise
+            options.contextSamples = contextSamples
             options.seed = runOptions.seed
             trainer = try PriorTrainer(config: config, options: options, data: data)
             log = try run.openLog(at: 0)

@@ -82,7 +82,8 @@ final class PriorCLITests: XCTestCase {
 
     func testBadTrainingSettingsAreUsageErrors() throws {
         for (option, value, expected) in [("--action-change-weight", "0", "--action-change-weight must be in (0, 100]"),
-                                          ("--context-noise", "1", "--context-noise must be in [0, 1)")] {
+                                          ("--context-noise", "1", "--context-noise must be in [0, 1)"),
+                                          ("--context-samples", "1.5", "--context-samples must be in [0, 1]")] {
             let result = try ProcessRunner.framecast(["train", "prior", "--codes", try Fixtures.codes(), option, value,
                                                       "--out", Fixtures.directory.file("bad-prior")])
             XCTAssertEqual(result.status, 64)

@@ -180,6 +180,49 @@ final class PriorTrainingTests: XCTestCase {
         XCTAssertNotEqual(try noisy.batch(step: 1).codes.int64s(), try noisy.batch(step: 2).codes.int64s())
     }
 
+    func testContextSamplesReplaceLaterInputsWithTheModelsOwnDraws() throws {
+        let data = try PriorDataset(clips: [randomClip(frames: 40, seed: 13), randomClip(frames: 40, seed: 14)])
+        let config = tinyConfig(contextFrames: 3)  // 2×2 grid, K = 8
+        var options = PriorTrainingOptions()
+        options.batch = 64
+        options.seed = 4
+        options.contextSamples = 0.5
+        Torch.manualSeed(0)
+        let trainer = try PriorTrainer(model: PriorModel(config: config), options: options, data: data)
+        // Make the model certain of code 5 everywhere, so every draw is 5.
+        try Tensor.noGrad {
+            try trainer.model.head.weight.zeroInPlace()
+            try trainer.model.head.bias!.zeroInPlace()
+            try trainer.model.head.bias!.addInPlace(Tensor([0, 0, 0, 0, 0, 60, 0, 0] as [Float], shape: [8]))
+        }
+        var changed = 0, later = 0
+        for step in 1...3 {
+            let plain = try trainer.batch(step: step)
+            let sampled = try trainer.selfSampled(plain, step: step)
+            XCTAssertEqual(try sampled.targets.int64s(), try plain.targets.int64s())
+            XCTAssertEqual(try sampled.actions.int64s(), try plain.actions.int64s())
+            let (before, after) = (try plain.codes.int64s(), try sampled.codes.int64s())
+            XCTAssertEqual(after, sampled.inputCodes)
+            for i in before.indices {
+                if (i / 4) % 3 == 0 {
+                    XCTAssertEqual(after[i], before[i], "frame 0 has no prediction and stays true")
+                } else {
+                    later += 1
+                    if after[i] != before[i] { changed += 1; XCTAssertEqual(after[i], 5, "a draw from the model") }
+                }
+            }
+            // A function of (seed, step) and the weights: the same inputs again.
+            XCTAssertEqual(try trainer.selfSampled(plain, step: step).codes.int64s(), after)
+        }
+        // Half the later inputs are drawn; 7/8 of those were not already 5: 0.5 · 7/8 ≈ 0.44.
+        XCTAssertEqual(Double(changed) / Double(later), 0.5 * 7 / 8, accuracy: 0.04, "\(changed) of \(later)")
+        // Off: the batch is untouched.
+        options.contextSamples = 0
+        let off = try PriorTrainer(model: trainer.model, options: options, data: data)
+        let plain = try off.batch(step: 1)
+        XCTAssertEqual(try off.selfSampled(plain, step: 1).codes.int64s(), try plain.codes.int64s())
+    }
+
     func testOptionsWithoutTheActionChangeWeightReadAsWeightOne() throws {
         var options = PriorTrainingOptions()
         options.actionChangeWeight = 3
@@ -194,6 +237,7 @@ final class PriorTrainingTests: XCTestCase {
         let older = noisy.replacingOccurrences(of: #","contextNoise":0.1"#, with: "").replacingOccurrences(of: #""contextNoise":0.1,"#, with: "")
         XCTAssertFalse(older.contains("contextNoise"))
         XCTAssertEqual(try JSONDecoder().decode(PriorTrainingOptions.self, from: Data(older.utf8)).contextNoise, 0)
+        XCTAssertEqual(try JSONDecoder().decode(PriorTrainingOptions.self, from: Data(older.utf8)).contextSamples, 0)
     }
 
     func testResumingFromACheckpointReproducesAnUninterruptedRun() throws {
@@ -204,6 +248,7 @@ final class PriorTrainingTests: XCTestCase {
         options.warmup = 3
         options.seed = 5
         options.contextNoise = 0.1  // its draws, too, must resume where they stopped
+        options.contextSamples = 0.2  // and the model's own draws
         func fresh() throws -> PriorTrainer {
             Torch.manualSeed(99)  // the trainer seeds initialisation itself
             return try PriorTrainer(config: tinyConfig(), options: options, data: data)
