@@ -25,10 +25,11 @@ public struct PriorTrainingOptions: Codable, Sendable, Equatable {
     /// training, so the model learns to predict from imperfect pasts, as in its own rollouts.
     /// 0 = off (`train prior` defaults to 0.1, chosen by measurement).
     public var contextNoise = 0.0
-    /// Probability of replacing each input code of frames 2..F by a code drawn (T = 1) from the
-    /// model's own teacher-forced prediction at that position, made by an extra gradient-free
+    /// Final probability of replacing each input code of frames 2..F by a code drawn (T = 1) from
+    /// the model's own teacher-forced prediction at that position, made by an extra gradient-free
     /// forward pass each step: pasts with the kind of errors the model makes in its rollouts
-    /// (scheduled sampling, one step deep). 0 = off.
+    /// (scheduled sampling, one step deep). It rises linearly from 0 at the first step to this
+    /// value at the last, so the untrained model's near-uniform draws never swamp the data. 0 = off.
     public var contextSamples = 0.0
     /// Seed for initialisation, window sampling, action dropout and dropout masks.
     public var seed: UInt64 = 0
@@ -145,7 +146,7 @@ public final class PriorTrainer {
     /// `batch` with some input codes of frames 1..<F replaced by the model's own draws (see
     /// `contextSamples`); the positions and draws are a function of (seed, step) and the weights.
     func selfSampled(_ batch: WindowBatch, step: Int) throws -> WindowBatch {
-        let p = options.contextSamples
+        let p = options.contextSamples * Double(step) / Double(max(options.steps, 1))
         guard p > 0 else { return batch }
         let (hw, frames, k) = (model.config.codesPerFrame, model.config.contextFrames, model.config.codebookSize)
         let windowCount = batch.codes.size(0)

@@ -65,7 +65,7 @@ struct TrainPrior: ParsableCommand {
     @Option(help: "Probability of replacing each input code (never a target) by a random code in training, so the model learns to predict from imperfect pasts like its own rollouts (0 = off).")
     var contextNoise = 0.1
 
-    @Option(help: "Probability of replacing each input code after a window's first frame by a code the model itself draws for that position (one extra forward pass a step; scheduled sampling). 0 = off.")
+    @Option(help: "Final probability (rising linearly from 0 over the run) of replacing each input code after a window's first frame by a code the model itself draws for that position (one extra forward pass a step; scheduled sampling). 0 = off.")
     var contextSamples = 0.0
 
     @Option(help: "Peak learning rate.")

@@ -184,9 +184,10 @@ final class PriorTrainingTests: XCTestCase {
         let data = try PriorDataset(clips: [randomClip(frames: 40, seed: 13), randomClip(frames: 40, seed: 14)])
         let config = tinyConfig(contextFrames: 3)  // 2×2 grid, K = 8
         var options = PriorTrainingOptions()
-        options.batch = 64
+        options.batch = 128
         options.seed = 4
-        options.contextSamples = 0.5
+        options.steps = 6
+        options.contextSamples = 0.5  // reached at step 6; at step 3 the probability is 0.25
         Torch.manualSeed(0)
         let trainer = try PriorTrainer(model: PriorModel(config: config), options: options, data: data)
         // Make the model certain of code 5 everywhere, so every draw is 5.
@@ -195,8 +196,8 @@ final class PriorTrainingTests: XCTestCase {
             try trainer.model.head.bias!.zeroInPlace()
             try trainer.model.head.bias!.addInPlace(Tensor([0, 0, 0, 0, 0, 60, 0, 0] as [Float], shape: [8]))
         }
-        var changed = 0, later = 0
-        for step in 1...3 {
+        var changed = [Int: Int](), later = [Int: Int]()
+        for step in [3, 6] {
             let plain = try trainer.batch(step: step)
             let sampled = try trainer.selfSampled(plain, step: step)
             XCTAssertEqual(try sampled.targets.int64s(), try plain.targets.int64s())
@@ -207,15 +208,18 @@ final class PriorTrainingTests: XCTestCase {
                 if (i / 4) % 3 == 0 {
                     XCTAssertEqual(after[i], before[i], "frame 0 has no prediction and stays true")
                 } else {
-                    later += 1
-                    if after[i] != before[i] { changed += 1; XCTAssertEqual(after[i], 5, "a draw from the model") }
+                    later[step, default: 0] += 1
+                    if after[i] != before[i] { changed[step, default: 0] += 1; XCTAssertEqual(after[i], 5, "a draw from the model") }
                 }
             }
             // A function of (seed, step) and the weights: the same inputs again.
             XCTAssertEqual(try trainer.selfSampled(plain, step: step).codes.int64s(), after)
         }
-        // Half the later inputs are drawn; 7/8 of those were not already 5: 0.5 · 7/8 ≈ 0.44.
-        XCTAssertEqual(Double(changed) / Double(later), 0.5 * 7 / 8, accuracy: 0.04, "\(changed) of \(later)")
+        // A quarter, then half, of the later inputs are drawn; 7/8 of those were not already 5.
+        for (step, p) in [(3, 0.25), (6, 0.5)] {
+            let fraction = Double(changed[step] ?? 0) / Double(later[step] ?? 1)
+            XCTAssertEqual(fraction, p * 7 / 8, accuracy: 0.05, "step \(step): \(changed[step] ?? 0) of \(later[step] ?? 0)")
+        }
         // Off: the batch is untouched.
         options.contextSamples = 0
         let off = try PriorTrainer(model: trainer.model, options: options, data: data)
