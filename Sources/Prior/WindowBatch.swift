@@ -6,8 +6,6 @@ import NN
 /// their loss weights.
 struct WindowBatch {
     private(set) var codes: Tensor    // [B, F, hw]
-    /// `codes` on the host, row-major.
-    private(set) var inputCodes: [Int64]
     let actions: Tensor  // [B, F]
     let targets: Tensor  // [B, (F−1)·hw]
     /// Loss weight per target frame `[B, F−1]`; nil when every weight is 1.
@@ -51,7 +49,6 @@ struct WindowBatch {
             for i in codes.indices { if let code = inputCode(i) { codes[i] = code } }
         }
         self.codes = try Tensor(codes, shape: [windows.count, frames, hw])
-        inputCodes = codes
         self.actions = try Tensor(actions, shape: [windows.count, frames])
         self.targets = try Tensor(targets, shape: [windows.count, (frames - 1) * hw])
         frameWeights = actionChangeWeight == 1 ? nil : weights
@@ -60,8 +57,9 @@ struct WindowBatch {
     /// Replaces input codes (flat index into `codes` → new code); the targets keep the true codes.
     mutating func replaceInputs(_ changes: [(index: Int, code: Int64)]) throws {
         guard !changes.isEmpty else { return }
-        for (index, code) in changes { inputCodes[index] = code }
-        codes = try Tensor(inputCodes, shape: codes.shape)
+        var host = try codes.int64s()
+        for (index, code) in changes { host[index] = code }
+        codes = try Tensor(host, shape: codes.shape)
     }
 
     /// Summed cross-entropy in nats of the model's teacher-forced predictions.

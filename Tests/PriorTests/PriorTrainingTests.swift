@@ -203,7 +203,6 @@ final class PriorTrainingTests: XCTestCase {
             XCTAssertEqual(try sampled.targets.int64s(), try plain.targets.int64s())
             XCTAssertEqual(try sampled.actions.int64s(), try plain.actions.int64s())
             let (before, after) = (try plain.codes.int64s(), try sampled.codes.int64s())
-            XCTAssertEqual(after, sampled.inputCodes)
             for i in before.indices {
                 if (i / 4) % 3 == 0 {
                     XCTAssertEqual(after[i], before[i], "frame 0 has no prediction and stays true")
