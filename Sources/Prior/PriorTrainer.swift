@@ -136,11 +136,16 @@ public final class PriorTrainer {
         let frames = model.config.contextFrames
         let drops = (0..<(options.batch * frames)).map { _ in rng.unit() < options.actionDropout }
         // Noise draws come from their own stream, so runs without noise keep their batches.
-        var noise = SplitMix64(seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step) &+ 0x6E6F_6973_65)
-        let (p, k) = (options.contextNoise, UInt64(model.config.codebookSize))
-        let inputCode: ((Int) -> Int64?)? = p > 0 ? { _ in noise.unit() < p ? Int64(noise.next() % k) : nil } : nil
-        return try WindowBatch(data, chosen, frames: frames, config: model.config, actionChangeWeight: options.actionChangeWeight,
-                               dropAction: { drops[$0 * frames + $1] }, inputCode: inputCode)
+        var batch = try WindowBatch(data, chosen, frames: frames, config: model.config, actionChangeWeight: options.actionChangeWeight,
+                                    dropAction: { drops[$0 * frames + $1] })
+        if options.contextNoise > 0 {
+            var noise = SplitMix64(seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step) &+ 0x6E6F_6973_65)
+            let k = UInt64(model.config.codebookSize)
+            var changes: [(index: Int, code: Int64)] = []
+            for i in 0..<batch.codes.numel where noise.unit() < options.contextNoise { changes.append((i, Int64(noise.next() % k))) }
+            try batch.replaceInputs(changes)
+        }
+        return batch
     }
 
     /// `batch` with some input codes of frames 1..<F replaced by the model's own draws (see

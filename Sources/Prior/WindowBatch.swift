@@ -19,11 +19,9 @@ struct WindowBatch {
     ///   - actionChangeWeight: loss weight of target frame f when the action leading to it (taken
     ///     after frame f − 1, not dropped) differs from the action taken after frame f − 2 in the clip.
     ///   - dropAction: whether to replace the action of (window, frame) by no-action.
-    ///   - inputCode: a replacement for the input code at a flat index of `codes` (the targets keep
-    ///     the true code), or nil to keep it.
     init(_ data: PriorDataset, _ windows: [PriorDataset.Window], frames: Int, config: PriorConfig,
          actionOverride: [[Int32]]? = nil, actionChangeWeight: Double = 1,
-         dropAction: (Int, Int) -> Bool = { _, _ in false }, inputCode: ((Int) -> Int64?)? = nil) throws {
+         dropAction: (Int, Int) -> Bool = { _, _ in false }) throws {
         let hw = config.codesPerFrame
         var codes: [Int64] = [], actions: [Int64] = [], targets: [Int64] = [], weights: [Double] = []
         codes.reserveCapacity(windows.count * frames * hw)
@@ -44,9 +42,6 @@ struct WindowBatch {
                 let changed = t > 0 && !clip.episodeStart[t] && clip.actions[t] != clip.actions[t - 1]
                 weights.append(changed && !dropped ? actionChangeWeight : 1)
             }
-        }
-        if let inputCode {
-            for i in codes.indices { if let code = inputCode(i) { codes[i] = code } }
         }
         self.codes = try Tensor(codes, shape: [windows.count, frames, hw])
         self.actions = try Tensor(actions, shape: [windows.count, frames])
