@@ -46,6 +46,12 @@ struct EvalPrior: ParsableCommand {
     @Option(help: "Action guidance w: logits = u + w·(c − u) with u ignoring the latest action; 1 = off, > 1 follows actions more strongly.")
     var actionGuidance = PriorDefaults.actionGuidance
 
+    @Option(help: "Temperature of the sampled rollouts (the greedy ones use 0).")
+    var temperature = 1.0
+
+    @Option(help: "Top-p (nucleus) of the sampled rollouts; 1 = off.")
+    var topP = 1.0
+
     @Flag(help: "Also roll out with nearest-mean picks (predict --nearest-mean, T = 1), true and shuffled actions.")
     var nearestMean = false
 
@@ -67,6 +73,7 @@ struct EvalPrior: ParsableCommand {
     func validate() throws {
         guard horizon >= 1, windows >= 2 else { throw ValidationError("--horizon must be ≥ 1 and --windows ≥ 2") }
         try ManifestSplit.validate(split)
+        guard temperature > 0, topP > 0, topP <= 1 else { throw ValidationError("need --temperature > 0 and 0 < --top-p ≤ 1") }
         guard (0...20).contains(actionGuidance) else { throw ValidationError("--action-guidance must be in 0...20") }
         if let plot, !plot.lowercased().hasSuffix(".png") { throw ValidationError("--plot must end in .png") }
     }
@@ -79,7 +86,7 @@ struct EvalPrior: ParsableCommand {
         let report = try RolloutEvaluation.measure(data, clipsName: clips, tokenizer: tok, prior: loaded,
                                                    contextFrames: contextFrames ?? loaded.model.config.contextFrames,
                                                    horizon: horizon, windows: windows, seed: seed, actionGuidance: actionGuidance,
-                                                   nearestMean: nearestMean)
+                                                   nearestMean: nearestMean, temperature: temperature, topP: topP)
         if let plot {
             let canvas = RolloutEvaluation.plot(report)
             try PNGWriter.write(rgb: canvas.rgb, width: canvas.width, height: canvas.height, to: plot)

@@ -35,6 +35,9 @@ enum RolloutEvaluation {
         var framesPerSecond: Double
         /// The classifier-free action guidance w of every rollout (1 = none).
         var actionGuidance: Double
+        /// Temperature and top-p of the sampled rows (the greedy rows use temperature 0).
+        var temperature: Double
+        var topP: Double
 
         enum CodingKeys: String, CodingKey {
             case windows, horizon, greedy, sampled
@@ -42,7 +45,7 @@ enum RolloutEvaluation {
             case copyLast = "copy_last", tokenizerCeiling = "tokenizer_ceiling", deltaPSNRGreedy = "delta_psnr_greedy_h1_8"
             case deltaPSNRSampled = "delta_psnr_sampled_h1_8", teacherForced = "teacher_forced", framesPerSecond = "rollout_frames_per_second"
             case actionGuidance = "action_guidance", nearestMean = "nearest_mean", nearestMeanShuffled = "nearest_mean_shuffled"
-            case deltaPSNRNearestMean = "delta_psnr_nearest_mean_h1_8"
+            case deltaPSNRNearestMean = "delta_psnr_nearest_mean_h1_8", temperature, topP = "top_p"
         }
     }
 
@@ -64,10 +67,11 @@ enum RolloutEvaluation {
 
     /// For evenly spaced windows of C + H frames (no episode start after their first frame), gives the
     /// prior C real frames and predicts H frames with the true and with another window's actions,
-    /// greedy and at temperature 1, and scores them; also copy-last-frame and the tokenizer ceiling.
+    /// greedy and sampled (at `temperature` and `topP`), and scores them; also copy-last-frame and the
+    /// tokenizer ceiling.
     static func measure(_ data: [Clip], clipsName: String, tokenizer tok: LoadedTokenizer, prior loaded: PriorCheckpoint.Loaded,
                         contextFrames c: Int, horizon: Int, windows: Int, seed: UInt64,
-                        actionGuidance: Double = 1, nearestMean: Bool = false) throws -> Report {
+                        actionGuidance: Double = 1, nearestMean: Bool = false, temperature: Double = 1, topP: Double = 1) throws -> Report {
         var all: [(clip: Int, start: Int)] = []
         for (i, clip) in data.enumerated() where clip.codes.frames >= c + horizon {
             for s in 0...(clip.codes.frames - c - horizon) where !clip.codes.episodeStart[(s + 1)..<(s + c + horizon)].contains(true) {
@@ -100,12 +104,13 @@ enum RolloutEvaluation {
             let truthCodes = Array(clip.codes.codes[((s + c) * perFrame)..<((s + c + horizon) * perFrame)])
             let ceiling = try tok.model.decode(codes: truthCodes, count: horizon)
             var modes = [("greedy", trueActions, 0.0, false), ("greedy_shuffled", shuffled, 0.0, false),
-                         ("sampled", trueActions, 1.0, false), ("sampled_shuffled", shuffled, 1.0, false)]
+                         ("sampled", trueActions, temperature, false), ("sampled_shuffled", shuffled, temperature, false)]
             if nearestMean { modes += [("mean", trueActions, 1.0, true), ("mean_shuffled", shuffled, 1.0, true)] }
-            for (key, actions, temperature, mean) in modes {
+            for (key, actions, t, mean) in modes {
                 let t0 = Date()
-                let rollout = try sampler.rollout(context: context, actions: actions.map { max(0, $0) }, samples: 1,
-                                                  options: SamplingOptions(temperature: temperature, seed: seed &+ UInt64(k), actionGuidance: actionGuidance, nearestMean: mean))
+                let options = SamplingOptions(temperature: t, topP: t > 0 && !mean ? topP : 1, seed: seed &+ UInt64(k),
+                                              actionGuidance: actionGuidance, nearestMean: mean)
+                let rollout = try sampler.rollout(context: context, actions: actions.map { max(0, $0) }, samples: 1, options: options)
                 rolloutSeconds += Date().timeIntervalSince(t0)
                 rolloutFrames += horizon
                 let pixels = try tok.model.decode(codes: rollout.codes, count: horizon)
@@ -136,13 +141,18 @@ enum RolloutEvaluation {
                       deltaPSNRGreedy: delta("greedy", "greedy_shuffled"), deltaPSNRSampled: delta("sampled", "sampled_shuffled"),
                       deltaPSNRNearestMean: nearestMean ? delta("mean", "mean_shuffled") : nil,
                       teacherForced: teacherForced, framesPerSecond: Double(rolloutFrames) / rolloutSeconds,
-                      actionGuidance: actionGuidance)
+                      actionGuidance: actionGuidance, temperature: temperature, topP: topP)
+    }
+
+    /// "T=1", or "T=0.8 top-p 0.9": the sampled rows' settings.
+    static func samplingLabel(_ r: Report) -> String {
+        String(format: "T=%g", r.temperature) + (r.topP < 1 ? String(format: " top-p %g", r.topP) : "")
     }
 
     /// PSNR and SSIM against the horizon, side by side, as a 960×380 canvas.
     static func plot(_ r: Report) -> Canvas {
         let named: [(String, Curve)] = [("PRIOR GREEDY", r.greedy), ("GREEDY SHUFFLED ACTIONS", r.greedyShuffled),
-                                        ("PRIOR T=1", r.sampled), ("COPY LAST FRAME", r.copyLast), ("TOKENIZER CEILING", r.tokenizerCeiling)]
+                                        ("PRIOR " + samplingLabel(r).uppercased(), r.sampled), ("COPY LAST FRAME", r.copyLast), ("TOKENIZER CEILING", r.tokenizerCeiling)]
             + (r.nearestMean.map { [("PRIOR NEAREST-MEAN", $0)] } ?? [])
         func series(_ metric: KeyPath<Curve, [Double]>) -> [LinePlot.Series] {
             named.enumerated().map { i, entry in
@@ -161,7 +171,7 @@ enum RolloutEvaluation {
         var lines = ["rollout PSNR (dB, per frame capped at 50) over \(report.windows) windows, \(report.contextFrames) context frames"
                      + (report.actionGuidance == 1 ? ":" : String(format: ", action guidance %.2f:", report.actionGuidance))]
         var rows: [(String, Curve)] = [("prior greedy", report.greedy), ("  shuffled actions", report.greedyShuffled),
-                                       ("prior T=1", report.sampled), ("  shuffled actions", report.sampledShuffled)]
+                                       ("prior " + samplingLabel(report), report.sampled), ("  shuffled actions", report.sampledShuffled)]
         if let mean = report.nearestMean, let shuffled = report.nearestMeanShuffled {
             rows += [("prior nearest-mean", mean), ("  shuffled actions", shuffled)]
         }
@@ -171,7 +181,8 @@ enum RolloutEvaluation {
         for (name, curve) in rows {
             lines.append(name.padding(toLength: 20, withPad: " ", startingAt: 0) + shown.map { String(format: "%7.2f", curve.psnr[$0 - 1]) }.joined())
         }
-        lines.append(String(format: "ΔPSNR true − shuffled actions, mean h=1..8: greedy %.2f dB, T=1 %.2f dB", report.deltaPSNRGreedy, report.deltaPSNRSampled)
+        lines.append(String(format: "ΔPSNR true − shuffled actions, mean h=1..8: greedy %.2f dB, ", report.deltaPSNRGreedy)
+                     + samplingLabel(report) + String(format: " %.2f dB", report.deltaPSNRSampled)
                      + (report.deltaPSNRNearestMean.map { String(format: ", nearest-mean %.2f dB", $0) } ?? ""))
         if let t = report.teacherForced {
             lines.append(String(format: "teacher-forced bits/token: %.3f (shuffled actions %.3f, no actions %.3f; unigram %.3f, copy-previous %.3f)",

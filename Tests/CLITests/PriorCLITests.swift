@@ -77,7 +77,29 @@ final class PriorCLITests: XCTestCase {
         XCTAssertNotNil((json["teacher_forced"] as? [String: Any])?["unigram_bits_per_token"])
         XCTAssertEqual((json["nearest_mean_shuffled"] as? [String: Any])?["ssim"].map { ($0 as? [Double])?.count }, 3)
         XCTAssertNotNil(json["delta_psnr_nearest_mean_h1_8"] as? Double)
+        XCTAssertEqual(json["temperature"] as? Double, 1)
         XCTAssertTrue(FileManager.default.fileExists(atPath: plot))
+    }
+
+    func testEvalPriorSamplesWithTheGivenTopP() throws {
+        // A nucleus this small keeps only the most likely code, so the sampled rollouts are the greedy ones.
+        let result = try ProcessRunner.framecast(["eval", "prior", "--tokenizer", try Fixtures.tokenizer(), "--prior", try Fixtures.prior(),
+                                                  "--clips", try Fixtures.clip(), "--horizon", "3", "--windows", "4", "--json",
+                                                  "--temperature", "0.7", "--top-p", "0.000001"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(json["temperature"] as? Double, 0.7)
+        XCTAssertEqual(json["top_p"] as? Double, 0.000001)
+        for (sampled, greedy) in [("sampled", "greedy"), ("sampled_shuffled", "greedy_shuffled")] {
+            let s = try XCTUnwrap((json[sampled] as? [String: Any])?["psnr"] as? [Double])
+            let g = try XCTUnwrap((json[greedy] as? [String: Any])?["psnr"] as? [Double])
+            XCTAssertEqual(s, g, sampled)
+        }
+        for (option, value) in [("--temperature", "0"), ("--top-p", "1.5")] {
+            let bad = try ProcessRunner.framecast(["eval", "prior", "--tokenizer", "t", "--prior", "p", "--clips", "c", option, value])
+            XCTAssertEqual(bad.status, 64, "\(option) \(value): \(bad.stderr)")
+            XCTAssertTrue(bad.stderr.contains("need --temperature > 0 and 0 < --top-p ≤ 1"), bad.stderr)
+        }
     }
 
     func testBadTrainingSettingsAreUsageErrors() throws {
