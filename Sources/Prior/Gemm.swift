@@ -7,47 +7,73 @@ typealias Vec = SIMD16<Float>
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vec.self)
 }
 
+/// An element type of weight panels: 16 of them load as one `Vec` of float32.
+protocol PanelElement: BinaryFloatingPoint {
+    static func load16(_ p: UnsafePointer<Self>) -> Vec
+}
+
+extension Float: PanelElement {
+    @inline(__always) static func load16(_ p: UnsafePointer<Float>) -> Vec { loadVec(p) }
+}
+
+extension Float16: PanelElement {
+    /// Widened exactly, lane by lane: LLVM turns this into one `vcvtph2ps` with AVX-512, whereas the
+    /// generic `SIMD16<Float>(SIMD16<Float16>)` initialiser stays an out-of-line call in the tiles.
+    @inline(__always) static func load16(_ p: UnsafePointer<Float16>) -> Vec {
+        let h = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float16>.self)
+        var v = Vec()
+        for i in 0..<16 { v[i] = Float(h[i]) }
+        return v
+    }
+}
+
 /// A `[k, n]` matrix (a linear layer's transposed weight) stored as column panels of 64: panel p
 /// holds columns 64p ..< 64p + 64 as `[k, 64]`, zero-padded past n, so a product streams each
 /// panel front to back.
+///
+/// When every value is exactly a float16 (weights of an F16 checkpoint, widened on load), the
+/// panels hold float16: the products are bit-for-bit those of float32 panels, and a matrix–vector
+/// product, which streams the weights from memory once per token, reads half the bytes.
 struct PackedMatrix {
     static let panelWidth = 64
+    enum Storage {
+        case float(FloatBuffer)
+        case half(AlignedBuffer<Float16>)
+    }
     let k: Int, n: Int
-    let storage: FloatBuffer      // [⌈n/64⌉, k, 64]
+    let storage: Storage          // [⌈n/64⌉, k, 64]
 
-    /// Packs row-major `values` `[k, n]`.
-    init(_ values: [Float], k: Int, n: Int) {
+    /// Packs row-major `values` `[k, n]`; as float16 when `allowHalf` and every value is one exactly.
+    init(_ values: [Float], k: Int, n: Int, allowHalf: Bool = true) {
         precondition(values.count == k * n)
         self.k = k
         self.n = n
         let w = Self.panelWidth
-        storage = FloatBuffer((n + w - 1) / w * k * w)
-        for i in 0..<k {
-            for j in 0..<n { storage[(j / w) * k * w + i * w + j % w] = values[i * n + j] }
+        func packed<E: PanelElement>(_: E.Type) -> AlignedBuffer<E> {
+            let buffer = AlignedBuffer<E>((n + w - 1) / w * k * w)
+            for i in 0..<k {
+                for j in 0..<n { buffer[(j / w) * k * w + i * w + j % w] = E(values[i * n + j]) }
+            }
+            return buffer
+        }
+        if allowHalf && values.allSatisfy({ Float(Float16($0)) == $0 }) {
+            storage = .half(packed(Float16.self))
+        } else {
+            storage = .float(packed(Float.self))
         }
     }
+
+    /// Whether the panels hold float16.
+    var isHalf: Bool { if case .half = storage { true } else { false } }
 }
 
 /// Row-major float32 matrix products for the Swift decoder, register-tiled with SIMD16:
-/// `C[m × n] = (accumulate ? C : 0) + bias[n] + A[m × k] · B[k × n]`.
-///
-/// Tiles are 4 rows × 64 columns (16 accumulators); leftover rows go one at a time, and a last
-/// block of at most 32 columns goes 16 at a time. B is a `PackedMatrix` (weights) or plain
-/// row-major with stride `ldb` (attention's keys and values). Rows of a plain B are read up to 63
-/// floats past column n, so they must be followed by readable memory (`FloatBuffer` has the slack);
-/// C and `bias` are only touched within their n columns.
-struct Gemm {
-    let k: Int
-    let a: UnsafePointer<Float>, lda: Int        // [m × k]
-    let b: UnsafePointer<Float>, ldb: Int        // [k × n]; ldb = 0 for a packed B
-    let c: UnsafeMutablePointer<Float>, ldc: Int // [m × n]
-    let bias: UnsafePointer<Float>?              // [n] or nil
-    let accumulate: Bool
-
+/// `C[m × n] = (accumulate ? C : 0) + bias[n] + A[m × k] · B[k × n]` (see `GemmKernel`).
+enum Gemm {
     /// A product with a plain row-major B.
     static func multiply(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                          c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, accumulate: Bool = false) {
-        Gemm(k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, bias: bias, accumulate: accumulate).run(rows: m, columns: 0..<n)
+        GemmKernel(k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, bias: bias, accumulate: accumulate).run(rows: m, columns: 0..<n)
     }
 
     /// A product with packed weights: `C[m × w.n] (+)= A[m × w.k] · w + bias`; with `threads` > 1
@@ -55,13 +81,40 @@ struct Gemm {
     static func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, _ w: PackedMatrix,
                          c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, accumulate: Bool = false,
                          threads: Int = 1) {
-        let gemm = Gemm(k: w.k, a: a, lda: lda, b: w.storage.base, ldb: 0, c: c, ldc: ldc, bias: bias, accumulate: accumulate)
-        let panels = (w.n + 63) / 64
+        switch w.storage {
+        case .float(let panels):
+            GemmKernel(k: w.k, a: a, lda: lda, b: panels.base, ldb: 0, c: c, ldc: ldc, bias: bias, accumulate: accumulate)
+                .run(rows: m, n: w.n, threads: threads)
+        case .half(let panels):
+            GemmKernel(k: w.k, a: a, lda: lda, b: panels.base, ldb: 0, c: c, ldc: ldc, bias: bias, accumulate: accumulate)
+                .run(rows: m, n: w.n, threads: threads)
+        }
+    }
+}
+
+/// The tiles of `Gemm` over B elements of type `B` (float32, or float16 panels widened as loaded).
+///
+/// Tiles are 4 rows × 64 columns (16 accumulators); leftover rows go one at a time, and a last
+/// block of at most 32 columns goes 16 at a time. B is a `PackedMatrix` (weights) or plain
+/// row-major with stride `ldb` (attention's keys and values). Rows of a plain B are read up to 63
+/// floats past column n, so they must be followed by readable memory (`FloatBuffer` has the slack);
+/// C and `bias` are only touched within their n columns.
+struct GemmKernel<B: PanelElement> {
+    let k: Int
+    let a: UnsafePointer<Float>, lda: Int        // [m × k]
+    let b: UnsafePointer<B>, ldb: Int            // [k × n]; ldb = 0 for a packed B
+    let c: UnsafeMutablePointer<Float>, ldc: Int // [m × n]
+    let bias: UnsafePointer<Float>?              // [n] or nil
+    let accumulate: Bool
+
+    /// C[0..<m, 0..<n] for a packed B, its column panels shared out among up to `threads` threads
+    /// when there are enough rows.
+    func run(rows m: Int, n: Int, threads: Int) {
+        let panels = (n + 63) / 64
         let parts = min(threads, panels)
-        guard parts > 1 && m >= 16 else { return gemm.run(rows: m, columns: 0..<w.n) }
+        guard parts > 1 && m >= 16 else { return run(rows: m, columns: 0..<n) }
         parallelFor(parts) { part in
-            let columns = (panels * part / parts * 64)..<min(w.n, panels * (part + 1) / parts * 64)
-            gemm.run(rows: m, columns: columns)
+            run(rows: m, columns: (panels * part / parts * 64)..<min(n, panels * (part + 1) / parts * 64))
         }
     }
 
@@ -86,7 +139,7 @@ struct Gemm {
     }
 
     /// B's row 0 at column `col`, and the distance between its rows.
-    @inline(__always) private func columns(_ col: Int) -> (UnsafePointer<Float>, Int) {
+    @inline(__always) private func columns(_ col: Int) -> (UnsafePointer<B>, Int) {
         if ldb > 0 { return (b + col, ldb) }
         let w = PackedMatrix.panelWidth
         return (b + (col / w) * k * w + col % w, w)
@@ -136,7 +189,7 @@ struct Gemm {
         let (start, ldb) = columns(col)
         var pb = start
         for i in 0..<k {
-            let w0 = loadVec(pb), w1 = loadVec(pb + 16), w2 = loadVec(pb + 32), w3 = loadVec(pb + 48)
+            let w0 = B.load16(pb), w1 = B.load16(pb + 16), w2 = B.load16(pb + 32), w3 = B.load16(pb + 48)
             var x = Vec(repeating: a0[i])
             c00 = c00.addingProduct(w0, x); c01 = c01.addingProduct(w1, x); c02 = c02.addingProduct(w2, x); c03 = c03.addingProduct(w3, x)
             x = Vec(repeating: a1[i])
@@ -164,17 +217,17 @@ struct Gemm {
         var i = 0
         while i + 2 <= k {
             let x = Vec(repeating: a0[i]), y = Vec(repeating: a0[i + 1])
-            c0 = c0.addingProduct(loadVec(pb), x); c1 = c1.addingProduct(loadVec(pb + 16), x)
-            c2 = c2.addingProduct(loadVec(pb + 32), x); c3 = c3.addingProduct(loadVec(pb + 48), x)
-            d0 = d0.addingProduct(loadVec(pb + ldb), y); d1 = d1.addingProduct(loadVec(pb + ldb + 16), y)
-            d2 = d2.addingProduct(loadVec(pb + ldb + 32), y); d3 = d3.addingProduct(loadVec(pb + ldb + 48), y)
+            c0 = c0.addingProduct(B.load16(pb), x); c1 = c1.addingProduct(B.load16(pb + 16), x)
+            c2 = c2.addingProduct(B.load16(pb + 32), x); c3 = c3.addingProduct(B.load16(pb + 48), x)
+            d0 = d0.addingProduct(B.load16(pb + ldb), y); d1 = d1.addingProduct(B.load16(pb + ldb + 16), y)
+            d2 = d2.addingProduct(B.load16(pb + ldb + 32), y); d3 = d3.addingProduct(B.load16(pb + ldb + 48), y)
             pb += 2 * ldb
             i += 2
         }
         if i < k {
             let x = Vec(repeating: a0[i])
-            c0 = c0.addingProduct(loadVec(pb), x); c1 = c1.addingProduct(loadVec(pb + 16), x)
-            c2 = c2.addingProduct(loadVec(pb + 32), x); c3 = c3.addingProduct(loadVec(pb + 48), x)
+            c0 = c0.addingProduct(B.load16(pb), x); c1 = c1.addingProduct(B.load16(pb + 16), x)
+            c2 = c2.addingProduct(B.load16(pb + 32), x); c3 = c3.addingProduct(B.load16(pb + 48), x)
         }
         store(c0 + d0, c1 + d1, c2 + d2, c3 + d3, row, col, width: width)
     }
@@ -186,7 +239,7 @@ struct Gemm {
         let (start, ldb) = columns(col)
         var pb = start
         for i in 0..<k {
-            let w = loadVec(pb)
+            let w = B.load16(pb)
             c0 = c0.addingProduct(w, Vec(repeating: a0[i])); c1 = c1.addingProduct(w, Vec(repeating: a1[i]))
             c2 = c2.addingProduct(w, Vec(repeating: a2[i])); c3 = c3.addingProduct(w, Vec(repeating: a3[i]))
             pb += ldb
@@ -203,12 +256,12 @@ struct Gemm {
         var pb = start
         var i = 0
         while i + 2 <= k {
-            c0 = c0.addingProduct(loadVec(pb), Vec(repeating: a0[i]))
-            c1 = c1.addingProduct(loadVec(pb + ldb), Vec(repeating: a0[i + 1]))
+            c0 = c0.addingProduct(B.load16(pb), Vec(repeating: a0[i]))
+            c1 = c1.addingProduct(B.load16(pb + ldb), Vec(repeating: a0[i + 1]))
             pb += 2 * ldb
             i += 2
         }
-        if i < k { c0 = c0.addingProduct(loadVec(pb), Vec(repeating: a0[i])) }
+        if i < k { c0 = c0.addingProduct(B.load16(pb), Vec(repeating: a0[i])) }
         store(c0 + c1, row, col, width: width)
     }
 }

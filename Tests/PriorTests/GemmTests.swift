@@ -32,4 +32,26 @@ final class GemmTests: XCTestCase {
             }
         }
     }
+
+    /// Weights that are all exactly float16 (an F16 checkpoint's) are packed as float16, and every tile
+    /// gives the same floats as with float32 panels; any other value keeps float32 panels.
+    func testHalfPanelsGiveTheSameProductsAsFloatPanels() {
+        var rng = SplitMix64(seed: 2)
+        func random(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.unit() * 2 - 1) } }
+        for (m, n, k) in [(1, 1, 1), (5, 37, 13), (9, 130, 7), (1, 192, 192), (6, 200, 33)] {
+            let halves = random(k * n).map { Float(Float16($0)) }
+            let half = PackedMatrix(halves, k: k, n: n), single = PackedMatrix(halves, k: k, n: n, allowHalf: false)
+            XCTAssertTrue(half.isHalf)
+            XCTAssertFalse(single.isHalf)
+            XCTAssertFalse(PackedMatrix(halves.enumerated().map { $0.offset == k * n / 2 ? $0.element + 1e-6 : $0.element }, k: k, n: n).isHalf)
+            let a = FloatBuffer(random(m * k)), bias = FloatBuffer(random(n))
+            let start = random(m * n)
+            let x = FloatBuffer(start), y = FloatBuffer(start)
+            Gemm.multiply(m: m, a: a.base, lda: k, half, c: x.base, ldc: n, bias: bias.base, accumulate: true)
+            Gemm.multiply(m: m, a: a.base, lda: k, single, c: y.base, ldc: n, bias: bias.base, accumulate: true)
+            XCTAssertEqual(Array(UnsafeBufferPointer(start: x.base, count: m * n)), Array(UnsafeBufferPointer(start: y.base, count: m * n)),
+                           "m\(m) n\(n) k\(k)")
+            XCTAssertNotEqual(Array(UnsafeBufferPointer(start: x.base, count: m * n)), start)
+        }
+    }
 }
