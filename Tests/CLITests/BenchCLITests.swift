@@ -24,6 +24,24 @@ final class BenchCLITests: XCTestCase {
         XCTAssertGreaterThan(encoder, 0)
         XCTAssertLessThan(encoder, forward)
         XCTAssertEqual(json["threads"] as? Int, 1)
+        // Without --peak the fraction is of a peak measured on this machine.
+        let peak = try XCTUnwrap(json["peak_gflop_per_second"] as? Double)
+        XCTAssertGreaterThan(peak, 1)
+        XCTAssertTrue((json["peak_source"] as? String)?.hasPrefix("measured") ?? false)
+        let gflops = try XCTUnwrap(json["train_gflop_per_second"] as? Double)
+        XCTAssertEqual(try XCTUnwrap(json["peak_fraction"] as? Double), gflops / peak, accuracy: 1e-9)
+    }
+
+    func testBenchTokenizerUsesAGivenPeak() throws {
+        let json = try report(["bench", "tokenizer", "--tokenizer", try Fixtures.tokenizer(), "--batch", "2", "--steps", "1",
+                               "--coding-batches", "1", "--threads", "1", "--peak", "100", "--json"])
+        XCTAssertEqual(json["peak_gflop_per_second"] as? Double, 100)
+        XCTAssertEqual(json["peak_source"] as? String, "given (--peak)")
+        let gflops = try XCTUnwrap(json["train_gflop_per_second"] as? Double)
+        XCTAssertEqual(try XCTUnwrap(json["peak_fraction"] as? Double), gflops / 100, accuracy: 1e-9)
+        let bad = try ProcessRunner.framecast(["bench", "tokenizer", "--peak", "0"])
+        XCTAssertEqual(bad.status, 64)
+        XCTAssertTrue(bad.stderr.contains("--peak must be > 0"), bad.stderr)
     }
 
     func testBenchPriorReportsEveryRunAndPredict() throws {
