@@ -135,7 +135,7 @@ struct BenchTokenizer: ParsableCommand {
         if json { try printJSON(report); return }
         print(String(format: "tokenizer %d params, batch %d: training %.1f frames/s = %.0f GFLOP/s (%.0f%% of %.0f peak, ",
                      report.parameters, batch, trainFPS, report.trainGFLOPs, report.peakFraction * 100, peak)
-              + (self.peak == nil ? "measured" : "given")
+              + (report.peakSource.hasPrefix("measured") ? "measured" : "given")
               + String(format: "); encode %.0f frames/s, decode %.0f frames/s (model only)", encodeFPS, decodeFPS))
     }
 }

@@ -14,7 +14,7 @@ struct EvalPrior: ParsableCommand {
         discussion: """
             For evenly spaced windows of the clips (no episode start inside), gives the prior C real frames and \
             predicts H frames open-loop, with the true actions and with shuffled actions (another window's), \
-            greedy (temperature 0) and sampled (temperature 1). Per horizon h = 1..H it reports PSNR (per frame, \
+            greedy (temperature 0) and sampled (--temperature, default 1, and --top-p). Per horizon h = 1..H it reports PSNR (per frame, \
             capped at 50 dB) and SSIM against the real frames, for the predictions, for copying the last real \
             frame, and for the tokenizer's reconstruction of the truth (the ceiling). ΔPSNR = true − shuffled \
             measures action control. Also teacher-forced bits/token against the unigram and copy-previous \
