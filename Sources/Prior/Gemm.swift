@@ -81,13 +81,13 @@ enum Gemm {
     static func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, _ w: PackedMatrix,
                          c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, accumulate: Bool = false,
                          threads: Int = 1) {
+        func run<E: PanelElement>(_ panels: AlignedBuffer<E>) {
+            GemmKernel(k: w.k, a: a, lda: lda, b: panels.base, ldb: 0, c: c, ldc: ldc, bias: bias, accumulate: accumulate)
+                .run(rows: m, n: w.n, threads: threads)
+        }
         switch w.storage {
-        case .float(let panels):
-            GemmKernel(k: w.k, a: a, lda: lda, b: panels.base, ldb: 0, c: c, ldc: ldc, bias: bias, accumulate: accumulate)
-                .run(rows: m, n: w.n, threads: threads)
-        case .half(let panels):
-            GemmKernel(k: w.k, a: a, lda: lda, b: panels.base, ldb: 0, c: c, ldc: ldc, bias: bias, accumulate: accumulate)
-                .run(rows: m, n: w.n, threads: threads)
+        case .float(let panels): run(panels)
+        case .half(let panels): run(panels)
         }
     }
 }
