@@ -14,8 +14,11 @@ let torchLinker: [LinkerSetting] = [
 // x86-64 code generation has no FMA and vector FMAs become libm calls.
 #if arch(x86_64)
 let hostVectorFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=native"])]
+// The same for CTorch's C++ (attention.cpp's vector loops).
+let hostCxxFlags = ["-march=native"]
 #else
 let hostVectorFlags: [SwiftSetting] = []
+let hostCxxFlags: [String] = []
 #endif
 
 let package = Package(
@@ -46,6 +49,7 @@ let package = Package(
             name: "CTorch",
             cxxSettings: [
                 .unsafeFlags(["-isystem", "/usr/include/torch/csrc/api/include", "-Wno-deprecated-declarations"]),
+                .unsafeFlags(hostCxxFlags),
             ],
             linkerSettings: torchLinker
         ),

@@ -26,6 +26,10 @@ struct ct_tensor {
 };
 
 at::Tensor ct_internal_bmm(const at::Tensor &a, const at::Tensor &b);  // bmm.cpp
+bool ct_internal_fused_attention_applies(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v,
+                                         bool has_mask, bool causal);  // attention.cpp
+at::Tensor ct_internal_fused_attention(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, double scale,
+                                       bool causal);
 
 namespace {
 
@@ -433,6 +437,12 @@ ct_tensor_t ct_attention(ct_tensor_t q, ct_tensor_t k, ct_tensor_t v, ct_tensor_
     // [..., T, d] -> [B, T, d] for the batch-parallel bmm
     auto flat = [](const at::Tensor &x) { return x.reshape({-1, x.size(-2), x.size(-1)}); };
     std::vector<int64_t> lead(Q.sizes().begin(), Q.sizes().end() - 2);
+    if (ct_internal_fused_attention_applies(Q, K, V, mask != nullptr, causal != 0)) {
+      std::vector<int64_t> oshape = lead;
+      oshape.push_back(Q.size(-2));
+      oshape.push_back(V.size(-1));
+      return ct_internal_fused_attention(flat(Q), flat(K), flat(V), s, causal != 0).view(oshape);
+    }
     auto scores3 = ct_internal_bmm(flat(Q), flat(K).transpose(1, 2)) * s;
     std::vector<int64_t> sshape = lead;
     sshape.push_back(Q.size(-2));

@@ -125,6 +125,23 @@ extension Torch {
 }
 
 extension Torch {
+    /// Whether float32 `F.attention` without a mask runs the fused kernel (attention.cpp: one
+    /// pass per batch-head slice in cache, its own backward; on by default) rather than the
+    /// composite ops (bmm, masked_fill, softmax, bmm).
+    public static var fusesAttention: Bool {
+        get {
+            let previous = ct_set_fused_attention(1)
+            _ = ct_set_fused_attention(previous)
+            return previous != 0
+        }
+        set { _ = ct_set_fused_attention(newValue ? 1 : 0) }
+    }
+
+    /// `F.attention` calls served by the fused kernel since process start.
+    public static var fusedAttentionCalls: Int { Int(ct_fused_attention_calls()) }
+}
+
+extension Torch {
     /// float32 GEMMs with m·n·k below this run on the calling thread only (default 2²⁴): waking
     /// the second OpenMP thread costs more than it saves for e.g. per-head attention products.
     public static func setGemmSerialThreshold(_ mnk: Int) {

@@ -232,6 +232,12 @@ void ct_blas_counts(int64_t *routed, int64_t *fallback);  // sgemm_ calls served
 // GEMMs with m*n*k below this run single-threaded (default 2^24). Returns the previous value.
 int64_t ct_set_gemm_serial_threshold(int64_t mnk);
 
+// ---- fused attention (attention.cpp) ----
+// float32 ct_attention without a mask runs one fused kernel per (batch, head) slice with its own
+// backward (default 1); 0 selects the composite ops (bmm, masked_fill, softmax). Returns the previous.
+int ct_set_fused_attention(int on);
+int64_t ct_fused_attention_calls(void);              // forward calls served by the fused kernel
+
 #ifdef __cplusplus
 }
 #endif
