@@ -5,8 +5,9 @@ import NN
 /// the fused Swift decoder (`PriorDecoder`), or with libtorch (`TorchDecoder`, the reference).
 ///
 /// The window holds at most `contextFrames` frames. When it is full, the oldest frame is dropped
-/// and the kept frames are fed again (re-prefill); frame positions count from the window start,
-/// so this gives exactly the logits of a fresh forward pass over the new window.
+/// (the oldest `SamplingOptions.windowStride` frames) and the kept frames are fed again
+/// (re-prefill); frame positions count from the window start, so this gives exactly the logits of
+/// a fresh forward pass over the new window.
 public final class PriorSampler {
     /// Which incremental decoder computes the logits.
     public enum Engine: String, Sendable, CaseIterable {
@@ -85,8 +86,9 @@ public final class PriorSampler {
         // With action guidance every sample has a twin row (rows S..<2S) whose latest action, the one
         // leading to the frame being generated, is the learned no-action id; earlier actions are kept.
         // The window slides (and is re-prefilled) at every generated frame once it is full, so the twin
-        // sees the true history; only while a short context fills the window do twins keep no-action
-        // ids for their earlier generated frames in the cache.
+        // sees the true history; only while a short context fills the window (or, with a window
+        // stride above 1, between re-prefills) do twins keep no-action ids for their earlier
+        // generated frames in the cache.
         let guided = options.actionGuidance != 1
         let rows = guided ? 2 * samples : samples
         let twin = { (row: Int) in row >= samples }
@@ -140,8 +142,8 @@ public final class PriorSampler {
 
             for g in actions.indices {
                 let m = n + g                                   // absolute index of the frame being generated
-                if m - start == config.contextFrames {          // window full: drop the oldest frame
-                    start += 1
+                if m - start == config.contextFrames {          // window full: drop the oldest frame(s)
+                    start += options.windowStride
                     logits = try prefill(m, batch: rows)
                 }
                 let f = m - start                               // its index in the window
@@ -181,6 +183,9 @@ public final class PriorSampler {
             throw PriorError(.invalidSampling("the nearest-mean pick needs the tokenizer's codebook of \(config.codebookSize) vectors (got \(codeVectors.count) numbers)"))
         }
         guard samples >= 1 else { throw PriorError(.invalidSampling("samples \(samples) must be at least 1")) }
+        guard options.windowStride < config.contextFrames else {
+            throw PriorError(.invalidSampling("window stride \(options.windowStride) must be below the prior's context of \(config.contextFrames) frames"))
+        }
         guard context.frames >= 1 else { throw PriorError(.invalidContext("no context frames")) }
         guard context.codes.count == context.frames * config.codesPerFrame else {
             throw PriorError(.invalidContext("\(context.codes.count) codes do not fill \(context.frames) frames of \(config.gridHeight)x\(config.gridWidth)"))

@@ -20,15 +20,21 @@ public struct SamplingOptions: Codable, Sendable, Equatable {
     /// code with the least expected squared error in code space. Deterministic; needs the
     /// tokenizer's codebook (`PriorSampler.codeVectors`) and `temperature` > 0.
     public var nearestMean = false
+    /// Frames dropped at once when the rollout window is full. 1 slides it by one frame before
+    /// every generated frame (each frame sees the longest context; the window is re-fed each
+    /// time). s > 1 re-feeds it once every s frames and lets the cache grow in between: faster,
+    /// but frames right after a drop see only C − s frames of context. Must be below C.
+    public var windowStride = 1
 
     public init(temperature: Double = 1, topK: Int = 0, topP: Double = 1, seed: UInt64 = 0, actionGuidance: Double = 1,
-                nearestMean: Bool = false) {
+                nearestMean: Bool = false, windowStride: Int = 1) {
         self.temperature = temperature
         self.topK = topK
         self.topP = topP
         self.seed = seed
         self.actionGuidance = actionGuidance
         self.nearestMean = nearestMean
+        self.windowStride = windowStride
     }
 
     /// Problems in words; empty when usable.
@@ -39,6 +45,7 @@ public struct SamplingOptions: Codable, Sendable, Equatable {
         if !(topP > 0 && topP <= 1) { out.append("top-p \(topP) must be in (0, 1]") }
         if !(actionGuidance >= 0 && actionGuidance <= 20) { out.append("action guidance \(actionGuidance) must be in [0, 20]") }
         if nearestMean && temperature == 0 { out.append("the nearest-mean pick needs a temperature > 0") }
+        if windowStride < 1 { out.append("window stride \(windowStride) must be ≥ 1") }
         return out
     }
 }

@@ -147,7 +147,7 @@ struct BenchPrior: ParsableCommand {
         abstract: "Prior throughput: training tokens/s; sampling by engine; predict with decoding and with the MP4.",
         discussion: """
             Sampling runs at batch 1 after a full context (C frames) and generates --frames frames, so the window \
-            slides at every frame. Engines: libtorch without a cache (a forward pass over the whole window per \
+            slides at every frame (every --window-stride frames). Engines: libtorch without a cache (a forward pass over the whole window per \
             token), libtorch with its KV cache, and the fused Swift decoder (what predict uses). "predict" is the \
             fused sampling followed by decoding the sampled frames to RGB with the tokenizer (--tokenizer, else a \
             fresh one for the prior's grid); "predict + MP4" also decodes the context and truth panels and writes \
@@ -184,12 +184,15 @@ struct BenchPrior: ParsableCommand {
     @Option(help: "Threads for the fused decoder's window re-prefill.")
     var decoderThreads = PriorSampler.defaultDecoderThreads
 
+    @Option(help: "Frames dropped at once when the sampling window is full (predict --window-stride).")
+    var windowStride = 1
+
     @Flag(help: "Print one JSON line.")
     var json = false
 
     func validate() throws {
-        guard frames >= 1, trainSteps >= 1, runs >= 1, samplingThreads >= 1, decoderThreads >= 1 else {
-            throw ValidationError("--frames, --train-steps, --runs and the thread counts must be at least 1")
+        guard frames >= 1, trainSteps >= 1, runs >= 1, samplingThreads >= 1, decoderThreads >= 1, windowStride >= 1 else {
+            throw ValidationError("--frames, --train-steps, --runs, --window-stride and the thread counts must be at least 1")
         }
     }
 
@@ -197,6 +200,7 @@ struct BenchPrior: ParsableCommand {
         var parameters: Int
         var threads: Int
         var samplingThreads: Int
+        var windowStride: Int
         var trainTokensPerStep: Int
         var trainTokensPerSecond: Double
         var uncachedTokensPerSecond: Double
@@ -209,7 +213,7 @@ struct BenchPrior: ParsableCommand {
 
         enum CodingKeys: String, CodingKey {
             case parameters, threads, runs
-            case samplingThreads = "sampling_threads", trainTokensPerStep = "train_tokens_per_step"
+            case samplingThreads = "sampling_threads", windowStride = "window_stride", trainTokensPerStep = "train_tokens_per_step"
             case trainTokensPerSecond = "train_tokens_per_second", uncachedTokensPerSecond = "uncached_tokens_per_second"
             case cachedTokensPerSecond = "cached_tokens_per_second", fusedTokensPerSecond = "fused_tokens_per_second"
             case framesPerSecond = "sampled_frames_per_second", predictFramesPerSecond = "predict_frames_per_second"
@@ -281,7 +285,7 @@ struct BenchPrior: ParsableCommand {
 
             // Sampling with each engine, then predict = fused sampling + decoding the frames (+ the MP4).
             Torch.setThreads(samplingThreads)
-            let options = SamplingOptions(seed: UInt64(r + 1))
+            let options = SamplingOptions(seed: UInt64(r + 1), windowStride: windowStride)
             if r == 0 {
                 _ = try libtorch.rollout(context: context, actions: Array(actions.prefix(2)), samples: 1, options: options)
                 _ = try fused.rollout(context: context, actions: Array(actions.prefix(2)), samples: 1, options: options)
@@ -316,7 +320,7 @@ struct BenchPrior: ParsableCommand {
         let reps = 5
         let uncachedTPS = Double(reps) / (try seconds { try Tensor.noGrad { for _ in 0..<reps { _ = try model.allLogits(codes: codes, actions: acts) } } })
         let report = Report(parameters: model.parameterCount, threads: trainThreads, samplingThreads: samplingThreads,
-                            trainTokensPerStep: tokensPerStep, trainTokensPerSecond: median(train),
+                            windowStride: windowStride, trainTokensPerStep: tokensPerStep, trainTokensPerSecond: median(train),
                             uncachedTokensPerSecond: uncachedTPS, cachedTokensPerSecond: median(cached),
                             fusedTokensPerSecond: median(fusedTPS), framesPerSecond: median(sampled),
                             predictFramesPerSecond: median(predicted), predictMP4FramesPerSecond: median(predictedMP4),
@@ -327,7 +331,8 @@ struct BenchPrior: ParsableCommand {
         let n = Double(c.tokensPerFrame)
         print(String(format: "prior %d params (%d layers, width %d, %dx%d grid, K=%d): training %.0f tokens/s (%d thread(s))",
                      report.parameters, c.layers, c.width, c.gridHeight, c.gridWidth, c.codebookSize, report.trainTokensPerSecond, trainThreads))
-        print("sampling, batch 1, \(c.contextFrames) context frames, \(frames) frames (\(c.tokensPerFrame) tokens each), median of \(runs):")
+        print("sampling, batch 1, \(c.contextFrames) context frames, \(frames) frames (\(c.tokensPerFrame) tokens each)"
+              + (windowStride == 1 ? "" : ", window stride \(windowStride)") + ", median of \(runs):")
         print(String(format: "  libtorch, no cache    %7.0f tokens/s %6.1f frames/s", uncachedTPS, uncachedTPS / n))
         print(String(format: "  libtorch, KV cache    %7.0f tokens/s %6.1f frames/s (%.1fx uncached; %d thread(s))",
                      report.cachedTokensPerSecond, report.cachedTokensPerSecond / n, report.cachedTokensPerSecond / uncachedTPS, samplingThreads))

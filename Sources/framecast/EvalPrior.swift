@@ -52,6 +52,9 @@ struct EvalPrior: ParsableCommand {
     @Option(help: "Top-p (nucleus) of the sampled rollouts; 1 = off.")
     var topP = 1.0
 
+    @Option(help: "Frames dropped at once when a rollout's window is full (predict --window-stride; 1 = slide every frame).")
+    var windowStride = 1
+
     @Flag(help: "Also roll out with nearest-mean picks (predict --nearest-mean, T = 1), true and shuffled actions.")
     var nearestMean = false
 
@@ -75,6 +78,7 @@ struct EvalPrior: ParsableCommand {
         try ManifestSplit.validate(split)
         guard temperature > 0, topP > 0, topP <= 1 else { throw ValidationError("need --temperature > 0 and 0 < --top-p ≤ 1") }
         guard (0...20).contains(actionGuidance) else { throw ValidationError("--action-guidance must be in 0...20") }
+        guard windowStride >= 1 else { throw ValidationError("--window-stride must be at least 1") }
         if let plot, !plot.lowercased().hasSuffix(".png") { throw ValidationError("--plot must end in .png") }
     }
 
@@ -86,7 +90,8 @@ struct EvalPrior: ParsableCommand {
         let report = try RolloutEvaluation.measure(data, clipsName: clips, tokenizer: tok, prior: loaded,
                                                    contextFrames: contextFrames ?? loaded.model.config.contextFrames,
                                                    horizon: horizon, windows: windows, seed: seed, actionGuidance: actionGuidance,
-                                                   nearestMean: nearestMean, temperature: temperature, topP: topP)
+                                                   nearestMean: nearestMean, temperature: temperature, topP: topP,
+                                                   windowStride: windowStride)
         if let plot {
             let canvas = RolloutEvaluation.plot(report)
             try PNGWriter.write(rgb: canvas.rgb, width: canvas.width, height: canvas.height, to: plot)

@@ -62,6 +62,9 @@ struct Predict: ParsableCommand {
     @Option(help: "Action guidance w: logits = u + w·(c − u) with u ignoring the latest action; 1 = off, > 1 follows actions more strongly.")
     var actionGuidance = PriorDefaults.actionGuidance
 
+    @Option(help: "Frames dropped at once when the window of context frames is full. 1 (default) slides it every frame, so every frame sees the full context; s > 1 re-reads the window once every s frames: faster, but frames right after a drop see only C − s frames.")
+    var windowStride = 1
+
     @Option(help: "Random seed: the same seed gives the same prediction.")
     var seed: UInt64 = 0
 
@@ -85,6 +88,7 @@ struct Predict: ParsableCommand {
         guard (1...64).contains(samples) else { throw ValidationError("--samples must be 1...64") }
         guard temperature >= 0, topK >= 0, topP > 0, topP <= 1 else { throw ValidationError("need --temperature ≥ 0, --top-k ≥ 0, 0 < --top-p ≤ 1") }
         guard (0...20).contains(actionGuidance) else { throw ValidationError("--action-guidance must be in 0...20") }
+        guard windowStride >= 1 else { throw ValidationError("--window-stride must be at least 1") }
         if nearestMean {
             guard temperature > 0 else { throw ValidationError("--nearest-mean needs --temperature > 0 (it averages over the model's distribution)") }
             guard samples == 1 else { throw ValidationError("--nearest-mean is deterministic: --samples \(samples) would give identical samples") }
@@ -134,7 +138,7 @@ struct Predict: ParsableCommand {
         let sampleStart = Date()
         let rollout = try sampler.rollout(context: context, actions: future, samples: samples,
                                           options: SamplingOptions(temperature: temperature, topK: topK, topP: topP, seed: seed, actionGuidance: actionGuidance,
-                                                                   nearestMean: nearestMean),
+                                                                   nearestMean: nearestMean, windowStride: windowStride),
                                           onFrame: video.map { video in { video.add(frame: $0, codes: $1) } })
         let sampleSeconds = Date().timeIntervalSince(sampleStart)
 

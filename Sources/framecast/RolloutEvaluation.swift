@@ -38,6 +38,8 @@ enum RolloutEvaluation {
         /// Temperature and top-p of the sampled rows (the greedy rows use temperature 0).
         var temperature: Double
         var topP: Double
+        /// Frames dropped at once when a rollout's window is full (`SamplingOptions.windowStride`).
+        var windowStride: Int
 
         enum CodingKeys: String, CodingKey {
             case windows, horizon, greedy, sampled
@@ -45,7 +47,7 @@ enum RolloutEvaluation {
             case copyLast = "copy_last", tokenizerCeiling = "tokenizer_ceiling", deltaPSNRGreedy = "delta_psnr_greedy_h1_8"
             case deltaPSNRSampled = "delta_psnr_sampled_h1_8", teacherForced = "teacher_forced", framesPerSecond = "rollout_frames_per_second"
             case actionGuidance = "action_guidance", nearestMean = "nearest_mean", nearestMeanShuffled = "nearest_mean_shuffled"
-            case deltaPSNRNearestMean = "delta_psnr_nearest_mean_h1_8", temperature, topP = "top_p"
+            case deltaPSNRNearestMean = "delta_psnr_nearest_mean_h1_8", temperature, topP = "top_p", windowStride = "window_stride"
         }
     }
 
@@ -71,7 +73,8 @@ enum RolloutEvaluation {
     /// tokenizer ceiling.
     static func measure(_ data: [Clip], clipsName: String, tokenizer tok: LoadedTokenizer, prior loaded: PriorCheckpoint.Loaded,
                         contextFrames c: Int, horizon: Int, windows: Int, seed: UInt64,
-                        actionGuidance: Double = 1, nearestMean: Bool = false, temperature: Double = 1, topP: Double = 1) throws -> Report {
+                        actionGuidance: Double = 1, nearestMean: Bool = false, temperature: Double = 1, topP: Double = 1,
+                        windowStride: Int = 1) throws -> Report {
         var all: [(clip: Int, start: Int)] = []
         for (i, clip) in data.enumerated() where clip.codes.frames >= c + horizon {
             for s in 0...(clip.codes.frames - c - horizon) where !clip.codes.episodeStart[(s + 1)..<(s + c + horizon)].contains(true) {
@@ -109,7 +112,7 @@ enum RolloutEvaluation {
             for (key, actions, t, mean) in modes {
                 let t0 = Date()
                 let options = SamplingOptions(temperature: t, topP: t > 0 && !mean ? topP : 1, seed: seed &+ UInt64(k),
-                                              actionGuidance: actionGuidance, nearestMean: mean)
+                                              actionGuidance: actionGuidance, nearestMean: mean, windowStride: windowStride)
                 let rollout = try sampler.rollout(context: context, actions: actions.map { max(0, $0) }, samples: 1, options: options)
                 rolloutSeconds += Date().timeIntervalSince(t0)
                 rolloutFrames += horizon
@@ -141,7 +144,7 @@ enum RolloutEvaluation {
                       deltaPSNRGreedy: delta("greedy", "greedy_shuffled"), deltaPSNRSampled: delta("sampled", "sampled_shuffled"),
                       deltaPSNRNearestMean: nearestMean ? delta("mean", "mean_shuffled") : nil,
                       teacherForced: teacherForced, framesPerSecond: Double(rolloutFrames) / rolloutSeconds,
-                      actionGuidance: actionGuidance, temperature: temperature, topP: topP)
+                      actionGuidance: actionGuidance, temperature: temperature, topP: topP, windowStride: windowStride)
     }
 
     /// "T=1", or "T=0.8 top-p 0.9": the sampled rows' settings.
@@ -169,6 +172,7 @@ enum RolloutEvaluation {
     /// The readable table `eval prior` prints.
     static func table(_ report: Report) -> String {
         var lines = ["rollout PSNR (dB, per frame capped at 50) over \(report.windows) windows, \(report.contextFrames) context frames"
+                     + (report.windowStride == 1 ? "" : ", window stride \(report.windowStride)")
                      + (report.actionGuidance == 1 ? ":" : String(format: ", action guidance %.2f:", report.actionGuidance))]
         var rows: [(String, Curve)] = [("prior greedy", report.greedy), ("  shuffled actions", report.greedyShuffled),
                                        ("prior " + samplingLabel(report), report.sampled), ("  shuffled actions", report.sampledShuffled)]

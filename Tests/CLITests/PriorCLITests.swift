@@ -70,7 +70,8 @@ final class PriorCLITests: XCTestCase {
         let tok = try Fixtures.tokenizer(), prior = try Fixtures.prior()
         let plot = Fixtures.directory.file("rollout.png")
         let result = try ProcessRunner.framecast(["eval", "prior", "--tokenizer", tok, "--prior", prior, "--clips", try Fixtures.clip(),
-                                                  "--horizon", "3", "--windows", "4", "--json", "--plot", plot, "--nearest-mean"])
+                                                  "--horizon", "3", "--windows", "4", "--json", "--plot", plot, "--nearest-mean",
+                                                  "--window-stride", "2"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         XCTAssertEqual((json["greedy"] as? [String: Any])?["psnr"].map { ($0 as? [Double])?.count }, 3)
@@ -78,6 +79,7 @@ final class PriorCLITests: XCTestCase {
         XCTAssertEqual((json["nearest_mean_shuffled"] as? [String: Any])?["ssim"].map { ($0 as? [Double])?.count }, 3)
         XCTAssertNotNil(json["delta_psnr_nearest_mean_h1_8"] as? Double)
         XCTAssertEqual(json["temperature"] as? Double, 1)
+        XCTAssertEqual(json["window_stride"] as? Int, 2)
         XCTAssertTrue(FileManager.default.fileExists(atPath: plot))
     }
 
@@ -132,6 +134,7 @@ final class PriorCLITests: XCTestCase {
             (["--actions", "7"], "action id 7 is out of range"),
             (["--start", "58", "--frames", "2", "--actions", "LEFT*2"], "needs 61"),
             (["--context-frames", "70", "--actions", "LEFT"], "context"),
+            (["--window-stride", "3", "--actions", "LEFT"], "window stride 3 must be below the prior's context of 3 frames"),
         ]
         for (extra, expected) in cases {
             let result = try ProcessRunner.framecast(["predict", clip, "--tokenizer", tok, "--prior", prior, "-o", out] + extra)

@@ -107,6 +107,22 @@ final class PriorModelTests: XCTestCase {
         }
     }
 
+    func testAWindowStrideDropsSeveralFramesAndKeepsCachedLogitsExact() throws {
+        // A 5-frame window slides by 2 (or 3): after each re-prefill the cache grows for 1 (or 2)
+        // frames; every logit still equals a full forward over the window that produced it.
+        for engine in PriorSampler.Engine.allCases {
+            try checkCacheAgainstFullForward(contextFrames: 5, given: 2, engine: engine, windowStride: 2)
+            try checkCacheAgainstFullForward(contextFrames: 5, given: 3, engine: engine, windowStride: 3)
+        }
+        let model = try PriorModel(config: tinyConfig(contextFrames: 3))
+        let context = try PriorContext(clip: randomClip(frames: 4, seed: 5), start: 0, frames: 2)
+        for stride in [0, 3] {
+            XCTAssertThrowsError(try PriorSampler(model: model).rollout(context: context, actions: [0, 1], options: SamplingOptions(windowStride: stride))) {
+                XCTAssertTrue("\($0)".contains("window stride \(stride)"), "\($0)")
+            }
+        }
+    }
+
     func testActionGuidanceMixesConditionalAndNoActionLogits() throws {
         // u + w·(c − u), where u replaces the action leading to the generated frame by no-action,
         // at every generated token (the window slides, so every frame starts from a fresh prefill).
@@ -115,7 +131,8 @@ final class PriorModelTests: XCTestCase {
         }
     }
 
-    func checkCacheAgainstFullForward(contextFrames: Int, given: Int, engine: PriorSampler.Engine, guidance: Double = 1) throws {
+    func checkCacheAgainstFullForward(contextFrames: Int, given: Int, engine: PriorSampler.Engine, guidance: Double = 1,
+                                      windowStride: Int = 1) throws {
         Torch.manualSeed(13)
         let config = tinyConfig(contextFrames: contextFrames)
         let model = try PriorModel(config: config)
@@ -126,7 +143,8 @@ final class PriorModelTests: XCTestCase {
         var observed: [(frame: Int, slot: Int, logits: [Float])] = []
         let samples = 2
         let rollout = try PriorSampler(model: model, engine: engine).rollout(
-            context: context, actions: future, samples: samples, options: SamplingOptions(temperature: 1, seed: 3, actionGuidance: guidance)
+            context: context, actions: future, samples: samples,
+            options: SamplingOptions(temperature: 1, seed: 3, actionGuidance: guidance, windowStride: windowStride)
         ) { observed.append(($0, $1, $2)) }
         XCTAssertEqual(observed.count, future.count * config.codesPerFrame)
 
@@ -136,13 +154,21 @@ final class PriorModelTests: XCTestCase {
             let id = f < n - 1 ? Int(context.actions[f]) : future[min(f - (n - 1), future.count - 1)]
             return Int64(id < 0 ? config.noAction : id)
         }
+        // The window that generated frame m: it starts with the last C − 1 given frames and drops
+        // `windowStride` frames whenever it would exceed C.
+        var windowStart: [Int: Int] = [:]
+        var first = max(0, n - (contextFrames - 1))
+        for m in n..<(n + future.count) {
+            if m - first == contextFrames { first += windowStride }
+            windowStart[m] = first
+        }
         var maxError: Float = 0
         for s in 0..<samples {
             let frames = (0..<(n + future.count)).map { f -> [Int64] in
                 f < n ? context.codes[(f * hw)..<((f + 1) * hw)].map { Int64($0) } : rollout.frame(sample: s, f - n).map { Int64($0) }
             }
             for (m, slot, cached) in observed {
-                let start = max(0, m - config.contextFrames + 1)
+                let start = try XCTUnwrap(windowStart[m])
                 let count = m - start + 1
                 var full = try logits(model, Array(frames[start...m].joined()), Array(actionAfter[start...m]), frames: count)
                 if guidance != 1 {
