@@ -5,7 +5,9 @@ import XCTest
 
 /// The Swift decoder against the libtorch model it copies.
 final class PriorDecoderTests: XCTestCase {
-    override func setUp() { Torch.setThreads(2) }
+    private var threadsBefore = 1
+    override func setUp() { threadsBefore = Torch.threads; Torch.setThreads(2) }
+    override func tearDown() { Torch.setThreads(threadsBefore) }  // later suites see the process default
 
     /// A small random model: grid 2×3 (odd sizes exercise the kernels' partial tiles).
     func model(seed: UInt64, layers: Int, width: Int, heads: Int, actionIntoFrame: Bool = true, actionModulation: Bool = true,

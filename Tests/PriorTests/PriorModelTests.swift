@@ -5,7 +5,9 @@ import NN
 import XCTest
 
 final class PriorModelTests: XCTestCase {
-    override func setUp() { Torch.setThreads(2) }
+    private var threadsBefore = 1
+    override func setUp() { threadsBefore = Torch.threads; Torch.setThreads(2) }
+    override func tearDown() { Torch.setThreads(threadsBefore) }  // later suites see the process default
 
     /// Codes [1, F, hw] and actions [1, F] of a random window.
     func randomWindow(_ config: PriorConfig, frames: Int, seed: UInt64) throws -> (codes: [Int64], actions: [Int64]) {

@@ -5,7 +5,9 @@ import NN
 import XCTest
 
 final class PriorTrainingTests: XCTestCase {
-    override func setUp() { Torch.setThreads(2) }
+    private var threadsBefore = 1
+    override func setUp() { threadsBefore = Torch.threads; Torch.setThreads(2) }
+    override func tearDown() { Torch.setThreads(threadsBefore) }  // later suites see the process default
 
     func testWindowsNeverCrossAnEpisodeStart() throws {
         let clips = [

@@ -6,9 +6,12 @@ import TestSupport
 import XCTest
 
 final class VQVAETests: XCTestCase {
+    private var threadsBefore = 1
     override func setUp() {
+        threadsBefore = Torch.threads
         Torch.setThreads(2)
     }
+    override func tearDown() { Torch.setThreads(threadsBefore) }  // later suites see the process default
 
     /// A small configuration: 16×16 frames, 4×4 grid, K = 32.
     static var tiny: VQVAEConfig {
