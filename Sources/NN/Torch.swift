@@ -108,12 +108,16 @@ extension Torch {
     /// Whether libtorch's float32 GEMMs (`sgemm_`) are served by oneDNN rather than the
     /// system's reference BLAS (on by default; see blas_onednn.cpp).
     public static var routesGemmToOneDNN: Bool {
-        get {
-            let previous = ct_set_blas_override(1)
-            _ = ct_set_blas_override(previous)
-            return previous != 0
-        }
+        get { shimSwitch(ct_set_blas_override) }
         set { _ = ct_set_blas_override(newValue ? 1 : 0) }
+    }
+
+    /// The state of an on/off switch of the shim whose setter returns the previous state (the C
+    /// API has no getters): sets it, then puts the previous state back.
+    static func shimSwitch(_ set: (Int32) -> Int32) -> Bool {
+        let previous = set(1)
+        _ = set(previous)
+        return previous != 0
     }
 
     /// `sgemm_` calls served by oneDNN and by the fallback BLAS since process start.
@@ -129,11 +133,7 @@ extension Torch {
     /// pass per batch-head slice in cache, its own backward; on by default) rather than the
     /// composite ops (bmm, masked_fill, softmax, bmm).
     public static var fusesAttention: Bool {
-        get {
-            let previous = ct_set_fused_attention(1)
-            _ = ct_set_fused_attention(previous)
-            return previous != 0
-        }
+        get { shimSwitch(ct_set_fused_attention) }
         set { _ = ct_set_fused_attention(newValue ? 1 : 0) }
     }
 

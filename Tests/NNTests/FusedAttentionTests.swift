@@ -39,6 +39,7 @@ final class FusedAttentionTests: XCTestCase {
             let two = try run(q, k, v, w, causal: causal)
             XCTAssertEqual(Torch.fusedAttentionCalls - calls, 2, "\(name): fused kernel not used")
             Torch.fusesAttention = false
+            XCTAssertFalse(Torch.fusesAttention)
             let composite = try run(q, k, v, w, causal: causal)
             XCTAssertEqual(Torch.fusedAttentionCalls - calls, 2, "\(name): switch ignored")
             for (i, part) in ["y", "dq", "dk", "dv"].enumerated() {
