@@ -76,13 +76,13 @@ let package = Package(
             ]
         ),
         // Helpers shared by the test targets: synthetic clips made in-test, paths, process runner.
-        .target(name: "TestSupport", dependencies: ["Media", "Metrics"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Media", "Metrics", "NN"], path: "Tests/TestSupport"),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "CodeFileTests", dependencies: ["CodeFile", "SafeTensors"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),
         .testTarget(name: "VQVAETests", dependencies: ["VQVAE", "NN", "Metrics", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
-        .testTarget(name: "PriorTests", dependencies: ["Prior", "NN", "CodeFile"]),
+        .testTarget(name: "PriorTests", dependencies: ["Prior", "NN", "CodeFile", "TestSupport"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Metrics", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["framecast", "Media", "NN", "Prior", "CodeFile", "TestSupport"]),
         // framecast's tokenizer and prior against the PyTorch reference in Tools/reference (skipped without python3-torch).

@@ -1,14 +1,11 @@
 import CodeFile
 import NN
 @testable import Prior
+import TestSupport
 import XCTest
 
 /// The Swift decoder against the libtorch model it copies.
-final class PriorDecoderTests: XCTestCase {
-    private var threadsBefore = 1
-    override func setUp() { threadsBefore = Torch.threads; Torch.setThreads(2) }
-    override func tearDown() { Torch.setThreads(threadsBefore) }  // later suites see the process default
-
+final class PriorDecoderTests: TwoThreadTestCase {
     /// A small random model: grid 2×3 (odd sizes exercise the kernels' partial tiles).
     func model(seed: UInt64, layers: Int, width: Int, heads: Int, actionIntoFrame: Bool = true, actionModulation: Bool = true,
                contextFrames: Int = 3, codebookSize: Int = 37) throws -> PriorModel {

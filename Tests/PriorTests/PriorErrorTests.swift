@@ -2,13 +2,10 @@ import CodeFile
 import Foundation
 import NN
 @testable import Prior
+import TestSupport
 import XCTest
 
-final class PriorErrorTests: XCTestCase {
-    private var threadsBefore = 1
-    override func setUp() { threadsBefore = Torch.threads; Torch.setThreads(2) }
-    override func tearDown() { Torch.setThreads(threadsBefore) }  // later suites see the process default
-
+final class PriorErrorTests: TwoThreadTestCase {
     func makeSampler() throws -> (PriorSampler, CodeClip) {
         Torch.manualSeed(31)
         let clip = randomClip(frames: 4, seed: 1)

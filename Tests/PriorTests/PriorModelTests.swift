@@ -2,13 +2,10 @@ import CodeFile
 import Foundation
 import NN
 @testable import Prior
+import TestSupport
 import XCTest
 
-final class PriorModelTests: XCTestCase {
-    private var threadsBefore = 1
-    override func setUp() { threadsBefore = Torch.threads; Torch.setThreads(2) }
-    override func tearDown() { Torch.setThreads(threadsBefore) }  // later suites see the process default
-
+final class PriorModelTests: TwoThreadTestCase {
     /// Codes [1, F, hw] and actions [1, F] of a random window.
     func randomWindow(_ config: PriorConfig, frames: Int, seed: UInt64) throws -> (codes: [Int64], actions: [Int64]) {
         var rng = SplitMix64(seed: seed)

@@ -2,13 +2,10 @@ import CodeFile
 import Foundation
 import NN
 @testable import Prior
+import TestSupport
 import XCTest
 
-final class PriorTrainingTests: XCTestCase {
-    private var threadsBefore = 1
-    override func setUp() { threadsBefore = Torch.threads; Torch.setThreads(2) }
-    override func tearDown() { Torch.setThreads(threadsBefore) }  // later suites see the process default
-
+final class PriorTrainingTests: TwoThreadTestCase {
     func testWindowsNeverCrossAnEpisodeStart() throws {
         let clips = [
             randomClip(frames: 20, episodeStarts: [4, 5, 11], seed: 1),

@@ -5,13 +5,7 @@ import TestSupport
 @testable import VQVAE
 import XCTest
 
-final class VQVAETests: XCTestCase {
-    private var threadsBefore = 1
-    override func setUp() {
-        threadsBefore = Torch.threads
-        Torch.setThreads(2)
-    }
-    override func tearDown() { Torch.setThreads(threadsBefore) }  // later suites see the process default
+final class VQVAETests: TwoThreadTestCase {
 
     /// A small configuration: 16×16 frames, 4×4 grid, K = 32.
     static var tiny: VQVAEConfig {
