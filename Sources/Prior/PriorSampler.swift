@@ -79,12 +79,14 @@ public final class PriorSampler {
         let config = model.config
         let hw = config.codesPerFrame
         try validate(context: context, actions: actions, samples: samples, options: options)
+        // Written only when it changes, so rollouts of one model in eval mode can run on several threads.
         let wasTraining = model.training
-        model.training = false
-        defer { model.training = wasTraining }
+        if wasTraining { model.training = false }
+        defer { if wasTraining { model.training = true } }
 
         // With action guidance every sample has a twin row (rows S..<2S) whose latest action, the one
-        // leading to the frame being generated, is the learned no-action id; earlier actions are kept.
+        // leading to the frame being generated, is the guidance baseline's (the learned no-action id,
+        // or the action before it); earlier actions are kept.
         // The window slides (and is re-prefilled) at every generated frame once it is full, so the twin
         // sees the true history; only while a short context fills the window (or, with a window
         // stride above 1, between re-prefills) do twins keep no-action ids for their earlier
@@ -103,9 +105,16 @@ public final class PriorSampler {
         var frameActions: [[Int64]] = (0..<n).map { f in
             [Int64](repeating: modelAction(f == n - 1 ? actions.first ?? -1 : Int(context.actions[f])), count: rows)
         }
-        /// The actions of frame `f` as fed when it is the latest frame: twins get no action.
+        /// The baseline action of twins in place of the action after frame `f`.
+        func baseline(_ f: Int) -> Int64 {
+            switch options.guidanceBaseline {
+            case .noAction: Int64(config.noAction)
+            case .previousAction: f > 0 ? frameActions[f - 1][0] : Int64(config.noAction)
+            }
+        }
+        /// The actions of frame `f` as fed when it is the latest frame: twins get the baseline action.
         func latest(_ f: Int) -> [Int64] {
-            frameActions[f].enumerated().map { twin($0.offset) ? Int64(config.noAction) : $0.element }
+            frameActions[f].enumerated().map { twin($0.offset) ? baseline(f) : $0.element }
         }
         /// Guided logits `[S, K]` from the rows' logits `[R, K]`.
         func guide(_ logits: [Float]) -> [Float] {
@@ -160,7 +169,8 @@ public final class PriorSampler {
                         // The frame is complete: feed its last code and its action unless the window
                         // will slide (the re-prefill feeds them) or nothing more is generated.
                         guard g + 1 < actions.count, f + 1 < config.contextFrames else { break }
-                        input.nextActions = (0..<rows).map { twin($0) ? Int64(config.noAction) : modelAction(actions[g + 1]) }
+                        let next = modelAction(actions[g + 1]), twinNext = options.guidanceBaseline == .noAction ? Int64(config.noAction) : modelAction(actions[g])
+                        input.nextActions = (0..<rows).map { twin($0) ? twinNext : next }
                     }
                     logits = try decoder.step(input)
                 }

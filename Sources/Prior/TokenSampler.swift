@@ -12,9 +12,11 @@ public struct SamplingOptions: Codable, Sendable, Equatable {
     /// Seed of the sampling generator: the same seed gives the same codes.
     public var seed: UInt64 = 0
     /// Classifier-free action guidance w: logits = u + w·(c − u), where c conditions on the action that
-    /// leads to the frame and u replaces it by the learned no-action id (trained through action
-    /// dropout). 1 = off (plain conditional logits); w > 1 strengthens the action's effect.
+    /// leads to the frame and u on `guidanceBaseline` in its place. 1 = off (plain conditional
+    /// logits); w > 1 strengthens the action's effect.
     public var actionGuidance = 1.0
+    /// What the guidance's u conditions on instead of the action that leads to the frame.
+    public var guidanceBaseline = GuidanceBaseline.noAction
     /// Instead of drawing a code, pick the one whose codebook vector is nearest (L2) to the mean
     /// vector under the model's distribution (softmax at `temperature`, after top-k and top-p): the
     /// code with the least expected squared error in code space. Deterministic; needs the
@@ -27,12 +29,13 @@ public struct SamplingOptions: Codable, Sendable, Equatable {
     public var windowStride = 1
 
     public init(temperature: Double = 1, topK: Int = 0, topP: Double = 1, seed: UInt64 = 0, actionGuidance: Double = 1,
-                nearestMean: Bool = false, windowStride: Int = 1) {
+                guidanceBaseline: GuidanceBaseline = .noAction, nearestMean: Bool = false, windowStride: Int = 1) {
         self.temperature = temperature
         self.topK = topK
         self.topP = topP
         self.seed = seed
         self.actionGuidance = actionGuidance
+        self.guidanceBaseline = guidanceBaseline
         self.nearestMean = nearestMean
         self.windowStride = windowStride
     }
@@ -48,6 +51,15 @@ public struct SamplingOptions: Codable, Sendable, Equatable {
         if windowStride < 1 { out.append("window stride \(windowStride) must be ≥ 1") }
         return out
     }
+}
+
+/// The condition of action guidance's u (`SamplingOptions.guidanceBaseline`).
+public enum GuidanceBaseline: String, Codable, Sendable, CaseIterable {
+    /// The learned no-action id (trained through action dropout): w scales everything the action says.
+    case noAction = "no-action"
+    /// The action before it, as if the action had not changed: where it did not, u = c and guidance
+    /// does nothing; where it did, w scales the change's effect.
+    case previousAction = "previous-action"
 }
 
 /// Draws codes from logits with temperature, top-k and top-p, using its own seeded generator

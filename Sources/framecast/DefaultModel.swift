@@ -1,4 +1,5 @@
 import Foundation
+import Prior
 
 /// Finds the files framecast ships (the default model, sample clips) whether it runs from the
 /// repository root or from anywhere else through its build folder.
@@ -31,4 +32,6 @@ enum PriorDefaults {
     /// true-vs-shuffled gap by +0.17 dB and the sampled one by −0.03 dB, lowered true-action PSNR by
     /// 0.2–0.3 dB at h ≥ 4, and halves sampling speed (two rows per sample): not worth it by default.
     static let actionGuidance = 1.0
+    /// What guidance's u conditions on when it is on.
+    static let guidanceBaseline = GuidanceBaseline.noAction
 }

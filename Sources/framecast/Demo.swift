@@ -50,8 +50,7 @@ struct Demo: ParsableCommand {
     @Option(help: "Sample only among the K most likely codes (0 = all).")
     var topK = 0
 
-    @Option(help: "Action guidance w: logits = u + w·(c − u) with u ignoring the latest action; 1 = off, > 1 follows actions more strongly.")
-    var actionGuidance = PriorDefaults.actionGuidance
+    @OptionGroup var guidance: GuidanceOptions
 
     @Option(help: "Random seed: the same seed gives the same video.")
     var seed: UInt64 = 0
@@ -67,7 +66,6 @@ struct Demo: ParsableCommand {
         guard start >= 0 else { throw ValidationError("--start must be ≥ 0") }
         guard (1...1000).contains(frames) else { throw ValidationError("--frames must be 1...1000") }
         guard temperature >= 0, topK >= 0 else { throw ValidationError("need --temperature ≥ 0 and --top-k ≥ 0") }
-        guard (0...20).contains(actionGuidance) else { throw ValidationError("--action-guidance must be in 0...20") }
         guard (1...8).contains(scale) else { throw ValidationError("--scale must be 1...8") }
         for script in scripts where !script.contains("=") {
             throw ValidationError("--script '\(script)' must be LABEL=ACTIONS, e.g. 'FORWARD=MOVE_FORWARD*32'")
@@ -82,7 +80,9 @@ struct Demo: ParsableCommand {
         let specs = scripts.map { s in (String(s.prefix { $0 != "=" }).uppercased(), String(s.drop { $0 != "=" }.dropFirst())) }
         try FileManager.default.createDirectory(at: URL(fileURLWithPath: output).deletingLastPathComponent(), withIntermediateDirectories: true)
         let summary = try Self.render(clip: clipPath, tokenizer: tok, prior: loaded, start: start, frames: frames, scripts: specs,
-                                      options: SamplingOptions(temperature: temperature, topK: topK, seed: seed, actionGuidance: actionGuidance), scale: scale, to: output)
+                                      options: SamplingOptions(temperature: temperature, topK: topK, seed: seed, actionGuidance: guidance.actionGuidance,
+                                                               guidanceBaseline: guidance.guidanceBaseline),
+                                      scale: scale, to: output)
         FileHandle.standardError.write(Data("demo: \(summary)\n".utf8))
         print(output)
     }

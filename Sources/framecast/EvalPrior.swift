@@ -43,8 +43,7 @@ struct EvalPrior: ParsableCommand {
     @Option(help: "Windows to evaluate (evenly spaced over the clips).")
     var windows = 48
 
-    @Option(help: "Action guidance w: logits = u + w·(c − u) with u ignoring the latest action; 1 = off, > 1 follows actions more strongly.")
-    var actionGuidance = PriorDefaults.actionGuidance
+    @OptionGroup var guidance: GuidanceOptions
 
     @Option(help: "Temperature of the sampled rollouts (the greedy ones use 0).")
     var temperature = 1.0
@@ -77,7 +76,6 @@ struct EvalPrior: ParsableCommand {
         guard horizon >= 1, windows >= 2 else { throw ValidationError("--horizon must be ≥ 1 and --windows ≥ 2") }
         try ManifestSplit.validate(split)
         guard temperature > 0, topP > 0, topP <= 1 else { throw ValidationError("need --temperature > 0 and 0 < --top-p ≤ 1") }
-        guard (0...20).contains(actionGuidance) else { throw ValidationError("--action-guidance must be in 0...20") }
         guard windowStride >= 1 else { throw ValidationError("--window-stride must be at least 1") }
         if let plot, !plot.lowercased().hasSuffix(".png") { throw ValidationError("--plot must end in .png") }
     }
@@ -89,9 +87,9 @@ struct EvalPrior: ParsableCommand {
         let data = try RolloutEvaluation.load(try ClipSet.resolve(clips, split: split), tokenizer: tok)
         let report = try RolloutEvaluation.measure(data, clipsName: clips, tokenizer: tok, prior: loaded,
                                                    contextFrames: contextFrames ?? loaded.model.config.contextFrames,
-                                                   horizon: horizon, windows: windows, seed: seed, actionGuidance: actionGuidance,
-                                                   nearestMean: nearestMean, temperature: temperature, topP: topP,
-                                                   windowStride: windowStride)
+                                                   horizon: horizon, windows: windows, seed: seed, actionGuidance: guidance.actionGuidance,
+                                                   guidanceBaseline: guidance.guidanceBaseline, nearestMean: nearestMean, temperature: temperature, topP: topP,
+                                                   windowStride: windowStride, workers: threads ?? Torch.allCores)
         if let plot {
             let canvas = RolloutEvaluation.plot(report)
             try PNGWriter.write(rgb: canvas.rgb, width: canvas.width, height: canvas.height, to: plot)

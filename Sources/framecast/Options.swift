@@ -1,5 +1,6 @@
 import ArgumentParser
 import Media
+import Prior
 
 /// A frame size written `WIDTHxHEIGHT`, e.g. `64x64`.
 struct FrameSize: ExpressibleByArgument, CustomStringConvertible {
@@ -32,6 +33,21 @@ struct FrameSize: ExpressibleByArgument, CustomStringConvertible {
 }
 
 extension FitMode: ExpressibleByArgument {}
+
+extension GuidanceBaseline: ExpressibleByArgument {}
+
+/// Classifier-free action guidance, for the commands that roll out a prior.
+struct GuidanceOptions: ParsableArguments {
+    @Option(help: "Action guidance w: logits = u + w·(c − u), u conditioning on --guidance-baseline in place of the action leading to the frame; 1 = off, > 1 follows actions more strongly (two rows per sample: slower).")
+    var actionGuidance = PriorDefaults.actionGuidance
+
+    @Option(help: "What guidance's u conditions on: no-action (the learned no-action id) or previous-action (the action before it, so only changes of action are amplified).")
+    var guidanceBaseline = PriorDefaults.guidanceBaseline
+
+    func validate() throws {
+        guard (0...20).contains(actionGuidance) else { throw ValidationError("--action-guidance must be in 0...20") }
+    }
+}
 
 /// The splits of a clips manifest that the evaluating commands read (`--split`).
 enum ManifestSplit {

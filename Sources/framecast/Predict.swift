@@ -59,8 +59,7 @@ struct Predict: ParsableCommand {
     @Flag(help: "Pick each code nearest to the mean code vector under the model's distribution (after --temperature, --top-k, --top-p) instead of drawing one: deterministic and smoother.")
     var nearestMean = false
 
-    @Option(help: "Action guidance w: logits = u + w·(c − u) with u ignoring the latest action; 1 = off, > 1 follows actions more strongly.")
-    var actionGuidance = PriorDefaults.actionGuidance
+    @OptionGroup var guidance: GuidanceOptions
 
     @Option(help: "Frames dropped at once when the window of context frames is full. 1 (default) slides it every frame, so every frame sees the full context; s > 1 re-reads the window once every s frames: faster, but frames right after a drop see only C − s frames.")
     var windowStride = 1
@@ -87,7 +86,6 @@ struct Predict: ParsableCommand {
         guard start >= 0 else { throw ValidationError("--start must be ≥ 0") }
         guard (1...64).contains(samples) else { throw ValidationError("--samples must be 1...64") }
         guard temperature >= 0, topK >= 0, topP > 0, topP <= 1 else { throw ValidationError("need --temperature ≥ 0, --top-k ≥ 0, 0 < --top-p ≤ 1") }
-        guard (0...20).contains(actionGuidance) else { throw ValidationError("--action-guidance must be in 0...20") }
         guard windowStride >= 1 else { throw ValidationError("--window-stride must be at least 1") }
         if nearestMean {
             guard temperature > 0 else { throw ValidationError("--nearest-mean needs --temperature > 0 (it averages over the model's distribution)") }
@@ -137,7 +135,8 @@ struct Predict: ParsableCommand {
         }
         let sampleStart = Date()
         let rollout = try sampler.rollout(context: context, actions: future, samples: samples,
-                                          options: SamplingOptions(temperature: temperature, topK: topK, topP: topP, seed: seed, actionGuidance: actionGuidance,
+                                          options: SamplingOptions(temperature: temperature, topK: topK, topP: topP, seed: seed,
+                                                                   actionGuidance: guidance.actionGuidance, guidanceBaseline: guidance.guidanceBaseline,
                                                                    nearestMean: nearestMean, windowStride: windowStride),
                                           onFrame: video.map { video in { video.add(frame: $0, codes: $1) } })
         let sampleSeconds = Date().timeIntervalSince(sampleStart)

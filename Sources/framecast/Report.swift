@@ -45,8 +45,7 @@ struct Report: ParsableCommand {
     @Option(help: "Frames predicted in each video.")
     var videoFrames = 32
 
-    @Option(help: "Action guidance w: logits = u + w·(c − u) with u ignoring the latest action; 1 = off, > 1 follows actions more strongly.")
-    var actionGuidance = PriorDefaults.actionGuidance
+    @OptionGroup var guidance: GuidanceOptions
 
     @Option(help: "Seed for sampling.")
     var seed: UInt64 = 0
@@ -78,7 +77,9 @@ struct Report: ParsableCommand {
         let data = try RolloutEvaluation.load(set, tokenizer: tok)
         let rollouts = try RolloutEvaluation.measure(data, clipsName: clipsPath, tokenizer: tok, prior: loaded,
                                                      contextFrames: loaded.model.config.contextFrames,
-                                                     horizon: horizon, windows: windows, seed: seed, actionGuidance: actionGuidance)
+                                                     horizon: horizon, windows: windows, seed: seed,
+                                                     actionGuidance: guidance.actionGuidance, guidanceBaseline: guidance.guidanceBaseline,
+                                                     workers: threads ?? Torch.allCores)
 
         // Videos: the first clip's reconstruction, then a prediction video per clip.
         var videos: [ReportPage.Video] = []
@@ -94,7 +95,9 @@ struct Report: ParsableCommand {
             let start = max(0, min(data[i].codes.frames - c - videoFrames - 1, data[i].codes.frames / 3))
             let path = scratch + "/predict-\(i).mp4"
             let summary = try Demo.render(clip: video, tokenizer: tok, prior: loaded, start: start, frames: videoFrames,
-                                          options: SamplingOptions(temperature: 1, seed: seed, actionGuidance: actionGuidance), scale: 2, to: path)
+                                          options: SamplingOptions(temperature: 1, seed: seed, actionGuidance: guidance.actionGuidance,
+                                                                   guidanceBaseline: guidance.guidanceBaseline),
+                                          scale: 2, to: path)
             FileHandle.standardError.write(Data("report: \(summary)\n".utf8))
             videos.append(.init(title: "Prior: \(video) from frame \(start), \(c) context frames, sampled at T = 1",
                                 mp4: try Data(contentsOf: URL(fileURLWithPath: path))))

@@ -57,7 +57,7 @@ struct ReportPage {
             ]]))
         }
         let r = rollouts
-        body.append("<p>Open-loop rollouts: \(r.windows) windows, \(r.contextFrames) real context frames, then \(r.horizon) predicted frames. PSNR per frame (dB, capped at 50) / SSIM at horizon h. ΔPSNR (true − shuffled actions, mean over h = 1…8): greedy <b>\(f(r.deltaPSNRGreedy)) dB</b>, sampled <b>\(f(r.deltaPSNRSampled)) dB</b>. Rollout speed \(f(r.framesPerSecond, 1)) frames/s. Action guidance w = \(f(r.actionGuidance)) (1 = none).</p>")
+        body.append("<p>Open-loop rollouts: \(r.windows) windows, \(r.contextFrames) real context frames, then \(r.horizon) predicted frames. PSNR per frame (dB, capped at 50) / SSIM at horizon h. ΔPSNR (true − shuffled actions, mean over h = 1…8): greedy <b>\(f(r.deltaPSNRGreedy)) dB</b>, sampled <b>\(f(r.deltaPSNRSampled)) dB</b>. Rollout speed \(f(r.framesPerSecond, 1)) frames/s. Action guidance w = \(f(r.actionGuidance)) (1 = none)\(r.actionGuidance == 1 ? "" : " against " + r.guidanceBaseline.rawValue).</p>")
         let shown = [1, 2, 4, 8, 12, 16].filter { $0 <= r.horizon }
         let rows: [(String, RolloutEvaluation.Curve)] = [
             ("prior, greedy", r.greedy), ("prior, greedy, shuffled actions", r.greedyShuffled),

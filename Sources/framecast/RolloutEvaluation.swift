@@ -2,6 +2,7 @@ import CodeFile
 import Foundation
 import Media
 import Metrics
+import NN
 import Prior
 import VQVAE
 
@@ -35,6 +36,8 @@ enum RolloutEvaluation {
         var framesPerSecond: Double
         /// The classifier-free action guidance w of every rollout (1 = none).
         var actionGuidance: Double
+        /// What the guidance's unconditional logits condition on.
+        var guidanceBaseline: GuidanceBaseline
         /// Temperature and top-p of the sampled rows (the greedy rows use temperature 0).
         var temperature: Double
         var topP: Double
@@ -46,7 +49,7 @@ enum RolloutEvaluation {
             case contextFrames = "context_frames", greedyShuffled = "greedy_shuffled", sampledShuffled = "sampled_shuffled"
             case copyLast = "copy_last", tokenizerCeiling = "tokenizer_ceiling", deltaPSNRGreedy = "delta_psnr_greedy_h1_8"
             case deltaPSNRSampled = "delta_psnr_sampled_h1_8", teacherForced = "teacher_forced", framesPerSecond = "rollout_frames_per_second"
-            case actionGuidance = "action_guidance", nearestMean = "nearest_mean", nearestMeanShuffled = "nearest_mean_shuffled"
+            case actionGuidance = "action_guidance", guidanceBaseline = "guidance_baseline", nearestMean = "nearest_mean", nearestMeanShuffled = "nearest_mean_shuffled"
             case deltaPSNRNearestMean = "delta_psnr_nearest_mean_h1_8", temperature, topP = "top_p", windowStride = "window_stride"
         }
     }
@@ -67,14 +70,22 @@ enum RolloutEvaluation {
         }
     }
 
+    /// PSNR and SSIM per horizon of every row of one window, and the time its rollouts took.
+    private struct WindowScores {
+        var psnr: [String: [Double]] = [:]
+        var ssim: [String: [Double]] = [:]
+        var rolloutSeconds = 0.0
+    }
+
     /// For evenly spaced windows of C + H frames (no episode start after their first frame), gives the
     /// prior C real frames and predicts H frames with the true and with another window's actions,
     /// greedy and sampled (at `temperature` and `topP`), and scores them; also copy-last-frame and the
-    /// tokenizer ceiling.
+    /// tokenizer ceiling. Windows are scored on `workers` threads (one libtorch thread each) and
+    /// summed in window order, so the figures do not depend on the worker count.
     static func measure(_ data: [Clip], clipsName: String, tokenizer tok: LoadedTokenizer, prior loaded: PriorCheckpoint.Loaded,
                         contextFrames c: Int, horizon: Int, windows: Int, seed: UInt64,
-                        actionGuidance: Double = 1, nearestMean: Bool = false, temperature: Double = 1, topP: Double = 1,
-                        windowStride: Int = 1) throws -> Report {
+                        actionGuidance: Double = 1, guidanceBaseline: GuidanceBaseline = .noAction, nearestMean: Bool = false,
+                        temperature: Double = 1, topP: Double = 1, windowStride: Int = 1, workers: Int = 1) throws -> Report {
         var all: [(clip: Int, start: Int)] = []
         for (i, clip) in data.enumerated() where clip.codes.frames >= c + horizon {
             for s in 0...(clip.codes.frames - c - horizon) where !clip.codes.episodeStart[(s + 1)..<(s + c + horizon)].contains(true) {
@@ -83,21 +94,19 @@ enum RolloutEvaluation {
         }
         guard all.count >= 2 else { throw MediaError(clipsName, "has no window of \(c + horizon) frames without an episode start") }
         let chosen = all.count <= windows ? all : (0..<windows).map { all[$0 * all.count / windows] }
-        let sampler = PriorSampler(model: loaded.model, source: loaded.source, codeVectors: try tok.model.codeVectors())
-        let n = Double(chosen.count)
+        let codeVectors = try tok.model.codeVectors()
+        loaded.model.training = false
         let (width, height) = (tok.config.frameWidth, tok.config.frameHeight)
-        var sums = [String: (psnr: [Double], ssim: [Double])]()
-        func add(_ key: String, _ h: Int, _ a: [UInt8], _ b: [UInt8]) {
-            var entry = sums[key] ?? ([Double](repeating: 0, count: horizon), [Double](repeating: 0, count: horizon))
-            entry.psnr[h] += ImageMetrics.psnr(a, b)
-            entry.ssim[h] += ImageMetrics.ssim(a, b, width: width, height: height)
-            sums[key] = entry
-        }
-        let progress = Progress("eval prior", total: chosen.count, unit: "windows")
-        var rolloutFrames = 0
-        var rolloutSeconds = 0.0
         let frameBytes = width * height * 3
-        for (k, window) in chosen.enumerated() {
+
+        /// Rolls out and scores window `k`.
+        func score(_ k: Int, _ sampler: PriorSampler) throws -> WindowScores {
+            var scores = WindowScores()
+            func add(_ key: String, _ h: Int, _ a: [UInt8], _ b: [UInt8]) {
+                scores.psnr[key, default: [Double](repeating: 0, count: horizon)][h] = ImageMetrics.psnr(a, b)
+                scores.ssim[key, default: [Double](repeating: 0, count: horizon)][h] = ImageMetrics.ssim(a, b, width: width, height: height)
+            }
+            let window = chosen[k]
             let clip = data[window.clip], s = window.start
             let context = try sampler.context(from: clip.codes, start: s, frames: c)
             let trueActions = clip.codes.actions[(s + c - 1)..<(s + c - 1 + horizon)].map { Int($0) }
@@ -112,10 +121,10 @@ enum RolloutEvaluation {
             for (key, actions, t, mean) in modes {
                 let t0 = Date()
                 let options = SamplingOptions(temperature: t, topP: t > 0 && !mean ? topP : 1, seed: seed &+ UInt64(k),
-                                              actionGuidance: actionGuidance, nearestMean: mean, windowStride: windowStride)
+                                              actionGuidance: actionGuidance, guidanceBaseline: guidanceBaseline, nearestMean: mean,
+                                              windowStride: windowStride)
                 let rollout = try sampler.rollout(context: context, actions: actions.map { max(0, $0) }, samples: 1, options: options)
-                rolloutSeconds += Date().timeIntervalSince(t0)
-                rolloutFrames += horizon
+                scores.rolloutSeconds += Date().timeIntervalSince(t0)
                 let pixels = try tok.model.decode(codes: rollout.codes, count: horizon)
                 for h in 0..<horizon {
                     add(key, h, Array(pixels[(h * frameBytes)..<((h + 1) * frameBytes)]), clip.frames[s + c + h])
@@ -125,9 +134,28 @@ enum RolloutEvaluation {
                 add("copy_last", h, clip.frames[s + c - 1], clip.frames[s + c + h])
                 add("ceiling", h, Array(ceiling[(h * frameBytes)..<((h + 1) * frameBytes)]), clip.frames[s + c + h])
             }
-            progress.update(k + 1)
+            return scores
+        }
+
+        let progress = Progress("eval prior", total: chosen.count, unit: "windows")
+        let scored = try concurrentWindows(chosen.count, workers: workers, progress: progress) { k in
+            try score(k, PriorSampler(model: loaded.model, source: loaded.source, codeVectors: codeVectors))
         }
         progress.finish(chosen.count)
+        var sums = [String: (psnr: [Double], ssim: [Double])]()
+        for window in scored {
+            for (key, psnr) in window.psnr {
+                var entry = sums[key] ?? ([Double](repeating: 0, count: horizon), [Double](repeating: 0, count: horizon))
+                for h in 0..<horizon {
+                    entry.psnr[h] += psnr[h]
+                    entry.ssim[h] += window.ssim[key]![h]
+                }
+                sums[key] = entry
+            }
+        }
+        let rolloutFrames = scored.count * horizon * (nearestMean ? 6 : 4)
+        let rolloutSeconds = scored.map(\.rolloutSeconds).reduce(0, +)
+        let n = Double(chosen.count)
         func curve(_ key: String) -> Curve { Curve(psnr: sums[key]!.psnr.map { $0 / n }, ssim: sums[key]!.ssim.map { $0 / n }) }
         func delta(_ a: String, _ b: String) -> Double {
             let k = min(8, horizon)
@@ -144,7 +172,57 @@ enum RolloutEvaluation {
                       deltaPSNRGreedy: delta("greedy", "greedy_shuffled"), deltaPSNRSampled: delta("sampled", "sampled_shuffled"),
                       deltaPSNRNearestMean: nearestMean ? delta("mean", "mean_shuffled") : nil,
                       teacherForced: teacherForced, framesPerSecond: Double(rolloutFrames) / rolloutSeconds,
-                      actionGuidance: actionGuidance, temperature: temperature, topP: topP, windowStride: windowStride)
+                      actionGuidance: actionGuidance, guidanceBaseline: guidanceBaseline, temperature: temperature, topP: topP, windowStride: windowStride)
+    }
+
+    /// `body(0) … body(count − 1)` on `workers` threads (each with one libtorch thread), results in
+    /// index order; the first error thrown stops the remaining work and is rethrown. The main
+    /// thread's libtorch thread count is restored afterwards.
+    private static func concurrentWindows(_ count: Int, workers: Int, progress: Progress,
+                                          _ body: (Int) throws -> WindowScores) throws -> [WindowScores] {
+        let workers = max(1, min(workers, count))
+        guard workers > 1 else {
+            return try (0..<count).map { k in defer { progress.update(k + 1) }; return try body(k) }
+        }
+        /// Shared by the workers: the results slots (each written by one worker), the first error
+        /// and the done count, guarded by `lock`.
+        final class Shared: @unchecked Sendable {
+            let lock = NSLock()
+            var results: [WindowScores?]
+            var error: (any Error)?
+            var done = 0
+            let body: (Int) throws -> WindowScores
+            let progress: Progress
+            init(count: Int, body: @escaping (Int) throws -> WindowScores, progress: Progress) {
+                results = Array(repeating: nil, count: count)
+                self.body = body
+                self.progress = progress
+            }
+        }
+        let threads = Torch.threads
+        defer { Torch.setThreads(threads) }
+        return try withoutActuallyEscaping(body) { body in
+            let shared = Shared(count: count, body: body, progress: progress)
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                Torch.setThreads(1)
+                for k in stride(from: w, to: count, by: workers) {
+                    if shared.lock.withLock({ shared.error != nil }) { return }
+                    do {
+                        let result = try shared.body(k)
+                        shared.lock.withLock {
+                            shared.results[k] = result
+                            shared.done += 1
+                            shared.progress.update(shared.done)
+                        }
+                    } catch {
+                        shared.lock.withLock { if shared.error == nil { shared.error = error } }
+                        return
+                    }
+                }
+            }
+            if let error = shared.error { throw error }
+            return shared.results.map { $0! }
+        }
     }
 
     /// "T=1", or "T=0.8 top-p 0.9": the sampled rows' settings.
@@ -173,7 +251,7 @@ enum RolloutEvaluation {
     static func table(_ report: Report) -> String {
         var lines = ["rollout PSNR (dB, per frame capped at 50) over \(report.windows) windows, \(report.contextFrames) context frames"
                      + (report.windowStride == 1 ? "" : ", window stride \(report.windowStride)")
-                     + (report.actionGuidance == 1 ? ":" : String(format: ", action guidance %.2f:", report.actionGuidance))]
+                     + (report.actionGuidance == 1 ? ":" : String(format: ", action guidance %.2f against %@:", report.actionGuidance, report.guidanceBaseline.rawValue))]
         var rows: [(String, Curve)] = [("prior greedy", report.greedy), ("  shuffled actions", report.greedyShuffled),
                                        ("prior " + samplingLabel(report), report.sampled), ("  shuffled actions", report.sampledShuffled)]
         if let mean = report.nearestMean, let shuffled = report.nearestMeanShuffled {

@@ -83,6 +83,33 @@ final class PriorCLITests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: plot))
     }
 
+    func testEvalPriorFiguresDoNotDependOnTheThreadCount() throws {
+        // Windows are scored on one worker per thread and summed in window order.
+        var figures: [String] = []
+        for threads in ["1", "2"] {
+            let result = try ProcessRunner.framecast(["eval", "prior", "--tokenizer", try Fixtures.tokenizer(), "--prior", try Fixtures.prior(),
+                                                      "--clips", try Fixtures.clip(), "--horizon", "3", "--windows", "5", "--json",
+                                                      "--action-guidance", "1.5", "--guidance-baseline", "previous-action",
+                                                      "--threads", threads])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            var json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            XCTAssertEqual(json["guidance_baseline"] as? String, "previous-action")
+            XCTAssertNotNil(json.removeValue(forKey: "rollout_frames_per_second"))
+            figures.append(String(decoding: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), as: UTF8.self))
+        }
+        XCTAssertEqual(figures[0], figures[1])
+        let bad = try ProcessRunner.framecast(["eval", "prior", "--tokenizer", "t", "--prior", "p", "--clips", "c", "--guidance-baseline", "none"])
+        XCTAssertEqual(bad.status, 64, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("no-action") && bad.stderr.contains("previous-action"), bad.stderr)
+        for command in [["eval", "prior", "--tokenizer", "t", "--prior", "p", "--clips", "c"],
+                        ["predict", "v.mp4", "--tokenizer", "t", "--prior", "p", "-o", "x.codes.safetensors"],
+                        ["demo", "-o", "x.mp4"], ["report", "-o", "x"]] {
+            let strong = try ProcessRunner.framecast(command + ["--action-guidance", "25"])
+            XCTAssertEqual(strong.status, 64, "\(command): \(strong.stderr)")
+            XCTAssertTrue(strong.stderr.contains("--action-guidance must be in 0...20"), "\(command): \(strong.stderr)")
+        }
+    }
+
     func testEvalPriorSamplesWithTheGivenTopP() throws {
         // A nucleus this small keeps only the most likely code, so the sampled rollouts are the greedy ones.
         let result = try ProcessRunner.framecast(["eval", "prior", "--tokenizer", try Fixtures.tokenizer(), "--prior", try Fixtures.prior(),

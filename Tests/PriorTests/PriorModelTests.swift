@@ -130,8 +130,15 @@ final class PriorModelTests: TwoThreadTestCase {
         }
     }
 
+    func testActionGuidanceAgainstThePreviousAction() throws {
+        // The same with u conditioned on the action before the one leading to the generated frame.
+        for engine in PriorSampler.Engine.allCases {
+            try checkCacheAgainstFullForward(contextFrames: 3, given: 2, engine: engine, guidance: 2.5, baseline: .previousAction)
+        }
+    }
+
     func checkCacheAgainstFullForward(contextFrames: Int, given: Int, engine: PriorSampler.Engine, guidance: Double = 1,
-                                      windowStride: Int = 1) throws {
+                                      baseline: GuidanceBaseline = .noAction, windowStride: Int = 1) throws {
         Torch.manualSeed(13)
         let config = tinyConfig(contextFrames: contextFrames)
         let model = try PriorModel(config: config)
@@ -143,7 +150,7 @@ final class PriorModelTests: TwoThreadTestCase {
         let samples = 2
         let rollout = try PriorSampler(model: model, engine: engine).rollout(
             context: context, actions: future, samples: samples,
-            options: SamplingOptions(temperature: 1, seed: 3, actionGuidance: guidance, windowStride: windowStride)
+            options: SamplingOptions(temperature: 1, seed: 3, actionGuidance: guidance, guidanceBaseline: baseline, windowStride: windowStride)
         ) { observed.append(($0, $1, $2)) }
         XCTAssertEqual(observed.count, future.count * config.codesPerFrame)
 
@@ -172,7 +179,7 @@ final class PriorModelTests: TwoThreadTestCase {
                 var full = try logits(model, Array(frames[start...m].joined()), Array(actionAfter[start...m]), frames: count)
                 if guidance != 1 {
                     var dropped = Array(actionAfter[start...m])
-                    dropped[m - 1 - start] = Int64(config.noAction)
+                    dropped[m - 1 - start] = baseline == .noAction || m < 2 ? Int64(config.noAction) : actionAfter[m - 2]
                     let u = try logits(model, Array(frames[start...m].joined()), dropped, frames: count)
                     full = zip(full, u).map { c, u in u + Float(guidance) * (c - u) }
                 }
