@@ -118,8 +118,8 @@ public final class PriorSampler {
         }
         /// Guided logits `[S, K]` from the rows' logits `[R, K]`.
         func guide(_ logits: [Float]) -> [Float] {
-            guard guided else { return logits }
             let k = config.codebookSize, w = Float(options.actionGuidance), half = samples * k
+            guard guided, logits.count > half else { return logits }              // no twin rows fed: u = c
             return (0..<half).map { i in logits[half + i] + w * (logits[i] - logits[half + i]) }
         }
         var sampler = TokenSampler(options, codeVectors: codeVectors)
@@ -151,9 +151,16 @@ public final class PriorSampler {
 
             for g in actions.indices {
                 let m = n + g                                   // absolute index of the frame being generated
+                var live = rows                                 // rows fed for this frame
                 if m - start == config.contextFrames {          // window full: drop the oldest frame(s)
                     start += options.windowStride
-                    logits = try prefill(m, batch: rows)
+                    // Twins whose latest action is their sample's (the previous-action baseline while an
+                    // action is held) would give u = c exactly; they need no cache either when the
+                    // window is re-fed again at the next frame, so only the samples' rows are fed.
+                    if guided && m - start + 1 == config.contextFrames && baseline(m - 1) == frameActions[m - 1][0] {
+                        live = samples
+                    }
+                    logits = try prefill(m, batch: live)
                 }
                 let f = m - start                               // its index in the window
                 var codes = [Int64](repeating: 0, count: rows * hw)
@@ -164,13 +171,13 @@ public final class PriorSampler {
                     let picked = sampler.sample(guidedLogits, rows: samples, k: config.codebookSize)
                     let fed = guided ? picked + picked : picked
                     for r in 0..<rows { codes[r * hw + j] = fed[r] }
-                    var input = DecoderStep(codes: fed, slot: j, frame: f, previousActions: previous)
+                    var input = DecoderStep(codes: Array(fed[..<live]), slot: j, frame: f, previousActions: Array(previous[..<live]))
                     if j == hw - 1 {
                         // The frame is complete: feed its last code and its action unless the window
                         // will slide (the re-prefill feeds them) or nothing more is generated.
                         guard g + 1 < actions.count, f + 1 < config.contextFrames else { break }
                         let next = modelAction(actions[g + 1]), twinNext = options.guidanceBaseline == .noAction ? Int64(config.noAction) : modelAction(actions[g])
-                        input.nextActions = (0..<rows).map { twin($0) ? twinNext : next }
+                        input.nextActions = (0..<live).map { twin($0) ? twinNext : next }
                     }
                     logits = try decoder.step(input)
                 }

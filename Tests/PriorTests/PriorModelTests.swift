@@ -145,7 +145,7 @@ final class PriorModelTests: TwoThreadTestCase {
         try randomiseModulation(model)
         let clip = randomClip(frames: 4, seed: 5)
         let context = try PriorContext(clip: clip, start: 1, frames: given)
-        let future = [2, 0, -1, 1, 2, 1]
+        let future = [2, 0, 0, -1, 1, 1, 2, 1]   // changes and holds (twins are skipped on held actions)
         var observed: [(frame: Int, slot: Int, logits: [Float])] = []
         let samples = 2
         let rollout = try PriorSampler(model: model, engine: engine).rollout(
