@@ -38,7 +38,7 @@ extension GuidanceBaseline: ExpressibleByArgument {}
 
 /// Classifier-free action guidance, for the commands that roll out a prior.
 struct GuidanceOptions: ParsableArguments {
-    @Option(help: "Action guidance w: logits = u + w·(c − u), u conditioning on --guidance-baseline in place of the action leading to the frame; 1 = off, > 1 follows actions more strongly (two rows per sample: slower).")
+    @Option(help: "Action guidance w: logits = u + w·(c − u), u conditioning on --guidance-baseline in place of the action leading to the frame; 1 = off, > 1 follows actions more strongly (a second row per sample on frames where the baseline differs from that action: slower).")
     var actionGuidance = PriorDefaults.actionGuidance
 
     @Option(help: "What guidance's u conditions on: no-action (the learned no-action id) or previous-action (the action before it, so only changes of action are amplified).")
