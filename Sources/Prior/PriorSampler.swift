@@ -89,7 +89,7 @@ public final class PriorSampler {
         // or the action before it); earlier actions are kept.
         // The window slides (and is re-prefilled) at every generated frame once it is full, so the twin
         // sees the true history; only while a short context fills the window (or, with a window
-        // stride above 1, between re-prefills) do twins keep no-action ids for their earlier
+        // stride above 1, between re-prefills) do twins keep their baseline ids for their earlier
         // generated frames in the cache.
         let guided = options.actionGuidance != 1
         let rows = guided ? 2 * samples : samples
@@ -163,20 +163,19 @@ public final class PriorSampler {
                     logits = try prefill(m, batch: live)
                 }
                 let f = m - start                               // its index in the window
-                var codes = [Int64](repeating: 0, count: rows * hw)
-                let previous = latest(m - 1)
+                var codes = [Int64](repeating: 0, count: rows * hw)              // every row, twins included
+                let previous = Array(latest(m - 1)[..<live])
                 for j in 0..<hw {
                     let guidedLogits = guide(logits)
                     observe?(m, j, guidedLogits)
                     let picked = sampler.sample(guidedLogits, rows: samples, k: config.codebookSize)
-                    let fed = guided ? picked + picked : picked
-                    for r in 0..<rows { codes[r * hw + j] = fed[r] }
-                    var input = DecoderStep(codes: Array(fed[..<live]), slot: j, frame: f, previousActions: Array(previous[..<live]))
+                    for r in 0..<rows { codes[r * hw + j] = picked[r % samples] }
+                    var input = DecoderStep(codes: live > samples ? picked + picked : picked, slot: j, frame: f, previousActions: previous)
                     if j == hw - 1 {
                         // The frame is complete: feed its last code and its action unless the window
                         // will slide (the re-prefill feeds them) or nothing more is generated.
                         guard g + 1 < actions.count, f + 1 < config.contextFrames else { break }
-                        let next = modelAction(actions[g + 1]), twinNext = options.guidanceBaseline == .noAction ? Int64(config.noAction) : modelAction(actions[g])
+                        let next = modelAction(actions[g + 1]), twinNext = baseline(m)
                         input.nextActions = (0..<live).map { twin($0) ? twinNext : next }
                     }
                     logits = try decoder.step(input)

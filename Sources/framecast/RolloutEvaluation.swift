@@ -74,6 +74,7 @@ enum RolloutEvaluation {
     private struct WindowScores {
         var psnr: [String: [Double]] = [:]
         var ssim: [String: [Double]] = [:]
+        var rolloutFrames = 0
         var rolloutSeconds = 0.0
     }
 
@@ -125,6 +126,7 @@ enum RolloutEvaluation {
                                               windowStride: windowStride)
                 let rollout = try sampler.rollout(context: context, actions: actions.map { max(0, $0) }, samples: 1, options: options)
                 scores.rolloutSeconds += Date().timeIntervalSince(t0)
+                scores.rolloutFrames += horizon
                 let pixels = try tok.model.decode(codes: rollout.codes, count: horizon)
                 for h in 0..<horizon {
                     add(key, h, Array(pixels[(h * frameBytes)..<((h + 1) * frameBytes)]), clip.frames[s + c + h])
@@ -153,7 +155,7 @@ enum RolloutEvaluation {
                 sums[key] = entry
             }
         }
-        let rolloutFrames = scored.count * horizon * (nearestMean ? 6 : 4)
+        let rolloutFrames = scored.map(\.rolloutFrames).reduce(0, +)
         let rolloutSeconds = scored.map(\.rolloutSeconds).reduce(0, +)
         let n = Double(chosen.count)
         func curve(_ key: String) -> Curve { Curve(psnr: sums[key]!.psnr.map { $0 / n }, ssim: sums[key]!.ssim.map { $0 / n }) }
