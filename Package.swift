@@ -60,7 +60,9 @@ let package = Package(
         // The per-frame VQ-VAE tokenizer: model, training, metrics.
         .target(name: "VQVAE", dependencies: ["NN", "Metrics", "SafeTensors"]),
         // The action-conditioned transformer prior over code grids: model, training, sampling.
-        .target(name: "Prior", dependencies: ["NN", "CodeFile", "SafeTensors"], swiftSettings: hostVectorFlags),
+        // The build target's vector register count, for the Swift decoder's tile shapes.
+        .target(name: "CHostCPU"),
+        .target(name: "Prior", dependencies: ["NN", "CodeFile", "SafeTensors", "CHostCPU"], swiftSettings: hostVectorFlags),
         // Throughput / thread-contention benchmark: `swift run -c release NNBench`.
         .executableTarget(name: "NNBench", dependencies: ["NN"]),
         // Image quality metrics (PSNR, SSIM) on 8-bit RGB; no dependencies.

@@ -1,5 +1,9 @@
+import CHostCPU
+
 /// 16 floats: one AVX-512 register (two with AVX2).
 typealias Vec = SIMD16<Float>
+/// 8 floats: one AVX2 register, the lane count of the narrow tiles.
+typealias Vec8 = SIMD8<Float>
 
 @inline(__always) func loadVec(_ p: UnsafePointer<Float>) -> Vec { UnsafeRawPointer(p).loadUnaligned(as: Vec.self) }
 @inline(__always) func loadVec(_ p: UnsafeMutablePointer<Float>) -> Vec { UnsafeRawPointer(p).loadUnaligned(as: Vec.self) }
@@ -10,10 +14,12 @@ typealias Vec = SIMD16<Float>
 /// An element type of weight panels: 16 of them load as one `Vec` of float32.
 protocol PanelElement: BinaryFloatingPoint {
     static func load16(_ p: UnsafePointer<Self>) -> Vec
+    static func load8(_ p: UnsafePointer<Self>) -> Vec8
 }
 
 extension Float: PanelElement {
     @inline(__always) static func load16(_ p: UnsafePointer<Float>) -> Vec { loadVec(p) }
+    @inline(__always) static func load8(_ p: UnsafePointer<Float>) -> Vec8 { UnsafeRawPointer(p).loadUnaligned(as: Vec8.self) }
 }
 
 extension Float16: PanelElement {
@@ -25,6 +31,26 @@ extension Float16: PanelElement {
         for i in 0..<16 { v[i] = Float(h[i]) }
         return v
     }
+
+    /// The same for 8 lanes: one `vcvtph2ps` with F16C (AVX2 machines).
+    @inline(__always) static func load8(_ p: UnsafePointer<Float16>) -> Vec8 {
+        let h = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float16>.self)
+        var v = Vec8()
+        for i in 0..<8 { v[i] = Float(h[i]) }
+        return v
+    }
+}
+
+/// How `GemmKernel` shapes its register tiles for the vector registers it has.
+enum GemmTiling: Sendable, CaseIterable {
+    /// 32 registers of 16 floats (AVX-512): 4 × 64 tiles, 16 accumulators.
+    case wide
+    /// 16 registers of 8 floats (AVX2): 6 × 16 tiles, 12 accumulators. The wide tiles would need
+    /// 42 of them, and spill to the stack on every step of their inner loop.
+    case narrow
+
+    /// The build target's (the Prior target is compiled with -march=native).
+    static let native: GemmTiling = hostcpu_vector_registers() >= 32 ? .wide : .narrow
 }
 
 /// A `[k, n]` matrix (a linear layer's transposed weight) stored as column panels of 64: panel p
@@ -72,17 +98,19 @@ struct PackedMatrix {
 enum Gemm {
     /// A product with a plain row-major B.
     static func multiply(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                         c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, accumulate: Bool = false) {
-        GemmKernel(k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, bias: bias, accumulate: accumulate).run(rows: m, columns: 0..<n)
+                         c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, accumulate: Bool = false,
+                         tiling: GemmTiling = .native) {
+        GemmKernel(k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, bias: bias, accumulate: accumulate, tiling: tiling)
+            .run(rows: m, columns: 0..<n)
     }
 
     /// A product with packed weights: `C[m × w.n] (+)= A[m × w.k] · w + bias`; with `threads` > 1
     /// and enough rows, the column panels are shared out among that many threads.
     static func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, _ w: PackedMatrix,
                          c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, accumulate: Bool = false,
-                         threads: Int = 1) {
+                         threads: Int = 1, tiling: GemmTiling = .native) {
         func run<E: PanelElement>(_ panels: AlignedBuffer<E>) {
-            GemmKernel(k: w.k, a: a, lda: lda, b: panels.base, ldb: 0, c: c, ldc: ldc, bias: bias, accumulate: accumulate)
+            GemmKernel(k: w.k, a: a, lda: lda, b: panels.base, ldb: 0, c: c, ldc: ldc, bias: bias, accumulate: accumulate, tiling: tiling)
                 .run(rows: m, n: w.n, threads: threads)
         }
         switch w.storage {
@@ -94,11 +122,20 @@ enum Gemm {
 
 /// The tiles of `Gemm` over B elements of type `B` (float32, or float16 panels widened as loaded).
 ///
-/// Tiles are 4 rows × 64 columns (16 accumulators); leftover rows go one at a time, and a last
-/// block of at most 32 columns goes 16 at a time. B is a `PackedMatrix` (weights) or plain
-/// row-major with stride `ldb` (attention's keys and values). Rows of a plain B are read up to 63
-/// floats past column n, so they must be followed by readable memory (`FloatBuffer` has the slack);
-/// C and `bias` are only touched within their n columns.
+/// Wide tiles are 4 rows × 64 columns (16 accumulators); leftover rows go one at a time, 128, 64,
+/// then 16 columns at once. Narrow tiles (`GemmTiling.narrow`) are 6 rows × 16 columns, over strips
+/// of 16 columns and blocks of up to 96 rows, whose A rows stay in L2 while the strips pass;
+/// leftover rows go four, then one at a time, and fewer than four rows stream each 64-column block
+/// of B once per row.
+///
+/// Every tile computes each element the same way: its starting value (C or 0, plus the bias), then
+/// one fused multiply-add per k in order. So an element's bits do not depend on the tile it lands in,
+/// on which other rows are computed with it, or on how columns are shared among threads; the decoder
+/// relies on that to give the same logits whether a window is fed in one piece or in two.
+///
+/// B is a `PackedMatrix` (weights) or plain row-major with stride `ldb` (attention's keys and values).
+/// Rows of a plain B are read up to 63 floats past column n, so they must be followed by readable
+/// memory (`FloatBuffer` has the slack); C and `bias` are only touched within their n columns.
 struct GemmKernel<B: PanelElement> {
     let k: Int
     let a: UnsafePointer<Float>, lda: Int        // [m × k]
@@ -106,6 +143,7 @@ struct GemmKernel<B: PanelElement> {
     let c: UnsafeMutablePointer<Float>, ldc: Int // [m × n]
     let bias: UnsafePointer<Float>?              // [n] or nil
     let accumulate: Bool
+    let tiling: GemmTiling
 
     /// C[0..<m, 0..<n] for a packed B, its column panels shared out among up to `threads` threads
     /// when there are enough rows.
@@ -119,21 +157,71 @@ struct GemmKernel<B: PanelElement> {
     }
 
     /// Computes C[0..<m, columns]; for a packed B, `columns` starts at a multiple of 64.
-    /// Column blocks more than 32 wide use the 64-column tiles, storing only the valid columns.
     func run(rows m: Int, columns: Range<Int>) {
+        switch tiling {
+        case .wide: runWide(rows: m, columns: columns)
+        case .narrow: runNarrow(rows: m, columns: columns)
+        }
+    }
+
+    /// `run(rows:columns:)` with the wide tiles: rows in fours (column blocks more than 32 wide use
+    /// the 64-column tiles, storing only the valid columns), then the leftover rows one by one.
+    private func runWide(rows m: Int, columns: Range<Int>) {
+        let n = columns.upperBound, fours = m / 4 * 4
+        var col = columns.lowerBound
+        while col < n && fours > 0 {
+            let width = min(64, n - col)
+            if width > 32 {
+                for row in stride(from: 0, to: fours, by: 4) { tile4x64(row, col, width) }
+                col += 64
+            } else {
+                for row in stride(from: 0, to: fours, by: 4) { tile4x16(row, col, min(16, width)) }
+                col += 16
+            }
+        }
+        for row in fours..<m { runRow(row, columns: columns) }
+    }
+
+    /// One row of the wide tiles: 128 columns at a time (8 independent sums hide the FMA latency),
+    /// then 64, then 16.
+    private func runRow(_ row: Int, columns: Range<Int>) {
         let n = columns.upperBound
         var col = columns.lowerBound
         while col < n {
-            let width = min(64, n - col)
-            var row = 0
-            if width > 32 {
-                while row + 4 <= m { tile4x64(row, col, width); row += 4 }
-                while row < m { tile1x64(row, col, width); row += 1 }
-                col += 64
+            let width = n - col
+            if width > 64 {
+                tile1x128(row, col, min(128, width)); col += 128
+            } else if width > 32 {
+                tile1x64(row, col, width); col += 64
             } else {
-                while row + 4 <= m { tile4x16(row, col, min(16, width)); row += 4 }
-                while row < m { tile1x16(row, col, min(16, width)); row += 1 }
-                col += 16
+                tile1x16(row, col, min(16, width)); col += 16
+            }
+        }
+    }
+
+    /// `run(rows:columns:)` with the narrow tiles.
+    private func runNarrow(rows m: Int, columns: Range<Int>) {
+        let n = columns.upperBound
+        if m < 4 {
+            var col = columns.lowerBound
+            while col < n {
+                let width = min(64, n - col)
+                for row in 0..<m {
+                    if width > 32 { tile1x64(row, col, width) } else { for j in stride(from: 0, to: width, by: 16) { tile1x16(row, col + j, min(16, width - j)) } }
+                }
+                col += 64
+            }
+            return
+        }
+        let block = 96
+        for first in stride(from: 0, to: m, by: block) {
+            let end = min(m, first + block)
+            for col in stride(from: columns.lowerBound, to: n, by: 16) {
+                let width = min(16, n - col)
+                var row = first
+                while row + 6 <= end { tile6x16(row, col, width); row += 6 }
+                if row + 4 <= end { tile4x16(row, col, width); row += 4 }
+                while row < end { tile1x16(row, col, width); row += 1 }
             }
         }
     }
@@ -206,30 +294,95 @@ struct GemmKernel<B: PanelElement> {
         store(c30, c31, c32, c33, row + 3, col, width: width)
     }
 
-    /// C[row, col ..< col+width], width ≤ 64: a matrix–vector product streaming B, with two sets
-    /// of accumulators over alternate k so the FMA latency does not limit it.
+    /// C[row, col ..< col+width], width ≤ 64: a matrix–vector product streaming B.
     @inline(__always) private func tile1x64(_ row: Int, _ col: Int, _ width: Int) {
         var (c0, c1, c2, c3) = initial64(row, col, width)
-        var d0 = Vec(), d1 = Vec(), d2 = Vec(), d3 = Vec()
         let a0 = a + row * lda
         let (start, ldb) = columns(col)
         var pb = start
-        var i = 0
-        while i + 2 <= k {
-            let x = Vec(repeating: a0[i]), y = Vec(repeating: a0[i + 1])
-            c0 = c0.addingProduct(B.load16(pb), x); c1 = c1.addingProduct(B.load16(pb + 16), x)
-            c2 = c2.addingProduct(B.load16(pb + 32), x); c3 = c3.addingProduct(B.load16(pb + 48), x)
-            d0 = d0.addingProduct(B.load16(pb + ldb), y); d1 = d1.addingProduct(B.load16(pb + ldb + 16), y)
-            d2 = d2.addingProduct(B.load16(pb + ldb + 32), y); d3 = d3.addingProduct(B.load16(pb + ldb + 48), y)
-            pb += 2 * ldb
-            i += 2
-        }
-        if i < k {
+        for i in 0..<k {
             let x = Vec(repeating: a0[i])
             c0 = c0.addingProduct(B.load16(pb), x); c1 = c1.addingProduct(B.load16(pb + 16), x)
             c2 = c2.addingProduct(B.load16(pb + 32), x); c3 = c3.addingProduct(B.load16(pb + 48), x)
+            pb += ldb
         }
-        store(c0 + d0, c1 + d1, c2 + d2, c3 + d3, row, col, width: width)
+        store(c0, c1, c2, c3, row, col, width: width)
+    }
+
+    /// C[row, col ..< col+width], 64 < width ≤ 128: the matrix–vector product of the wide tiles, two
+    /// 64-column blocks (two panels of a packed B) at once, so 8 independent sums hide the FMA latency.
+    @inline(__always) private func tile1x128(_ row: Int, _ col: Int, _ width: Int) {
+        var (c0, c1, c2, c3) = initial64(row, col, 64)
+        var (d0, d1, d2, d3) = initial64(row, col + 64, width - 64)
+        let a0 = a + row * lda
+        let (start, ldb) = columns(col), (second, _) = columns(col + 64)
+        var pb = start, qb = second
+        for i in 0..<k {
+            let x = Vec(repeating: a0[i])
+            c0 = c0.addingProduct(B.load16(pb), x); c1 = c1.addingProduct(B.load16(pb + 16), x)
+            c2 = c2.addingProduct(B.load16(pb + 32), x); c3 = c3.addingProduct(B.load16(pb + 48), x)
+            d0 = d0.addingProduct(B.load16(qb), x); d1 = d1.addingProduct(B.load16(qb + 16), x)
+            d2 = d2.addingProduct(B.load16(qb + 32), x); d3 = d3.addingProduct(B.load16(qb + 48), x)
+            pb += ldb
+            qb += ldb
+        }
+        store(c0, c1, c2, c3, row, col, width: 64)
+        store(d0, d1, d2, d3, row, col + 64, width: width - 64)
+    }
+
+    /// The accumulator's starting value for C[row, col ..< col + 8], reading only `width` columns.
+    @inline(__always) private func initial8(_ row: Int, _ col: Int, _ width: Int) -> Vec8 {
+        @inline(__always) func load(_ p: UnsafePointer<Float>) -> Vec8 {
+            if width >= 8 { return UnsafeRawPointer(p).loadUnaligned(as: Vec8.self) }
+            var v = Vec8()
+            for i in 0..<max(0, width) { v[i] = p[i] }
+            return v
+        }
+        var v = accumulate ? load(c + row * ldc + col) : Vec8()
+        if let bias { v += load(bias + col) }
+        return v
+    }
+
+    /// Stores the first `width` (≤ 8) lanes of `v` at C[row, col...].
+    @inline(__always) private func store8(_ v: Vec8, _ row: Int, _ col: Int, width: Int) {
+        let p = c + row * ldc + col
+        if width >= 8 { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vec8.self) } else { for i in 0..<max(0, width) { p[i] = v[i] } }
+    }
+
+    /// C[row ..< row+6, col ..< col+width], width ≤ 16, in 8-float registers: 12 accumulators, two
+    /// for B and one broadcast, within AVX2's 16.
+    @inline(__always) private func tile6x16(_ row: Int, _ col: Int, _ width: Int) {
+        var c00 = initial8(row, col, width), c01 = initial8(row, col + 8, width - 8)
+        var c10 = initial8(row + 1, col, width), c11 = initial8(row + 1, col + 8, width - 8)
+        var c20 = initial8(row + 2, col, width), c21 = initial8(row + 2, col + 8, width - 8)
+        var c30 = initial8(row + 3, col, width), c31 = initial8(row + 3, col + 8, width - 8)
+        var c40 = initial8(row + 4, col, width), c41 = initial8(row + 4, col + 8, width - 8)
+        var c50 = initial8(row + 5, col, width), c51 = initial8(row + 5, col + 8, width - 8)
+        let a0 = a + row * lda, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda
+        let (start, ldb) = columns(col)
+        var pb = start
+        for i in 0..<k {
+            let w0 = B.load8(pb), w1 = B.load8(pb + 8)
+            var x = Vec8(repeating: a0[i])
+            c00 = c00.addingProduct(w0, x); c01 = c01.addingProduct(w1, x)
+            x = Vec8(repeating: a1[i])
+            c10 = c10.addingProduct(w0, x); c11 = c11.addingProduct(w1, x)
+            x = Vec8(repeating: a2[i])
+            c20 = c20.addingProduct(w0, x); c21 = c21.addingProduct(w1, x)
+            x = Vec8(repeating: a3[i])
+            c30 = c30.addingProduct(w0, x); c31 = c31.addingProduct(w1, x)
+            x = Vec8(repeating: a4[i])
+            c40 = c40.addingProduct(w0, x); c41 = c41.addingProduct(w1, x)
+            x = Vec8(repeating: a5[i])
+            c50 = c50.addingProduct(w0, x); c51 = c51.addingProduct(w1, x)
+            pb += ldb
+        }
+        store8(c00, row, col, width: width); store8(c01, row, col + 8, width: width - 8)
+        store8(c10, row + 1, col, width: width); store8(c11, row + 1, col + 8, width: width - 8)
+        store8(c20, row + 2, col, width: width); store8(c21, row + 2, col + 8, width: width - 8)
+        store8(c30, row + 3, col, width: width); store8(c31, row + 3, col + 8, width: width - 8)
+        store8(c40, row + 4, col, width: width); store8(c41, row + 4, col + 8, width: width - 8)
+        store8(c50, row + 5, col, width: width); store8(c51, row + 5, col + 8, width: width - 8)
     }
 
     /// C[row ..< row+4, col ..< col+width], width ≤ 16.
@@ -248,20 +401,16 @@ struct GemmKernel<B: PanelElement> {
         store(c2, row + 2, col, width: width); store(c3, row + 3, col, width: width)
     }
 
-    /// C[row, col ..< col+width], width ≤ 16; two accumulators over alternate k.
+    /// C[row, col ..< col+width], width ≤ 16 (leftover rows and columns only: one chain of FMAs).
     @inline(__always) private func tile1x16(_ row: Int, _ col: Int, _ width: Int) {
-        var c0 = initial(row, col, width), c1 = Vec()
+        var c0 = initial(row, col, width)
         let a0 = a + row * lda
         let (start, ldb) = columns(col)
         var pb = start
-        var i = 0
-        while i + 2 <= k {
+        for i in 0..<k {
             c0 = c0.addingProduct(B.load16(pb), Vec(repeating: a0[i]))
-            c1 = c1.addingProduct(B.load16(pb + ldb), Vec(repeating: a0[i + 1]))
-            pb += 2 * ldb
-            i += 2
+            pb += ldb
         }
-        if i < k { c0 = c0.addingProduct(B.load16(pb), Vec(repeating: a0[i])) }
-        store(c0 + c1, row, col, width: width)
+        store(c0, row, col, width: width)
     }
 }
