@@ -105,7 +105,7 @@ enum Gemm {
     }
 
     /// A product with packed weights: `C[m × w.n] (+)= A[m × w.k] · w + bias`; with `threads` > 1
-    /// and enough rows, the column panels are shared out among that many threads.
+    /// and enough rows, the rows are shared out among that many threads.
     static func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, _ w: PackedMatrix,
                          c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, accumulate: Bool = false,
                          threads: Int = 1, tiling: GemmTiling = .native) {
@@ -145,14 +145,15 @@ struct GemmKernel<B: PanelElement> {
     let accumulate: Bool
     let tiling: GemmTiling
 
-    /// C[0..<m, 0..<n] for a packed B, its column panels shared out among up to `threads` threads
-    /// when there are enough rows.
+    /// C[0..<m, 0..<n] for a packed B, its rows shared out among up to `threads` threads when there
+    /// are enough of them (every thread streams all of B, which stays in its own L2).
     func run(rows m: Int, n: Int, threads: Int) {
-        let panels = (n + 63) / 64
-        let parts = min(threads, panels)
-        guard parts > 1 && m >= 16 else { return run(rows: m, columns: 0..<n) }
+        let parts = min(threads, m / 16)
+        guard parts > 1 else { return run(rows: m, columns: 0..<n) }
         parallelFor(parts) { part in
-            run(rows: m, columns: (panels * part / parts * 64)..<min(n, panels * (part + 1) / parts * 64))
+            let first = m * part / parts, end = m * (part + 1) / parts
+            GemmKernel(k: k, a: a + first * lda, lda: lda, b: b, ldb: ldb, c: c + first * ldc, ldc: ldc, bias: bias,
+                       accumulate: accumulate, tiling: tiling).run(rows: end - first, columns: 0..<n)
         }
     }
 

@@ -24,7 +24,7 @@ final class PriorDecoder: RolloutDecoder {
     let keys: [FloatBuffer]     // per layer [S, C, capacity]
     let values: [FloatBuffer]   // per layer [S, capacity, C]
 
-    // Scratch for up to `rows` tokens (a one-sample prefill, or a step of all samples).
+    // Scratch for up to `rows` tokens (a one-sample prefill, or one appended frame of every sample).
     let rows: Int
     let x: FloatBuffer          // [rows, C] residual stream
     let h: FloatBuffer          // [rows, C] LayerNorm output
@@ -48,7 +48,7 @@ final class PriorDecoder: RolloutDecoder {
         self.capacity = capacity
         keys = (0..<config.layers).map { _ in FloatBuffer(samples * c * capacity) }
         values = (0..<config.layers).map { _ in FloatBuffer(samples * capacity * c) }
-        rows = max(capacity, 2 * samples)
+        rows = max(capacity, samples * config.tokensPerFrame)
         x = FloatBuffer(rows * c)
         h = FloatBuffer(rows * c)
         qkv = FloatBuffer(rows * 3 * c)
@@ -107,6 +107,39 @@ final class PriorDecoder: RolloutDecoder {
         let logits = feed(tokens, samples: 0..<input.codes.count, position: count)
         count += tokens.count / input.codes.count
         return logits
+    }
+
+    // MARK: pipelined re-prefill
+
+    /// Feeds one whole frame to each of the first `batch` samples after their cached tokens: codes
+    /// `[batch, hw]`, the action that led to the frame `[batch]` (what the modulated LayerNorms of its
+    /// codes see) and the action taken after it `[batch]`. With `prefill` of the frames before it, this
+    /// gives bit for bit the logits of a `prefill` that includes the frame (`GemmKernel`'s tiles sum
+    /// every element in one order, and attention's extra zero weights add nothing).
+    /// - Returns: the next-code logits after each sample's new action token, `[batch, K]`.
+    func append(codes: [Int64], previousActions: [Int64], actions: [Int64], batch: Int) -> [Float] {
+        let hw = config.codesPerFrame, frame = count / config.tokensPerFrame
+        precondition(count % config.tokensPerFrame == 0 && frame < config.contextFrames && batch <= samples,
+                     "appending a frame to \(count) cached tokens of \(samples) samples")
+        var tokens: [Token] = []
+        for s in 0..<batch {
+            for j in 0..<hw { tokens.append(Token(id: codes[s * hw + j], slot: j, frame: frame, previousAction: previousActions[s])) }
+            tokens.append(Token(id: actions[s], slot: hw, frame: frame, previousAction: previousActions[s]))
+        }
+        let out = feed(tokens, samples: 0..<batch, position: count)
+        count += config.tokensPerFrame
+        return out
+    }
+
+    /// Makes sample `target`'s cached tokens a copy of sample `source`'s.
+    func copyCache(of source: Int, to target: Int) {
+        precondition(source < samples && target < samples)
+        let c = config.width, block = c * capacity
+        for layer in 0..<config.layers {
+            let keysFrom = keys[layer].base + source * block, keysTo = keys[layer].base + target * block
+            for ch in 0..<c { (keysTo + ch * capacity).update(from: keysFrom + ch * capacity, count: count) }
+            (values[layer].base + target * block).update(from: values[layer].base + source * block, count: count * c)
+        }
     }
 
     // MARK: tokens

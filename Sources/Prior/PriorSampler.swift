@@ -131,10 +131,11 @@ public final class PriorSampler {
             case .libtorch: TorchDecoder(model: model)
             }
             var start = max(0, n - (config.contextFrames - 1))
-            // Feeds frames start..<end whole for the first `batch` rows; returns their logits [batch, K].
-            func prefill(_ end: Int, batch: Int) throws -> [Float] {
+            // Feeds frames start..<end whole for the first `batch` rows, the last frame followed by its
+            // `latest` actions (else by the rows' own); returns their logits [batch, K].
+            func prefill(_ end: Int, batch: Int, latestActions: Bool = true) throws -> [Float] {
                 var codes: [Int64] = [], acts: [Int64] = []                                      // [B, F, hw], [B, F]
-                let last = latest(end - 1)
+                let last = latestActions ? latest(end - 1) : frameActions[end - 1]
                 for s in 0..<batch {
                     for f in start..<end { codes += frameCodes[f][(s * hw)..<((s + 1) * hw)] }
                     acts += (start..<end).map { $0 == end - 1 ? last[s] : frameActions[$0][s] }
@@ -160,7 +161,18 @@ public final class PriorSampler {
                     if guided && m - start + 1 == config.contextFrames && baseline(m - 1) == frameActions[m - 1][0] {
                         live = samples
                     }
-                    logits = try prefill(m, batch: live)
+                    if let fused = decoder as? PriorDecoder, start < m - 1 {
+                        // A twin's window is its sample's but for the latest action: feed the samples'
+                        // rows all frames but the newest, copy them to the twins, then append the newest
+                        // frame to every row (bit for bit the logits of `prefill(m, batch: live)`).
+                        _ = try prefill(m - 1, batch: samples, latestActions: false)
+                        for r in samples..<live { fused.copyCache(of: r - samples, to: r) }
+                        let codes = (0..<live).flatMap { frameCodes[m - 1][($0 * hw)..<(($0 + 1) * hw)] }
+                        logits = fused.append(codes: codes, previousActions: Array(frameActions[m - 2][..<live]),
+                                              actions: Array(latest(m - 1)[..<live]), batch: live)
+                    } else {
+                        logits = try prefill(m, batch: live)
+                    }
                 }
                 let f = m - start                               // its index in the window
                 var codes = [Int64](repeating: 0, count: rows * hw)              // every row, twins included

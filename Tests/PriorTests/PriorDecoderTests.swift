@@ -110,4 +110,62 @@ final class PriorDecoderTests: TwoThreadTestCase {
             XCTAssertEqual(try run(.fused, samples: 3, temperature: 1), try run(.fused, samples: 3, temperature: 1), "same seed, same codes")
         }
     }
+
+    /// A re-prefill in two parts (all frames but the newest for the samples, copies for other rows,
+    /// then the newest frame appended to every row) gives bit for bit the logits of a whole prefill,
+    /// at one and two threads.
+    func testPrefillThenAppendEqualsAWholePrefillExactly() throws {
+        let model = try model(seed: 44, layers: 2, width: 48, heads: 3, contextFrames: 8)
+        let config = model.config
+        let (f, hw) = (config.contextFrames, config.codesPerFrame)
+        let (codes, actions) = window(config, samples: 2, frames: f, seed: 9)                        // [2, F, hw], [2, F]
+        // Rows 2 and 3 are rows 0 and 1 with another action after the newest frame (guidance twins).
+        let twinCodes = codes + codes
+        var twinActions = actions + actions
+        for s in 2..<4 { twinActions[s * f + f - 1] = (twinActions[s * f + f - 1] + 1) % Int64(config.actionCount) }
+        for threads in [1, 2] {
+            let whole = try PriorDecoder(model: model, samples: 4, threads: threads)
+            let expected = try whole.prefill(codes: twinCodes, actions: twinActions, batch: 4, frames: f)   // [4, K]
+
+            let split = try PriorDecoder(model: model, samples: 4, threads: threads)
+            var older: [Int64] = [], olderActions: [Int64] = []                                   // [2, F − 1, hw], [2, F − 1]
+            for s in 0..<2 {
+                older += codes[(s * f * hw)..<((s * f + f - 1) * hw)]
+                olderActions += actions[(s * f)..<(s * f + f - 1)]
+            }
+            _ = try split.prefill(codes: older, actions: olderActions, batch: 2, frames: f - 1)
+            split.copyCache(of: 0, to: 2)
+            split.copyCache(of: 1, to: 3)
+            var newest: [Int64] = []                                                               // [4, hw]
+            for s in 0..<4 {
+                let first = (s * f + f - 1) * hw
+                newest += twinCodes[first..<(first + hw)]
+            }
+            let logits = split.append(codes: newest, previousActions: (0..<4).map { twinActions[$0 * f + f - 2] },
+                                      actions: (0..<4).map { twinActions[$0 * f + f - 1] }, batch: 4)
+            XCTAssertEqual(logits, expected, "threads \(threads)")
+            XCTAssertNotEqual(Array(logits[..<config.codebookSize]), Array(logits[(2 * config.codebookSize)..<(3 * config.codebookSize)]),
+                              "the twin's action matters")
+        }
+    }
+
+    /// Rollouts (guided, two samples, the window sliding at every frame) observe the same logits bit
+    /// for bit with one decoder thread or two.
+    func testRolloutsDoNotDependOnTheDecoderThreads() throws {
+        let model = try model(seed: 45, layers: 2, width: 48, heads: 3, contextFrames: 8)
+        var rng = SplitMix64(seed: 45)
+        let context = PriorContext(codes: (0..<(8 * 6)).map { _ in UInt16(rng.next() % 37) }, actions: (0..<8).map { _ in Int32(rng.next() % 3) })
+        let actions = [2, 0, 0, -1, 1, 1, 2, 1, 1, 0]
+        func run(threads: Int) throws -> (Rollout, [[Float]]) {
+            var observed: [[Float]] = []
+            let rollout = try PriorSampler(model: model, decoderThreads: threads).rollout(
+                context: context, actions: actions, samples: 2,
+                options: SamplingOptions(temperature: 1, seed: 4, actionGuidance: 2, guidanceBaseline: .previousAction)) { observed.append($2) }
+            return (rollout, observed)
+        }
+        let (one, oneLogits) = try run(threads: 1), (two, twoLogits) = try run(threads: 2)
+        XCTAssertEqual(one, two)
+        XCTAssertEqual(oneLogits.count, actions.count * 6)
+        XCTAssertEqual(oneLogits, twoLogits)
+    }
 }
