@@ -236,18 +236,22 @@ struct GemmKernel<B: PanelElement> {
 
     // MARK: tiles
 
-    /// The accumulator's starting value for C[row, col ..< col + 16], reading only `width` columns.
-    @inline(__always) private func initial(_ row: Int, _ col: Int, _ width: Int) -> Vec {
-        @inline(__always) func load(_ p: UnsafePointer<Float>) -> Vec {
-            if width >= 16 { return loadVec(p) }
-            var v = Vec()
+    /// The accumulator's starting value for C[row, col ..< col + lanes] (a `Vec` or a `Vec8`),
+    /// reading only `width` columns.
+    @inline(__always) private func start<V: SIMD>(_ row: Int, _ col: Int, _ width: Int, as _: V.Type) -> V where V.Scalar == Float {
+        @inline(__always) func load(_ p: UnsafePointer<Float>) -> V {
+            if width >= V.scalarCount { return UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+            var v = V()
             for i in 0..<max(0, width) { v[i] = p[i] }
             return v
         }
-        var v = accumulate ? load(c + row * ldc + col) : Vec()
+        var v = accumulate ? load(c + row * ldc + col) : V()
         if let bias { v += load(bias + col) }
         return v
     }
+
+    /// `start` for the wide tiles' 16 lanes.
+    @inline(__always) private func initial(_ row: Int, _ col: Int, _ width: Int) -> Vec { start(row, col, width, as: Vec.self) }
 
     /// The starting values of C[row, col ..< col + 64], reading only `width` columns.
     @inline(__always) private func initial64(_ row: Int, _ col: Int, _ width: Int) -> (Vec, Vec, Vec, Vec) {
@@ -331,18 +335,8 @@ struct GemmKernel<B: PanelElement> {
         store(d0, d1, d2, d3, row, col + 64, width: width - 64)
     }
 
-    /// The accumulator's starting value for C[row, col ..< col + 8], reading only `width` columns.
-    @inline(__always) private func initial8(_ row: Int, _ col: Int, _ width: Int) -> Vec8 {
-        @inline(__always) func load(_ p: UnsafePointer<Float>) -> Vec8 {
-            if width >= 8 { return UnsafeRawPointer(p).loadUnaligned(as: Vec8.self) }
-            var v = Vec8()
-            for i in 0..<max(0, width) { v[i] = p[i] }
-            return v
-        }
-        var v = accumulate ? load(c + row * ldc + col) : Vec8()
-        if let bias { v += load(bias + col) }
-        return v
-    }
+    /// `start` for the narrow tiles' 8 lanes.
+    @inline(__always) private func initial8(_ row: Int, _ col: Int, _ width: Int) -> Vec8 { start(row, col, width, as: Vec8.self) }
 
     /// Stores the first `width` (≤ 8) lanes of `v` at C[row, col...].
     @inline(__always) private func store8(_ v: Vec8, _ row: Int, _ col: Int, width: Int) {
