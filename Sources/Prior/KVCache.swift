@@ -25,6 +25,16 @@ public final class KVCache {
     /// Tokens cached so far.
     public var count: Int { layers.first?.keys?.size(2) ?? 0 }
 
+    /// Makes sample r the cached sample `sources[r]`, for every r (the batch becomes `sources.count`).
+    func gather(_ sources: [Int]) throws {
+        let index = try Tensor(sources.map(Int64.init), shape: [sources.count])
+        for layer in layers {
+            guard let k = layer.keys, let v = layer.values else { continue }
+            layer.keys = try k.indexSelect(dim: 0, index: index)
+            layer.values = try v.indexSelect(dim: 0, index: index)
+        }
+    }
+
     /// Repeats a batch-1 cache `samples` times along the batch dimension.
     func expand(to samples: Int) throws {
         for layer in layers {

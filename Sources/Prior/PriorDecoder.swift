@@ -109,18 +109,14 @@ final class PriorDecoder: RolloutDecoder {
         return logits
     }
 
-    // MARK: pipelined re-prefill
-
-    /// Feeds one whole frame to each of the first `batch` samples after their cached tokens: codes
-    /// `[batch, hw]`, the action that led to the frame `[batch]` (what the modulated LayerNorms of its
-    /// codes see) and the action taken after it `[batch]`. With `prefill` of the frames before it, this
-    /// gives bit for bit the logits of a `prefill` that includes the frame (`GemmKernel`'s tiles sum
-    /// every element in one order, and attention's extra zero weights add nothing).
-    /// - Returns: the next-code logits after each sample's new action token, `[batch, K]`.
-    func append(codes: [Int64], previousActions: [Int64], actions: [Int64], batch: Int) -> [Float] {
-        let hw = config.codesPerFrame, frame = count / config.tokensPerFrame
-        precondition(count % config.tokensPerFrame == 0 && frame < config.contextFrames && batch <= samples,
-                     "appending a frame to \(count) cached tokens of \(samples) samples")
+    /// Batched: all the frame's tokens of every sample go through each weight matrix together. After
+    /// `prefill` of the frames before it, this gives bit for bit the logits of a `prefill` that includes
+    /// the frame (`GemmKernel`'s tiles sum every element in one order, and attention's extra zero
+    /// weights add nothing).
+    func append(codes: [Int64], frame: Int, previousActions: [Int64], actions: [Int64], batch: Int) throws -> [Float] {
+        let hw = config.codesPerFrame
+        precondition(count == frame * config.tokensPerFrame && frame < config.contextFrames && batch <= samples,
+                     "appending window frame \(frame) to \(count) cached tokens of \(samples) samples")
         var tokens: [Token] = []
         for s in 0..<batch {
             for j in 0..<hw { tokens.append(Token(id: codes[s * hw + j], slot: j, frame: frame, previousAction: previousActions[s])) }
@@ -131,14 +127,16 @@ final class PriorDecoder: RolloutDecoder {
         return out
     }
 
-    /// Makes sample `target`'s cached tokens a copy of sample `source`'s.
-    func copyCache(of source: Int, to target: Int) {
-        precondition(source < samples && target < samples)
+    func gatherCache(_ sources: [Int]) throws {
+        precondition(sources.count <= samples && sources.allSatisfy { $0 < samples })
         let c = config.width, block = c * capacity
-        for layer in 0..<config.layers {
-            let keysFrom = keys[layer].base + source * block, keysTo = keys[layer].base + target * block
-            for ch in 0..<c { (keysTo + ch * capacity).update(from: keysFrom + ch * capacity, count: count) }
-            (values[layer].base + target * block).update(from: values[layer].base + source * block, count: count * c)
+        for (target, source) in sources.enumerated() where target != source {
+            precondition(sources[source] == source, "sample \(source) is overwritten by the gather")
+            for layer in 0..<config.layers {
+                let keysFrom = keys[layer].base + source * block, keysTo = keys[layer].base + target * block
+                for ch in 0..<c { (keysTo + ch * capacity).update(from: keysFrom + ch * capacity, count: count) }
+                (values[layer].base + target * block).update(from: values[layer].base + source * block, count: count * c)
+            }
         }
     }
 

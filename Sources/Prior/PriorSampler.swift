@@ -161,15 +161,15 @@ public final class PriorSampler {
                     if guided && m - start + 1 == config.contextFrames && baseline(m - 1) == frameActions[m - 1][0] {
                         live = samples
                     }
-                    if let fused = decoder as? PriorDecoder, start < m - 1 {
+                    if live > samples && start < m - 1 {
                         // A twin's window is its sample's but for the latest action: feed the samples'
                         // rows all frames but the newest, copy them to the twins, then append the newest
-                        // frame to every row (bit for bit the logits of `prefill(m, batch: live)`).
+                        // frame to every row (the logits of `prefill(m, batch: live)` for half the work).
                         _ = try prefill(m - 1, batch: samples, latestActions: false)
-                        for r in samples..<live { fused.copyCache(of: r - samples, to: r) }
-                        let codes = (0..<live).flatMap { frameCodes[m - 1][($0 * hw)..<(($0 + 1) * hw)] }
-                        logits = fused.append(codes: codes, previousActions: Array(frameActions[m - 2][..<live]),
-                                              actions: Array(latest(m - 1)[..<live]), batch: live)
+                        try decoder.gatherCache((0..<live).map { $0 % samples })
+                        logits = try decoder.append(codes: Array(frameCodes[m - 1][..<(live * hw)]), frame: m - 1 - start,
+                                                    previousActions: Array(frameActions[m - 2][..<live]),
+                                                    actions: Array(latest(m - 1)[..<live]), batch: live)
                     } else {
                         logits = try prefill(m, batch: live)
                     }

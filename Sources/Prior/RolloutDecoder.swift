@@ -13,6 +13,27 @@ protocol RolloutDecoder: AnyObject {
     /// Feeds one code per sample, then (with `nextActions`) the frame's action token.
     /// - Returns: the next-code logits after each sample's last new token, `[S, K]`.
     func step(_ input: DecoderStep) throws -> [Float]
+
+    /// Feeds window frame `frame` whole to the first `batch` samples, after their cached tokens:
+    /// codes `[batch, hw]`, the action that led to it and the action taken after it, `[batch]` each.
+    /// - Returns: the next-code logits after each sample's new action token, `[batch, K]`.
+    func append(codes: [Int64], frame: Int, previousActions: [Int64], actions: [Int64], batch: Int) throws -> [Float]
+
+    /// Makes the cache's sample `r` a copy of its sample `sources[r]`, for every r in `sources.indices`.
+    func gatherCache(_ sources: [Int]) throws
+}
+
+extension RolloutDecoder {
+    /// `append` as one `step` per code, the last one with the action.
+    func append(codes: [Int64], frame: Int, previousActions: [Int64], actions: [Int64], batch: Int) throws -> [Float] {
+        let hw = codes.count / batch
+        var logits: [Float] = []
+        for j in 0..<hw {
+            logits = try step(DecoderStep(codes: (0..<batch).map { codes[$0 * hw + j] }, slot: j, frame: frame,
+                                          previousActions: previousActions, nextActions: j == hw - 1 ? actions : nil))
+        }
+        return logits
+    }
 }
 
 /// The tokens that one decoding step appends to each of S samples.

@@ -21,6 +21,8 @@ final class TorchDecoder: RolloutDecoder {
 
     func expand(to samples: Int) throws { try cache.expand(to: samples) }
 
+    func gatherCache(_ sources: [Int]) throws { try cache.gather(sources) }
+
     func step(_ input: DecoderStep) throws -> [Float] {
         let s = input.codes.count
         let previous = try Tensor(input.previousActions, shape: [s])

@@ -134,14 +134,13 @@ final class PriorDecoderTests: TwoThreadTestCase {
                 olderActions += actions[(s * f)..<(s * f + f - 1)]
             }
             _ = try split.prefill(codes: older, actions: olderActions, batch: 2, frames: f - 1)
-            split.copyCache(of: 0, to: 2)
-            split.copyCache(of: 1, to: 3)
+            try split.gatherCache([0, 1, 0, 1])
             var newest: [Int64] = []                                                               // [4, hw]
             for s in 0..<4 {
                 let first = (s * f + f - 1) * hw
                 newest += twinCodes[first..<(first + hw)]
             }
-            let logits = split.append(codes: newest, previousActions: (0..<4).map { twinActions[$0 * f + f - 2] },
+            let logits = try split.append(codes: newest, frame: f - 1, previousActions: (0..<4).map { twinActions[$0 * f + f - 2] },
                                       actions: (0..<4).map { twinActions[$0 * f + f - 1] }, batch: 4)
             XCTAssertEqual(logits, expected, "threads \(threads)")
             XCTAssertNotEqual(Array(logits[..<config.codebookSize]), Array(logits[(2 * config.codebookSize)..<(3 * config.codebookSize)]),
