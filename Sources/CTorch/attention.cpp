@@ -1,4 +1,4 @@
-// attention.cpp — fused float32 attention, softmax(q kᵀ · scale [causal]) v, with its own backward.
+// attention.cpp — fused float32 attention, softmax(q kᵀ · scale [causal or banded]) v, with its own backward.
 //
 // The composite version (two bmms around scale, masked_fill and softmax) keeps four [B, H, T, T]
 // tensors alive per layer and passes over each of them in separate ops: for the prior's shape
@@ -7,7 +7,9 @@
 // its scores stay in the core's cache: scores by GEMM, causal softmax in place, output by GEMM;
 // the backward recomputes nothing and keeps only the probabilities and the output. Causal rows are
 // processed in blocks of kRowBlock queries that read only the keys they may see, so the masked
-// upper triangle is mostly never computed. Slices are split across the intra-op threads;
+// upper triangle is mostly never computed. A banded mask (queries see only the keys of their own
+// group of tokens and the band − 1 groups before it: a prior's frames) also skips the keys left of
+// a block's band. Slices are split across the intra-op threads;
 // every slice's arithmetic happens in a fixed order, so results do not depend on the thread count.
 #include "ctorch.h"
 
@@ -107,12 +109,26 @@ void softmax_row(float *row, int64_t len, int64_t width) {
   std::fill(row + len, row + width, 0.0f);
 }
 
-// Query rows [r0, r1) of one slice read keys [0, key_end(r1)); query i sees keys j ≤ i + offset.
+// In place: row[begin..end) ← softmax(row[begin..end)), the rest of row[0..width) ← 0.
+void softmax_range(float *row, int64_t begin, int64_t end, int64_t width) {
+  std::fill(row, row + begin, 0.0f);
+  softmax_row(row + begin, end - begin, width - begin);
+}
+
+// Query rows [r0, r1) of one slice read keys [key_begin(r0), key_end(r1)); query i sees keys
+// first(i) ≤ j < visible(i): causally j ≤ i + offset, and with a band (band > 0) only keys from the
+// start of the group `band − 1` groups before the query's own (groups of `group` positions, counted
+// from key 0; the query at i is at key position i + offset).
 struct Shape {
   int64_t tq, tk, d, dv;
   bool causal;
+  int64_t group = 0, band = 0;
   int64_t offset() const { return tk - tq; }
   int64_t visible(int64_t i) const { return causal ? std::min(tk, i + offset() + 1) : tk; }
+  int64_t first(int64_t i) const {
+    return band > 0 ? std::max<int64_t>(0, ((i + offset()) / group - band + 1) * group) : 0;
+  }
+  int64_t key_begin(int64_t r0) const { return first(r0); }
   int64_t key_end(int64_t r1) const { return visible(r1 - 1); }
   int64_t block_rows() const { return causal ? kRowBlock : tq; }
 };
@@ -122,11 +138,12 @@ struct Shape {
 void forward_slice(const Shape &s, float scale, const float *q, const float *k, const float *v, float *p,
                    float *out) {
   for (int64_t r0 = 0; r0 < s.tq; r0 += s.block_rows()) {
-    const int64_t r1 = std::min(s.tq, r0 + s.block_rows()), ke = s.key_end(r1), rows = r1 - r0;
-    float *pb = p + r0 * s.tk;
-    gemm(false, true, rows, ke, s.d, scale, q + r0 * s.d, s.d, k, s.d, 0.0f, pb, s.tk);  // q kᵀ · scale
-    for (int64_t i = r0; i < r1; i++) softmax_row(p + i * s.tk, s.visible(i), ke);
-    gemm(false, false, rows, s.dv, ke, 1.0f, pb, s.tk, v, s.dv, 0.0f, out + r0 * s.dv, s.dv);  // p v
+    const int64_t r1 = std::min(s.tq, r0 + s.block_rows()), rows = r1 - r0;
+    const int64_t kb = s.key_begin(r0), ke = s.key_end(r1), width = ke - kb;
+    float *pb = p + r0 * s.tk + kb;
+    gemm(false, true, rows, width, s.d, scale, q + r0 * s.d, s.d, k + kb * s.d, s.d, 0.0f, pb, s.tk);  // q kᵀ · scale
+    for (int64_t i = r0; i < r1; i++) softmax_range(p + i * s.tk + kb, s.first(i) - kb, s.visible(i) - kb, width);
+    gemm(false, false, rows, s.dv, width, 1.0f, pb, s.tk, v + kb * s.dv, s.dv, 0.0f, out + r0 * s.dv, s.dv);  // p v
   }
 }
 
@@ -136,29 +153,30 @@ void backward_slice(const Shape &s, float scale, const float *q, const float *k,
   std::fill(dk, dk + s.tk * s.d, 0.0f);
   std::fill(dv, dv + s.tk * s.dv, 0.0f);
   for (int64_t r0 = 0; r0 < s.tq; r0 += s.block_rows()) {
-    const int64_t r1 = std::min(s.tq, r0 + s.block_rows()), ke = s.key_end(r1), rows = r1 - r0;
-    const float *pb = p + r0 * s.tk;
-    float *db = ds + r0 * s.tk;
-    gemm(true, false, ke, s.dv, rows, 1.0f, pb, s.tk, dout + r0 * s.dv, s.dv, 1.0f, dv, s.dv);  // dv += pᵀ dout
-    gemm(false, true, rows, ke, s.dv, 1.0f, dout + r0 * s.dv, s.dv, v, s.dv, 0.0f, db, s.tk);   // dp = dout vᵀ
+    const int64_t r1 = std::min(s.tq, r0 + s.block_rows()), rows = r1 - r0;
+    const int64_t kb = s.key_begin(r0), ke = s.key_end(r1), width = ke - kb;
+    const float *pb = p + r0 * s.tk + kb;
+    float *db = ds + r0 * s.tk + kb;
+    gemm(true, false, width, s.dv, rows, 1.0f, pb, s.tk, dout + r0 * s.dv, s.dv, 1.0f, dv + kb * s.dv, s.dv);  // dv += pᵀ dout
+    gemm(false, true, rows, width, s.dv, 1.0f, dout + r0 * s.dv, s.dv, v + kb * s.dv, s.dv, 0.0f, db, s.tk);   // dp = dout vᵀ
     for (int64_t i = r0; i < r1; i++) {
       // ds = p ⊙ (dp − ⟨dout_i, out_i⟩) · scale
       float dot = 0;
       for (int64_t c = 0; c < s.dv; c++) dot += dout[i * s.dv + c] * out[i * s.dv + c];
-      const float *pr = p + i * s.tk;
-      float *dr = ds + i * s.tk;
-      for (int64_t j = 0; j < ke; j++) dr[j] = pr[j] * (dr[j] - dot) * scale;
+      const float *pr = p + i * s.tk + kb;
+      float *dr = ds + i * s.tk + kb;
+      for (int64_t j = 0; j < width; j++) dr[j] = pr[j] * (dr[j] - dot) * scale;
     }
-    gemm(false, false, rows, s.d, ke, 1.0f, db, s.tk, k, s.d, 0.0f, dq + r0 * s.d, s.d);  // dq = ds k
-    gemm(true, false, ke, s.d, rows, 1.0f, db, s.tk, q + r0 * s.d, s.d, 1.0f, dk, s.d);  // dk += dsᵀ q
+    gemm(false, false, rows, s.d, width, 1.0f, db, s.tk, k + kb * s.d, s.d, 0.0f, dq + r0 * s.d, s.d);  // dq = ds k
+    gemm(true, false, width, s.d, rows, 1.0f, db, s.tk, q + r0 * s.d, s.d, 1.0f, dk + kb * s.d, s.d);  // dk += dsᵀ q
   }
 }
 
 struct FusedAttention : public torch::autograd::Function<FusedAttention> {
   // q [N, tq, d], k [N, tk, d], v [N, tk, dv], contiguous float32 -> [N, tq, dv]
   static at::Tensor forward(AutogradContext *ctx, const at::Tensor &q, const at::Tensor &k, const at::Tensor &v,
-                            double scale, bool causal) {
-    const Shape s{q.size(1), k.size(1), q.size(2), v.size(2), causal};
+                            double scale, bool causal, int64_t group, int64_t band) {
+    const Shape s{q.size(1), k.size(1), q.size(2), v.size(2), causal, group, band};
     auto p = at::empty({q.size(0), s.tq, s.tk}, q.options());
     auto out = at::empty({q.size(0), s.tq, s.dv}, q.options());
     const float *qp = q.data_ptr<float>(), *kp = k.data_ptr<float>(), *vp = v.data_ptr<float>();
@@ -171,6 +189,8 @@ struct FusedAttention : public torch::autograd::Function<FusedAttention> {
     ctx->save_for_backward({q, k, v, p, out});
     ctx->saved_data["scale"] = scale;
     ctx->saved_data["causal"] = causal;
+    ctx->saved_data["group"] = group;
+    ctx->saved_data["band"] = band;
     return out;
   }
 
@@ -180,7 +200,8 @@ struct FusedAttention : public torch::autograd::Function<FusedAttention> {
     const at::Tensor p = saved[3].detach(), out = saved[4].detach();
     const at::Tensor dout = grads[0].detach().contiguous();
     const float scale = float(ctx->saved_data["scale"].toDouble());
-    const Shape s{q.size(1), k.size(1), q.size(2), v.size(2), ctx->saved_data["causal"].toBool()};
+    const Shape s{q.size(1), k.size(1), q.size(2), v.size(2), ctx->saved_data["causal"].toBool(),
+                  ctx->saved_data["group"].toInt(), ctx->saved_data["band"].toInt()};
     auto dq = at::empty_like(q), dk = at::empty_like(k), dv = at::empty_like(v);
     const float *qp = q.data_ptr<float>(), *kp = k.data_ptr<float>(), *vp = v.data_ptr<float>();
     const float *pp = p.data_ptr<float>(), *op = out.data_ptr<float>(), *gp = dout.data_ptr<float>();
@@ -192,7 +213,7 @@ struct FusedAttention : public torch::autograd::Function<FusedAttention> {
                        pp + n * s.tq * s.tk, op + n * s.tq * s.dv, gp + n * s.tq * s.dv, dqp + n * s.tq * s.d,
                        dkp + n * s.tk * s.d, dvp + n * s.tk * s.dv, scratch.data());
     });
-    return {dq, dk, dv, at::Tensor(), at::Tensor()};
+    return {dq, dk, dv, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
@@ -210,10 +231,12 @@ bool ct_internal_fused_attention_applies(const at::Tensor &q, const at::Tensor &
 }
 
 // q [N, tq, d], k [N, tk, d], v [N, tk, dv] float32 -> [N, tq, dv].
+// With band > 0 (and causal), query i sees only the keys from the start of the group of `group`
+// positions `band − 1` groups before its own.
 at::Tensor ct_internal_fused_attention(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, double scale,
-                                       bool causal) {
+                                       bool causal, int64_t group, int64_t band) {
   g_fused_calls.fetch_add(1, std::memory_order_relaxed);
-  return FusedAttention::apply(q.contiguous(), k.contiguous(), v.contiguous(), scale, causal);
+  return FusedAttention::apply(q.contiguous(), k.contiguous(), v.contiguous(), scale, causal, group, band);
 }
 
 extern "C" int ct_set_fused_attention(int on) { return g_fused.exchange(on ? 1 : 0); }

@@ -29,7 +29,7 @@ at::Tensor ct_internal_bmm(const at::Tensor &a, const at::Tensor &b);  // bmm.cp
 bool ct_internal_fused_attention_applies(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v,
                                          bool has_mask, bool causal);  // attention.cpp
 at::Tensor ct_internal_fused_attention(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, double scale,
-                                       bool causal);
+                                       bool causal, int64_t group, int64_t band);
 
 namespace {
 
@@ -175,6 +175,15 @@ at::Tensor compare_s(const at::Tensor &a, const at::Scalar &b, int op) {
 
 at::Tensor causal_mask(int64_t tq, int64_t tk) {
   return at::ones({tq, tk}, at::TensorOptions().dtype(at::kBool)).tril(tk - tq);
+}
+
+// causal_mask, and query i (at key position i + tk − tq) sees no key before the start of the group
+// of `group` positions `band − 1` groups before its own.
+at::Tensor band_mask(int64_t tq, int64_t tk, int64_t group, int64_t band) {
+  auto position = at::arange(tq, at::TensorOptions().dtype(at::kLong)) + (tk - tq);            // [tq]
+  auto first = ((position.div(group, "floor") - (band - 1)) * group).clamp_min(0).unsqueeze(1);  // [tq, 1]
+  auto keys = at::arange(tk, at::TensorOptions().dtype(at::kLong)).unsqueeze(0);                // [1, tk]
+  return causal_mask(tq, tk).logical_and(keys.ge(first));
 }
 
 }  // namespace
@@ -426,13 +435,17 @@ ct_tensor_t ct_avg_pool2d(ct_tensor_t x, int64_t k, int64_t s) {
 }
 ct_tensor_t ct_embedding(ct_tensor_t w, ct_tensor_t idx) { return guard_t([&] { return at::embedding(T(w), T(idx)); }); }
 ct_tensor_t ct_causal_mask(int64_t tq, int64_t tk) { return guard_t([&] { return causal_mask(tq, tk); }); }
-ct_tensor_t ct_attention(ct_tensor_t q, ct_tensor_t k, ct_tensor_t v, ct_tensor_t mask, int causal, double scale) {
+ct_tensor_t ct_attention(ct_tensor_t q, ct_tensor_t k, ct_tensor_t v, ct_tensor_t mask, int causal, int64_t group,
+                         int64_t band, double scale) {
   return guard_t([&] {
     const auto &Q = T(q), &K = T(k), &V = T(v);
     if (Q.dim() < 2 || K.dim() != Q.dim() || V.dim() != Q.dim() || Q.size(-1) != K.size(-1) ||
         K.size(-2) != V.size(-2))
       throw std::invalid_argument("attention: incompatible q " + shape_str(Q) + ", k " + shape_str(K) + ", v " +
                                   shape_str(V));
+    if (band < 0 || (band > 0 && (group < 1 || !causal)))
+      throw std::invalid_argument("attention: a band of " + std::to_string(band) + " groups of " +
+                                  std::to_string(group) + " needs groups of at least 1 and a causal mask");
     const double s = scale > 0 ? scale : 1.0 / std::sqrt(static_cast<double>(Q.size(-1)));
     // [..., T, d] -> [B, T, d] for the batch-parallel bmm
     auto flat = [](const at::Tensor &x) { return x.reshape({-1, x.size(-2), x.size(-1)}); };
@@ -441,7 +454,7 @@ ct_tensor_t ct_attention(ct_tensor_t q, ct_tensor_t k, ct_tensor_t v, ct_tensor_
       std::vector<int64_t> oshape = lead;
       oshape.push_back(Q.size(-2));
       oshape.push_back(V.size(-1));
-      return ct_internal_fused_attention(flat(Q), flat(K), flat(V), s, causal != 0).view(oshape);
+      return ct_internal_fused_attention(flat(Q), flat(K), flat(V), s, causal != 0, group, band).view(oshape);
     }
     auto scores3 = ct_internal_bmm(flat(Q), flat(K).transpose(1, 2)) * s;
     std::vector<int64_t> sshape = lead;
@@ -449,7 +462,10 @@ ct_tensor_t ct_attention(ct_tensor_t q, ct_tensor_t k, ct_tensor_t v, ct_tensor_
     sshape.push_back(K.size(-2));
     auto scores = scores3.view(sshape);
     const double ninf = -std::numeric_limits<double>::infinity();
-    if (causal) scores = scores.masked_fill(causal_mask(Q.size(-2), K.size(-2)).logical_not(), ninf);
+    if (causal) {
+      const auto keep = band > 0 ? band_mask(Q.size(-2), K.size(-2), group, band) : causal_mask(Q.size(-2), K.size(-2));
+      scores = scores.masked_fill(keep.logical_not(), ninf);
+    }
     if (mask) scores = scores.masked_fill(T(mask).logical_not(), ninf);
     auto probs = at::softmax(scores, -1);
     auto out = ct_internal_bmm(flat(probs), flat(V));

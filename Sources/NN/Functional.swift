@@ -52,9 +52,14 @@ public enum F {
         try Tensor.adopt("causalMask", ct_causal_mask(Int64(tq), Int64(tk ?? tq)))
     }
     /// softmax(q kᵀ · scale [masked]) v; q,k,v `[..., T, d]`, mask bool (true = keep), broadcastable.
+    /// With `band` (causal only), key positions form groups of `group` (counted from key 0) and a
+    /// query sees only the keys of its own group and the `groups − 1` before it.
     public static func attention(_ q: Tensor, _ k: Tensor, _ v: Tensor, mask: Tensor? = nil, causal: Bool = false,
-                                 scale: Double? = nil) throws -> Tensor {
-        try Tensor.make("attention", [q, k, v, mask]) { ct_attention($0[0], $0[1], $0[2], $0[3], ctBool(causal), scale ?? 0) }
+                                 band: (group: Int, groups: Int)? = nil, scale: Double? = nil) throws -> Tensor {
+        let (group, groups) = band.map { (Int64($0.group), Int64($0.groups)) } ?? (0, 0)
+        return try Tensor.make("attention", [q, k, v, mask]) {
+            ct_attention($0[0], $0[1], $0[2], $0[3], ctBool(causal), group, groups, scale ?? 0)
+        }
     }
     public static func mseLoss(_ a: Tensor, _ b: Tensor, reduction: Reduction = .mean) throws -> Tensor {
         try a.make("mseLoss", b) { ct_mse_loss($0, $1, reduction.rawValue) }

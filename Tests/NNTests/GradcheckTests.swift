@@ -83,6 +83,9 @@ final class GradcheckTests: XCTestCase {
         try gradcheck("attention causal", [r([2, 4, 3]), r([2, 4, 3]), r([2, 4, 3])]) {
             try F.attention($0[0], $0[1], $0[2], causal: true)
         }
+        try gradcheck("attention banded", [r([2, 6, 3]), r([2, 6, 3]), r([2, 6, 3])]) {
+            try F.attention($0[0], $0[1], $0[2], causal: true, band: (group: 2, groups: 2))
+        }
     }
 
     /// float32 mm/bmm/addmm go libtorch -> `sgemm_` -> oneDNN; check every transpose layout

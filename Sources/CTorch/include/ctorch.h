@@ -146,9 +146,11 @@ ct_tensor_t ct_avg_pool2d(ct_tensor_t x, int64_t k, int64_t stride);
 ct_tensor_t ct_embedding(ct_tensor_t weight, ct_tensor_t indices);
 // scaled dot-product attention from matmul+softmax. q,k,v: [..., T, d]. mask (bool, true = keep)
 // broadcastable to [..., Tq, Tk], or NULL; causal adds a lower-triangular mask
-// aligned to the end (query i sees keys <= i + Tk - Tq). scale <= 0 means 1/sqrt(d).
+// aligned to the end (query i sees keys <= i + Tk - Tq). band > 0 (causal only) also hides the keys
+// before the start of the group of `group` key positions band - 1 groups before the query's own
+// (key positions counted from 0; a prior's frames of tokens); band 0 = none. scale <= 0 means 1/sqrt(d).
 ct_tensor_t ct_attention(ct_tensor_t q, ct_tensor_t k, ct_tensor_t v, ct_tensor_t mask_or_null,
-                         int causal, double scale);
+                         int causal, int64_t group, int64_t band, double scale);
 ct_tensor_t ct_causal_mask(int64_t tq, int64_t tk);  // bool [tq, tk], true = may attend
 
 // ---- reductions / indexing ----
