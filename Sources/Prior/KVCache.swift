@@ -25,6 +25,15 @@ public final class KVCache {
     /// Tokens cached so far.
     public var count: Int { layers.first?.keys?.size(2) ?? 0 }
 
+    /// Forgets the oldest `tokens` cached tokens of every sample.
+    func dropFirst(_ tokens: Int) throws {
+        for layer in layers {
+            guard let k = layer.keys, let v = layer.values else { continue }
+            layer.keys = try k.narrow(dim: 2, start: tokens, length: k.size(2) - tokens).contiguous()
+            layer.values = try v.narrow(dim: 2, start: tokens, length: v.size(2) - tokens).contiguous()
+        }
+    }
+
     /// Makes sample r the cached sample `sources[r]`, for every r (the batch becomes `sources.count`).
     func gather(_ sources: [Int]) throws {
         let index = try Tensor(sources.map(Int64.init), shape: [sources.count])

@@ -6,8 +6,15 @@ public struct PriorConfig: Codable, Sendable, Equatable {
     public var width = 256
     /// Attention heads (must divide `width`).
     public var heads = 4
-    /// Frames in the attention window; training windows and the sampler's sliding window have this many.
+    /// Frames in the attention window: a token sees its own frame and the `contextFrames − 1` before it.
+    /// The sampler's sliding window has this many frames.
     public var contextFrames = 8
+    /// How a token's frame enters the model (see `FramePositions`).
+    public var framePositions = FramePositions.learned
+    /// Frames per training sequence: `contextFrames` with learned frame positions; with rotary ones
+    /// it may be longer, attention staying banded to `contextFrames` frames, so the model trains on
+    /// what a sliding cache gives it (earlier frames reaching it through the frames it sees).
+    public var trainingFrames = 8
     /// Code-grid columns per frame.
     public var gridWidth = 8
     /// Code-grid rows per frame.
@@ -30,7 +37,7 @@ public struct PriorConfig: Codable, Sendable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case layers, width, heads, contextFrames, gridWidth, gridHeight, codebookSize, actionCount, dropout
-        case actionIntoFrame, actionModulation
+        case actionIntoFrame, actionModulation, framePositions, trainingFrames
     }
 
     public init(from decoder: any Decoder) throws {
@@ -46,6 +53,8 @@ public struct PriorConfig: Codable, Sendable, Equatable {
         dropout = try c.decode(Double.self, forKey: .dropout)
         actionIntoFrame = try c.decode(Bool.self, forKey: .actionIntoFrame)
         actionModulation = try c.decodeIfPresent(Bool.self, forKey: .actionModulation) ?? false
+        framePositions = try c.decodeIfPresent(FramePositions.self, forKey: .framePositions) ?? .learned
+        trainingFrames = try c.decodeIfPresent(Int.self, forKey: .trainingFrames) ?? contextFrames
     }
 
     /// Code tokens per frame, h·w.
@@ -65,6 +74,26 @@ public struct PriorConfig: Codable, Sendable, Equatable {
         if !(2...65536).contains(codebookSize) { out.append("codebook size \(codebookSize) must be 2...65536") }
         if actionCount < 0 { out.append("action count \(actionCount) must not be negative") }
         if !(0..<1).contains(dropout) { out.append("dropout \(dropout) must be in [0, 1)") }
+        switch framePositions {
+        case .learned where trainingFrames != contextFrames:
+            out.append("training frames \(trainingFrames) must equal the context of \(contextFrames) frames with learned frame positions")
+        case .rotary where trainingFrames < contextFrames:
+            out.append("training frames \(trainingFrames) must be at least the context of \(contextFrames) frames")
+        case .rotary where heads >= 1 && width % heads == 0 && (width / heads) % 2 != 0:
+            out.append("rotary frame positions need an even head width (width \(width) / heads \(heads))")
+        default: break
+        }
         return out
     }
+}
+
+/// How a prior's tokens know their frame.
+public enum FramePositions: String, Codable, Sendable, CaseIterable {
+    /// A learned embedding per frame index within the window, added to every token. When the
+    /// window slides, every frame's index changes, so the sampler feeds the window again.
+    case learned
+    /// Rotary embedding (RoPE) of the frame index in every query and key: attention scores depend
+    /// only on frame distances, so when the window slides the cached keys and values stay valid and
+    /// the oldest frame is simply dropped. Training uses banded attention over `trainingFrames`.
+    case rotary
 }

@@ -13,6 +13,7 @@ extension PriorDecoder {
                 modulate(h.base + r * c, row: r, layer: layer, part: 0)
             }
             Gemm.multiply(m: n, a: h.base, lda: c, layer.qkv, c: qkv.base, ldc: 3 * c, bias: layer.qkvBias.base, threads: threads)  // [n, 3C]
+            rotateQueriesAndKeys(rows: n)
             appendKeysValues(layer: l, samples: samples, perSample: t, position: first)
             if l == weights.layers.count - 1 && t > 1 {
                 // Last layer: the other tokens' keys and values are all that is needed; go on with
@@ -54,6 +55,24 @@ extension PriorDecoder {
         let c = config.width
         let m = table.base + conditions[row] * 4 * c + 2 * part * c
         VectorMath.modulate(h, count: c, scale: m, shift: m + c)
+    }
+
+    /// With rotary frame positions, turns each of the first `rows` rows' queries and keys (in `qkv`) by its frame.
+    private func rotateQueriesAndKeys(rows: Int) {
+        guard let rotation else { return }
+        let c = config.width, d = c / config.heads, half = d / 2
+        var frame = Int.min, angles: (cos: [Float], sin: [Float]) = ([], [])
+        for r in 0..<rows {
+            if frames[r] != frame { (frame, angles) = (frames[r], rotation.angles(frame: frames[r])) }
+            angles.cos.withUnsafeBufferPointer { cos in
+                angles.sin.withUnsafeBufferPointer { sin in
+                    let row = qkv.base + r * 3 * c
+                    for head in 0..<(2 * config.heads) {      // the queries' heads, then the keys'
+                        FrameRotation.rotate(row + head * d, half: half, cos: cos.baseAddress!, sin: sin.baseAddress!)
+                    }
+                }
+            }
+        }
     }
 
     /// Copies the keys and values in `qkv` rows of each sample into its cache at `position ..< position + t`.

@@ -9,6 +9,9 @@
 ///
 /// In the last layer only keys and values are needed for tokens whose logits nobody asks for, so
 /// after them it runs the rest of the block for each sample's last token only.
+///
+/// With rotary frame positions, queries and keys are turned by their frame (`FrameRotation`) as
+/// they are computed, so cached keys never change: `dropOldestFrame()` slides the window.
 final class PriorDecoder: RolloutDecoder {
     let weights: DecoderWeights
     let config: PriorConfig
@@ -36,6 +39,9 @@ final class PriorDecoder: RolloutDecoder {
     let logits: FloatBuffer     // [S, K]
     /// Each row's condition for the modulated LayerNorms: the action leading to the frame it predicts.
     var conditions: [Int]
+    /// Each row's frame index (for rotary frame positions).
+    var frames: [Int]
+    let rotation: FrameRotation?
 
     /// A decoder for `samples` samples with a snapshot of `weights`.
     init(weights: DecoderWeights, samples: Int, threads: Int = 1) {
@@ -58,6 +64,8 @@ final class PriorDecoder: RolloutDecoder {
         scores = FloatBuffer(config.heads * 4 * scoreStride)
         logits = FloatBuffer(samples * config.codebookSize)
         conditions = Array(repeating: config.noAction, count: rows)
+        frames = Array(repeating: 0, count: rows)
+        rotation = config.framePositions == .rotary ? FrameRotation(headWidth: c / config.heads) : nil
     }
 
     convenience init(model: PriorModel, samples: Int, threads: Int = 1) throws {
@@ -115,7 +123,8 @@ final class PriorDecoder: RolloutDecoder {
     /// weights add nothing).
     func append(codes: [Int64], frame: Int, previousActions: [Int64], actions: [Int64], batch: Int) throws -> [Float] {
         let hw = config.codesPerFrame
-        precondition(count == frame * config.tokensPerFrame && frame < config.contextFrames && batch <= samples,
+        precondition((rotation != nil || count == frame * config.tokensPerFrame && frame < config.contextFrames)
+                     && count + config.tokensPerFrame <= capacity && batch <= samples,
                      "appending window frame \(frame) to \(count) cached tokens of \(samples) samples")
         var tokens: [Token] = []
         for s in 0..<batch {
@@ -125,6 +134,21 @@ final class PriorDecoder: RolloutDecoder {
         let out = feed(tokens, samples: 0..<batch, position: count)
         count += config.tokensPerFrame
         return out
+    }
+
+    /// Drops every sample's oldest cached frame (rotary frame positions: the other keys stay valid).
+    func dropOldestFrame() {
+        precondition(rotation != nil && count >= config.tokensPerFrame, "dropping a frame of \(count) cached tokens")
+        let c = config.width, n = config.tokensPerFrame, kept = count - n, block = c * capacity
+        for layer in 0..<config.layers {
+            for s in 0..<samples {
+                let keysT = keys[layer].base + s * block
+                for ch in 0..<c { (keysT + ch * capacity).update(from: keysT + ch * capacity + n, count: kept) }
+                let vals = values[layer].base + s * block
+                vals.update(from: vals + n * c, count: kept * c)
+            }
+        }
+        count = kept
     }
 
     func gatherCache(_ sources: [Int]) throws {
@@ -163,19 +187,25 @@ final class PriorDecoder: RolloutDecoder {
         for (row, token) in tokens.enumerated() {
             embed(token, row: row)
             conditions[row] = token.condition(codesPerFrame: config.codesPerFrame)
+            frames[row] = token.frame
         }
         forward(samples: samples, perSample: perSample, position: position)
         return Array(UnsafeBufferPointer(start: logits.base, count: samples.count * config.codebookSize))
     }
 
-    /// x[row] = token + slot + frame embeddings, plus for codes (with `actionIntoFrame`) the previous action's conditioning.
+    /// x[row] = token + slot (+ learned frame) embeddings, plus for codes (with `actionIntoFrame`) the previous action's conditioning.
     private func embed(_ token: Token, row: Int) {
         let c = config.width
         let isCode = token.slot < config.codesPerFrame
         let out = x.base + row * c
         let e = (isCode ? weights.codeEmbedding : weights.actionEmbedding).base + Int(token.id) * c
-        let p = weights.slotEmbedding.base + token.slot * c, f = weights.frameEmbedding.base + token.frame * c
-        for i in 0..<c { out[i] = e[i] + p[i] + f[i] }
+        let p = weights.slotEmbedding.base + token.slot * c
+        if let frameEmbedding = weights.frameEmbedding {
+            let f = frameEmbedding.base + token.frame * c
+            for i in 0..<c { out[i] = e[i] + p[i] + f[i] }
+        } else {
+            for i in 0..<c { out[i] = e[i] + p[i] }
+        }
         if isCode && config.actionIntoFrame {
             let a = weights.conditioning.base + Int(token.previousAction) * c
             for i in 0..<c { out[i] += a[i] }

@@ -19,8 +19,8 @@ public struct PriorError: Error, CustomStringConvertible, Sendable, Equatable {
         case gridMismatch(expected: String, found: String)
         /// The clips' action names differ from the prior's.
         case actionNamesMismatch(expected: [String], found: [String])
-        /// No training window of `contextFrames` frames fits without crossing an episode start.
-        case noWindows(contextFrames: Int)
+        /// No window of this many frames (training or context frames) fits without crossing an episode start.
+        case noWindows(frames: Int)
         /// No code files were found or given.
         case noClips
         /// The configuration is unusable.
@@ -63,7 +63,7 @@ extension PriorError.Problem {
         case .actionNamesMismatch(let expected, let found):
             return "action names \(found) differ from the prior's \(expected)"
         case .noWindows(let c):
-            return "no window of \(c) consecutive frames without an episode start inside; use longer clips or fewer context frames"
+            return "no window of \(c) consecutive frames without an episode start inside; use longer clips or fewer context (or training) frames"
         case .noClips:
             return "no code files (*.codes.safetensors)"
         case .invalidConfig(let why):

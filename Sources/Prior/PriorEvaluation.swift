@@ -36,7 +36,7 @@ extension PriorModel {
         try data.source.check(config)
         try PriorTrainer.checkActions(data, actionCount: config.actionCount)
         let all = data.windows(length: config.contextFrames)
-        guard !all.isEmpty else { throw PriorError(.noWindows(contextFrames: config.contextFrames)) }
+        guard !all.isEmpty else { throw PriorError(.noWindows(frames: config.contextFrames)) }
         let windows = all.count <= limit ? all : (0..<limit).map { all[$0 * all.count / limit] }
         let frames = config.contextFrames, hw = config.codesPerFrame
 

@@ -8,8 +8,10 @@ import NN
 /// a(f) predicts c(f+1, 0), and c(f+1, j) predicts c(f+1, j+1).
 ///
 /// Token embedding = token table (codes: K entries; actions: actionCount + 1, the last being
-/// "no / unknown action") + position within the frame (hw + 1 slots) + frame index within the
-/// window. Action conditioning is deliberately strong: besides its token, the action a(f) is
+/// "no / unknown action") + position within the frame (hw + 1 slots) + (with learned frame
+/// positions) frame index within the window; with rotary frame positions the frame index instead
+/// turns every query and key (`FrameRotation`) and attention is banded to `contextFrames` frames,
+/// so windows of any length train and a sliding window keeps its cache. Action conditioning is deliberately strong: besides its token, the action a(f) is
 /// added through `actionProjection` to every code token of frame f+1, so each predicted code
 /// sees the action directly in its own input; frame 0 of a window gets the no-action id. With
 /// `actionModulation`, every block also scales and shifts its LayerNorm outputs by that action
@@ -19,7 +21,8 @@ public final class PriorModel: Module {
     let codeEmbedding: Embedding      // [K, C]
     let actionEmbedding: Embedding    // [A + 1, C]
     let slotEmbedding: Embedding      // [hw + 1, C]
-    let frameEmbedding: Embedding     // [contextFrames, C]
+    let frameEmbedding: Embedding?    // [contextFrames, C]; nil with rotary frame positions
+    let rotation: FrameRotation?      // with rotary frame positions
     let actionProjection: Linear      // C → C, the action's contribution to the next frame's codes
     let blocks: [TransformerBlock]
     let lnFinal: LayerNorm
@@ -38,7 +41,8 @@ public final class PriorModel: Module {
         codeEmbedding = Embedding(config.codebookSize, c)
         actionEmbedding = Embedding(config.actionCount + 1, c)
         slotEmbedding = Embedding(config.tokensPerFrame, c)
-        frameEmbedding = Embedding(config.contextFrames, c)
+        frameEmbedding = config.framePositions == .learned ? Embedding(config.contextFrames, c) : nil
+        rotation = config.framePositions == .rotary ? FrameRotation(headWidth: c / config.heads) : nil
         actionProjection = Linear(c, c)
         let conditions = config.actionModulation ? config.actionCount + 1 : nil
         blocks = try (0..<config.layers).map { _ in
@@ -53,7 +57,7 @@ public final class PriorModel: Module {
         var out = codeEmbedding.namedParameters(prefix: "code_embedding")
             + actionEmbedding.namedParameters(prefix: "action_embedding")
             + slotEmbedding.namedParameters(prefix: "slot_embedding")
-            + frameEmbedding.namedParameters(prefix: "frame_embedding")
+            + (frameEmbedding?.namedParameters(prefix: "frame_embedding") ?? [])
             + actionProjection.namedParameters(prefix: "action_projection")
         for (i, block) in blocks.enumerated() { out += block.namedParameters(prefix: "blocks.\(i)") }
         return out + lnFinal.namedParameters(prefix: "ln_final") + head.namedParameters(prefix: "head")
@@ -80,13 +84,13 @@ public final class PriorModel: Module {
     func embed(codes: Tensor, actions: Tensor) throws -> Tensor {
         let (b, f, hw) = (codes.size(0), codes.size(1), config.codesPerFrame)
         let slots = try slotEmbedding(Tensor.arange(config.tokensPerFrame))                 // [hw+1, C]
-        let frames = try frameEmbedding(Tensor.arange(f)).unsqueeze(1)                      // [F, 1, C]
         var x = try codeEmbedding(codes) + slots.narrow(dim: 0, start: 0, length: hw)       // [B, F, hw, C]
         if config.actionIntoFrame {
             x = try x + conditioning(previousActions(actions)).unsqueeze(2)                 // + [B, F, 1, C]
         }
         let a = try actionEmbedding(actions).unsqueeze(2) + slots.narrow(dim: 0, start: hw, length: 1)  // [B, F, 1, C]
-        let tokens = try Tensor.cat([x, a], dim: 2) + frames                                 // [B, F, hw+1, C]
+        var tokens = try Tensor.cat([x, a], dim: 2)                                         // [B, F, hw+1, C]
+        if let frameEmbedding { tokens = try tokens + frameEmbedding(Tensor.arange(f)).unsqueeze(1) }  // + [F, 1, C]
         return try tokens.reshape([b, f * config.tokensPerFrame, config.width])
     }
 
@@ -108,16 +112,16 @@ public final class PriorModel: Module {
 
     /// One code token per sample: codes `[S]` at `slot` of window frame `frame`, whose frame follows `previousAction` `[S]` → `[S, 1, C]`.
     func embedCode(_ codes: Tensor, slot: Int, frame: Int, previousAction: Tensor) throws -> Tensor {
-        var x = try codeEmbedding(codes) + slotEmbedding.weight.select(dim: 0, index: slot)
-            + frameEmbedding.weight.select(dim: 0, index: frame)                           // [S, C]
+        var x = try codeEmbedding(codes) + slotEmbedding.weight.select(dim: 0, index: slot)  // [S, C]
+        if let frameEmbedding { x = try x + frameEmbedding.weight.select(dim: 0, index: frame) }
         if config.actionIntoFrame { x = try x + conditioning(previousAction) }
         return try x.unsqueeze(1)
     }
 
     /// One action token per sample: actions `[S]` after window frame `frame` → `[S, 1, C]`.
     func embedAction(_ actions: Tensor, frame: Int) throws -> Tensor {
-        let x = try actionEmbedding(actions) + slotEmbedding.weight.select(dim: 0, index: config.codesPerFrame)
-            + frameEmbedding.weight.select(dim: 0, index: frame)                           // [S, C]
+        var x = try actionEmbedding(actions) + slotEmbedding.weight.select(dim: 0, index: config.codesPerFrame)  // [S, C]
+        if let frameEmbedding { x = try x + frameEmbedding.weight.select(dim: 0, index: frame) }
         return try x.unsqueeze(1)
     }
 
@@ -128,15 +132,22 @@ public final class PriorModel: Module {
 
     /// Embedded tokens `[B, T, C]` and their conditions `[B, T]` (see `conditions(actions:)`; unused
     /// without `actionModulation`) → final hidden states `[B, T, C]`; with a cache, T new tokens
-    /// after the cached ones.
-    func hidden(_ x: Tensor, conditions: Tensor?, cache: KVCache? = nil) throws -> Tensor {
+    /// after the cached ones. `frames` is each token's frame index (rotary frame positions only;
+    /// nil: whole frames from 0, `wholeFrames`); with rotary positions attention is banded to
+    /// `contextFrames` frames counted from the first cached or given token, a frame's first.
+    func hidden(_ x: Tensor, conditions: Tensor?, cache: KVCache? = nil, frames: [Int]? = nil) throws -> Tensor {
         var h = try x.dropout(config.dropout, training: training)
         let oneHot = config.actionModulation ? try conditions?.oneHot(config.actionCount + 1).to(.float32) : nil  // [B, T, A + 1]
+        let tables = try rotation.map { try $0.tables(frames: frames ?? wholeFrames(tokens: x.size(1))) }       // [T, d] each
+        let band = rotation == nil ? nil : (group: config.tokensPerFrame, groups: config.contextFrames)
         for (i, block) in blocks.enumerated() {
-            h = try block(h, conditions: oneHot, cache: cache?.layers[i], training: training)
+            h = try block(h, conditions: oneHot, cache: cache?.layers[i], training: training, rotation: tables, band: band)
         }
         return try lnFinal(h)
     }
+
+    /// The frame index of each of `tokens` tokens of whole frames from frame 0.
+    func wholeFrames(tokens: Int) -> [Int] { (0..<tokens).map { $0 / config.tokensPerFrame } }
 
     /// Next-code logits `[..., K]` of hidden states `[..., C]`.
     func logits(_ hidden: Tensor) throws -> Tensor { try head(hidden) }

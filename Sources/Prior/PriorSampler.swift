@@ -5,9 +5,10 @@ import NN
 /// the fused Swift decoder (`PriorDecoder`), or with libtorch (`TorchDecoder`, the reference).
 ///
 /// The window holds at most `contextFrames` frames. When it is full, the oldest frame is dropped
-/// (the oldest `SamplingOptions.windowStride` frames) and the kept frames are fed again
-/// (re-prefill); frame positions count from the window start, so this gives exactly the logits of
-/// a fresh forward pass over the new window.
+/// (the oldest `SamplingOptions.windowStride` frames). With learned frame positions the kept frames
+/// are fed again (re-prefill); frame positions count from the window start, so this gives exactly
+/// the logits of a fresh forward pass over the new window. With rotary frame positions the cache
+/// just forgets the oldest frame (`slidingRollout`).
 public final class PriorSampler {
     /// Which incremental decoder computes the logits.
     public enum Engine: String, Sendable, CaseIterable {
@@ -84,44 +85,15 @@ public final class PriorSampler {
         if wasTraining { model.training = false }
         defer { if wasTraining { model.training = true } }
 
-        // With action guidance every sample has a twin row (rows S..<2S) whose latest action, the one
-        // leading to the frame being generated, is the guidance baseline's (the learned no-action id,
-        // or the action before it); earlier actions are kept.
+        var history = RolloutHistory(context: context, actions: actions, samples: samples, options: options, config: config)
+        if config.framePositions == .rotary {
+            return try slidingRollout(&history, actions: actions, observe: observe, onFrame: onFrame)
+        }
         // The window slides (and is re-prefilled) at every generated frame once it is full, so the twin
         // sees the true history; only while a short context fills the window (or, with a window
         // stride above 1, between re-prefills) do twins keep their baseline ids for their earlier
         // generated frames in the cache.
-        let guided = options.actionGuidance != 1
-        let rows = guided ? 2 * samples : samples
-        let twin = { (row: Int) in row >= samples }
-
-        // All frames so far (context, then generated), as model ids: codes [R·hw] and actions [R] per frame.
-        let n = context.frames
-        var frameCodes: [[Int64]] = (0..<n).map { f in
-            let one = context.codes[(f * hw)..<((f + 1) * hw)].map { Int64($0) }
-            return Array((0..<rows).map { _ in one }.joined())
-        }
-        let modelAction = { (id: Int) in Int64(id < 0 ? config.noAction : id) }
-        var frameActions: [[Int64]] = (0..<n).map { f in
-            [Int64](repeating: modelAction(f == n - 1 ? actions.first ?? -1 : Int(context.actions[f])), count: rows)
-        }
-        /// The baseline action of twins in place of the action after frame `f`.
-        func baseline(_ f: Int) -> Int64 {
-            switch options.guidanceBaseline {
-            case .noAction: Int64(config.noAction)
-            case .previousAction: f > 0 ? frameActions[f - 1][0] : Int64(config.noAction)
-            }
-        }
-        /// The actions of frame `f` as fed when it is the latest frame: twins get the baseline action.
-        func latest(_ f: Int) -> [Int64] {
-            frameActions[f].enumerated().map { twin($0.offset) ? baseline(f) : $0.element }
-        }
-        /// Guided logits `[S, K]` from the rows' logits `[R, K]`.
-        func guide(_ logits: [Float]) -> [Float] {
-            let k = config.codebookSize, w = Float(options.actionGuidance), half = samples * k
-            guard guided, logits.count > half else { return logits }              // no twin rows fed: u = c
-            return (0..<half).map { i in logits[half + i] + w * (logits[i] - logits[half + i]) }
-        }
+        let (guided, rows, n) = (history.guided, history.rows, context.frames)
         var sampler = TokenSampler(options, codeVectors: codeVectors)
         var output = [[Int64]](repeating: [], count: samples)
 
@@ -135,10 +107,10 @@ public final class PriorSampler {
             // `latest` actions (else by the rows' own); returns their logits [batch, K].
             func prefill(_ end: Int, batch: Int, latestActions: Bool = true) throws -> [Float] {
                 var codes: [Int64] = [], acts: [Int64] = []                                      // [B, F, hw], [B, F]
-                let last = latestActions ? latest(end - 1) : frameActions[end - 1]
+                let last = latestActions ? history.latest(end - 1) : history.frameActions[end - 1]
                 for s in 0..<batch {
-                    for f in start..<end { codes += frameCodes[f][(s * hw)..<((s + 1) * hw)] }
-                    acts += (start..<end).map { $0 == end - 1 ? last[s] : frameActions[$0][s] }
+                    for f in start..<end { codes += history.frameCodes[f][(s * hw)..<((s + 1) * hw)] }
+                    acts += (start..<end).map { $0 == end - 1 ? last[s] : history.frameActions[$0][s] }
                 }
                 return try decoder.prefill(codes: codes, actions: acts, batch: batch, frames: end - start)
             }
@@ -158,7 +130,7 @@ public final class PriorSampler {
                     // Twins whose latest action is their sample's (the previous-action baseline while an
                     // action is held) would give u = c exactly; they need no cache either when the
                     // window is re-fed again at the next frame, so only the samples' rows are fed.
-                    if guided && m - start + 1 == config.contextFrames && baseline(m - 1) == frameActions[m - 1][0] {
+                    if m - start + 1 == config.contextFrames && !history.needsTwins(after: m - 1) {
                         live = samples
                     }
                     if live > samples && start < m - 1 {
@@ -167,18 +139,18 @@ public final class PriorSampler {
                         // frame to every row (the logits of `prefill(m, batch: live)` for half the work).
                         _ = try prefill(m - 1, batch: samples, latestActions: false)
                         try decoder.gatherCache((0..<live).map { $0 % samples })
-                        logits = try decoder.append(codes: Array(frameCodes[m - 1][..<(live * hw)]), frame: m - 1 - start,
-                                                    previousActions: Array(frameActions[m - 2][..<live]),
-                                                    actions: Array(latest(m - 1)[..<live]), batch: live)
+                        logits = try decoder.append(codes: Array(history.frameCodes[m - 1][..<(live * hw)]), frame: m - 1 - start,
+                                                    previousActions: Array(history.frameActions[m - 2][..<live]),
+                                                    actions: Array(history.latest(m - 1)[..<live]), batch: live)
                     } else {
                         logits = try prefill(m, batch: live)
                     }
                 }
                 let f = m - start                               // its index in the window
                 var codes = [Int64](repeating: 0, count: rows * hw)              // every row, twins included
-                let previous = Array(latest(m - 1)[..<live])
+                let previous = Array(history.latest(m - 1)[..<live])
                 for j in 0..<hw {
-                    let guidedLogits = guide(logits)
+                    let guidedLogits = history.guide(logits)
                     observe?(m, j, guidedLogits)
                     let picked = sampler.sample(guidedLogits, rows: samples, k: config.codebookSize)
                     for r in 0..<rows { codes[r * hw + j] = picked[r % samples] }
@@ -187,14 +159,12 @@ public final class PriorSampler {
                         // The frame is complete: feed its last code and its action unless the window
                         // will slide (the re-prefill feeds them) or nothing more is generated.
                         guard g + 1 < actions.count, f + 1 < config.contextFrames else { break }
-                        let next = modelAction(actions[g + 1]), twinNext = baseline(m)
-                        input.nextActions = (0..<live).map { twin($0) ? twinNext : next }
+                        let next = history.modelAction(actions[g + 1]), twinNext = history.baseline(m)
+                        input.nextActions = (0..<live).map { $0 >= samples ? twinNext : next }
                     }
                     logits = try decoder.step(input)
                 }
-                frameCodes.append(codes)
-                let nextAction = g + 1 < actions.count ? actions[g + 1] : -1
-                frameActions.append([Int64](repeating: modelAction(nextAction), count: rows))
+                history.append(codes: codes, nextAction: g + 1 < actions.count ? actions[g + 1] : -1)
                 for s in 0..<samples { output[s] += codes[(s * hw)..<((s + 1) * hw)] }
                 onFrame?(g, codes[..<(samples * hw)].map { UInt16($0) })
             }
@@ -211,6 +181,9 @@ public final class PriorSampler {
             throw PriorError(.invalidSampling("the nearest-mean pick needs the tokenizer's codebook of \(config.codebookSize) vectors (got \(codeVectors.count) numbers)"))
         }
         guard samples >= 1 else { throw PriorError(.invalidSampling("samples \(samples) must be at least 1")) }
+        guard options.windowStride == 1 || config.framePositions == .learned else {
+            throw PriorError(.invalidSampling("a window stride of \(options.windowStride) is for priors with learned frame positions: this one's window slides without feeding it again"))
+        }
         guard options.windowStride < config.contextFrames else {
             throw PriorError(.invalidSampling("window stride \(options.windowStride) must be below the prior's context of \(config.contextFrames) frames"))
         }

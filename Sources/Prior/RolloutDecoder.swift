@@ -21,6 +21,10 @@ protocol RolloutDecoder: AnyObject {
 
     /// Makes the cache's sample `r` a copy of its sample `sources[r]`, for every r in `sources.indices`.
     func gatherCache(_ sources: [Int]) throws
+
+    /// Forgets every sample's oldest cached frame: the window slides without feeding it again
+    /// (rotary frame positions only: the kept keys do not depend on where the window starts).
+    func dropOldestFrame() throws
 }
 
 extension RolloutDecoder {
@@ -40,7 +44,8 @@ extension RolloutDecoder {
 struct DecoderStep {
     /// The code of each sample, `[S]`.
     var codes: [Int64]
-    /// Its slot in the frame (0..<hw) and the frame's index in the window.
+    /// Its slot in the frame (0..<hw) and the frame's index: in the window (learned frame positions),
+    /// or counted from the first frame fed since the last prefill (rotary).
     var slot: Int, frame: Int
     /// The action that led to this frame, per sample `[S]` (added to code tokens with `actionIntoFrame`).
     var previousActions: [Int64]

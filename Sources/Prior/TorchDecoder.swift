@@ -23,6 +23,8 @@ final class TorchDecoder: RolloutDecoder {
 
     func gatherCache(_ sources: [Int]) throws { try cache.gather(sources) }
 
+    func dropOldestFrame() throws { try cache.dropFirst(model.config.tokensPerFrame) }
+
     func step(_ input: DecoderStep) throws -> [Float] {
         let s = input.codes.count
         let previous = try Tensor(input.previousActions, shape: [s])
@@ -34,7 +36,8 @@ final class TorchDecoder: RolloutDecoder {
             x = try Tensor.cat([x, model.embedAction(n, frame: input.frame)], dim: 1)               // [S, 2, C]
             conditions = try Tensor.cat([conditions, n.unsqueeze(1)], dim: 1)                      // [S, 2]
         }
-        return try logitsOfLast(model.hidden(x, conditions: conditions, cache: cache))
+        let frames = [Int](repeating: input.frame, count: x.size(1))
+        return try logitsOfLast(model.hidden(x, conditions: conditions, cache: cache, frames: frames))
     }
 
     /// Hidden states `[B, T, C]` → logits of the last position, `[B, K]`.

@@ -35,10 +35,13 @@ final class TransformerBlock: Module {
             + (modulation.map { [("modulation.weight", $0)] } ?? [])
     }
 
-    /// x `[B, T, C]`, with modulation each position's condition one-hot `[B, T, A + 1]` (float) → `[B, T, C]`.
-    func callAsFunction(_ x: Tensor, conditions: Tensor?, cache: KVCache.Layer?, training: Bool) throws -> Tensor {
+    /// x `[B, T, C]`, with modulation each position's condition one-hot `[B, T, A + 1]` (float) → `[B, T, C]`;
+    /// `rotation` and `band` go to the attention.
+    func callAsFunction(_ x: Tensor, conditions: Tensor?, cache: KVCache.Layer?, training: Bool,
+                        rotation: (cos: Tensor, sin: Tensor)? = nil, band: (group: Int, groups: Int)? = nil) throws -> Tensor {
         if modulation != nil && conditions == nil { throw PriorError(.invalidConfig("a modulated block needs each position's action")) }
-        let a = try attn(modulate(ln1(x), conditions, part: 0), cache: cache).dropout(dropout, training: training)
+        let a = try attn(modulate(ln1(x), conditions, part: 0), cache: cache, rotation: rotation, band: band)
+            .dropout(dropout, training: training)
         let h = try x + a
         let f = try proj(fc(modulate(ln2(h), conditions, part: 1)).gelu()).dropout(dropout, training: training)
         return try h + f

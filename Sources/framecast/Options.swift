@@ -36,6 +36,8 @@ extension FitMode: ExpressibleByArgument {}
 
 extension GuidanceBaseline: ExpressibleByArgument {}
 
+extension FramePositions: ExpressibleByArgument {}
+
 /// Classifier-free action guidance, for the commands that roll out a prior.
 struct GuidanceOptions: ParsableArguments {
     @Option(help: "Action guidance w: logits = u + w·(c − u), u conditioning on --guidance-baseline in place of the action leading to the frame; 1 = off, > 1 follows actions more strongly (a second row per sample on frames where the baseline differs from that action: slower).")

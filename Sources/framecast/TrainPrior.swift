@@ -10,7 +10,8 @@ struct TrainPrior: ParsableCommand {
         commandName: "prior",
         abstract: "Train the action-conditioned transformer prior on code files.",
         discussion: """
-            Trains on windows of --context frames that never cross an episode start, teacher-forced, with \
+            Trains on windows of --context frames (--training-frames with --frame-positions rotary) that never \
+            cross an episode start, teacher-forced, with \
             cross-entropy on code tokens. Validation reports bits/token with the true actions, shuffled actions \
             and no actions, against two baselines: unigram code frequencies and the smoothed "same token as the \
             previous frame". By default 10% of the input codes (never the targets) are replaced by random codes \
@@ -20,6 +21,7 @@ struct TrainPrior: ParsableCommand {
             Examples:
               framecast encode .data/train --tokenizer runs/tok8/tokenizer.safetensors -o codes/train
               framecast train prior --codes codes/train --validation codes/val --minutes 60 --out runs/prior
+              framecast train prior --codes codes/train --validation codes/val --frame-positions rotary --batch 8 --out runs/rotary
               framecast train prior --out runs/prior --resume
             """
     )
@@ -38,8 +40,14 @@ struct TrainPrior: ParsableCommand {
     @Option(help: "Windows per batch.")
     var batch = 16
 
-    @Option(help: "Frames per training window (the model's context).")
+    @Option(help: "Frames the model attends to (its context window); training windows have this many unless --frame-positions rotary.")
     var context = 8
+
+    @Option(help: "How tokens know their frame: learned (an embedding per window position; a sliding window is fed again each frame) or rotary (RoPE of the frame index, banded attention; a sliding window keeps its cache, so sampling is faster).")
+    var framePositions = FramePositions.learned
+
+    @Option(help: "Frames per training window with --frame-positions rotary (at least --context; default twice --context): attention stays banded to --context frames.")
+    var trainingFrames: Int?
 
     @Option(help: "Transformer layers.")
     var layers = 4
@@ -82,6 +90,13 @@ struct TrainPrior: ParsableCommand {
         guard contextNoise >= 0, contextNoise < 1 else { throw ValidationError("--context-noise must be in [0, 1)") }
         guard contextSamples >= 0, contextSamples <= 1 else { throw ValidationError("--context-samples must be in [0, 1]") }
         guard evalWindows > 0 else { throw ValidationError("--eval-windows must be positive") }
+        if let trainingFrames {
+            guard framePositions == .rotary else { throw ValidationError("--training-frames needs --frame-positions rotary (learned positions train on --context frames)") }
+            guard trainingFrames >= context else { throw ValidationError("--training-frames \(trainingFrames) must be at least --context \(context)") }
+        }
+        if framePositions == .rotary && (width / heads) % 2 != 0 {
+            throw ValidationError("--frame-positions rotary needs an even head width (--width / --heads)")
+        }
     }
 
     func run() throws {
@@ -106,6 +121,8 @@ struct TrainPrior: ParsableCommand {
             config.width = width
             config.heads = heads
             config.contextFrames = context
+            config.framePositions = framePositions
+            config.trainingFrames = framePositions == .rotary ? trainingFrames ?? 2 * context : context
             config.dropout = dropout
             config.actionModulation = actionModulation
             var options = PriorTrainingOptions()

@@ -22,11 +22,15 @@ final class PriorModelTests: TwoThreadTestCase {
     }
 
     func testChangingALaterTokenNeverChangesEarlierLogits() throws {
+        try checkCausality(tinyConfig(), frames: 3)
+        try checkCausality(tinyConfig(contextFrames: 2, positions: .rotary), frames: 4)   // banded, longer than the window
+    }
+
+    func checkCausality(_ config: PriorConfig, frames: Int) throws {
         Torch.manualSeed(11)
-        let config = tinyConfig()
         let model = try PriorModel(config: config)
         try randomiseModulation(model)
-        let (frames, n, k) = (3, config.tokensPerFrame, config.codebookSize)
+        let (n, k) = (config.tokensPerFrame, config.codebookSize)
         let (codes, actions) = try randomWindow(config, frames: frames, seed: 1)
         let base = try logits(model, codes, actions, frames: frames)
         // Change every token in turn (codes and action tokens alike).
@@ -39,8 +43,9 @@ final class PriorModelTests: TwoThreadTestCase {
                 a[f] = (a[f] + 1) % Int64(config.actionCount + 1)
             }
             let changed = try logits(model, c, a, frames: frames)
-            XCTAssertEqual(Array(changed[0..<(position * k)]), Array(base[0..<(position * k)]), "position \(position) leaked backwards")
-            XCTAssertNotEqual(Array(changed[(position * k)...]), Array(base[(position * k)...]), "position \(position) changed nothing")
+            let name = "\(config.framePositions) position \(position)"
+            XCTAssertEqual(Array(changed[0..<(position * k)]), Array(base[0..<(position * k)]), "\(name) leaked backwards")
+            XCTAssertNotEqual(Array(changed[(position * k)...]), Array(base[(position * k)...]), "\(name) changed nothing")
         }
     }
 
@@ -87,6 +92,23 @@ final class PriorModelTests: TwoThreadTestCase {
         XCTAssertNotEqual(try logits(modulated, codes, actions, frames: 3), try logits(plain, codes, actions, frames: 3))
     }
 
+    func testConfigsWithoutFramePositionsReadAsLearnedOnesOverTheContext() throws {
+        var config = tinyConfig(contextFrames: 5)
+        var object = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as? [String: Any])
+        XCTAssertEqual(object.removeValue(forKey: "framePositions") as? String, "learned")
+        XCTAssertEqual(object.removeValue(forKey: "trainingFrames") as? Int, 5)
+        XCTAssertEqual(try JSONDecoder().decode(PriorConfig.self, from: JSONSerialization.data(withJSONObject: object)), config)
+        config.trainingFrames = 6
+        XCTAssertTrue(config.problems.contains { $0.contains("training frames 6") }, "\(config.problems)")
+        config = tinyConfig(contextFrames: 5, positions: .rotary)
+        XCTAssertEqual(config.problems, [])
+        config.trainingFrames = 4
+        XCTAssertTrue(config.problems.contains { $0.contains("at least the context") }, "\(config.problems)")
+        config = tinyConfig(positions: .rotary)
+        config.heads = 32                                    // head width 1
+        XCTAssertTrue(config.problems.contains { $0.contains("even head width") }, "\(config.problems)")
+    }
+
     func testConfigsWithoutActionModulationReadAsUnmodulated() throws {
         var config = tinyConfig()
         let json = try JSONEncoder().encode(config)
@@ -95,6 +117,59 @@ final class PriorModelTests: TwoThreadTestCase {
         XCTAssertEqual(object.removeValue(forKey: "actionModulation") as? Bool, true)
         config.actionModulation = false
         XCTAssertEqual(try JSONDecoder().decode(PriorConfig.self, from: JSONSerialization.data(withJSONObject: object)), config)
+    }
+
+    func testRotaryAttentionSeesItsBandAndEarlierFramesOnlyThroughIt() throws {
+        // One layer, a band of 2 frames: frame 0 reaches frame 1 but not frame 2 or 3. With two
+        // layers it reaches frame 2 through frame 1's keys (what a sliding cache keeps), not frame 3.
+        for layers in [1, 2] {
+            Torch.manualSeed(21)
+            var config = tinyConfig(contextFrames: 2, positions: .rotary)
+            config.layers = layers
+            let model = try PriorModel(config: config)
+            let (codes, actions) = try randomWindow(config, frames: 4, seed: 6)
+            var changed = codes
+            for j in 0..<config.codesPerFrame { changed[j] = (changed[j] + 1) % Int64(config.codebookSize) }
+            let a = try logits(model, codes, actions, frames: 4), b = try logits(model, changed, actions, frames: 4)
+            let perFrame = config.tokensPerFrame * config.codebookSize
+            let differs = (0..<4).map { f in Array(a[(f * perFrame)..<((f + 1) * perFrame)]) != Array(b[(f * perFrame)..<((f + 1) * perFrame)]) }
+            XCTAssertEqual(differs, [true, true, layers > 1, false], "\(layers) layer(s)")
+        }
+    }
+
+    func testRotaryLogitsDependOnFrameDistancesOnly() throws {
+        Torch.manualSeed(22)
+        let config = tinyConfig(contextFrames: 3, positions: .rotary)
+        let model = try PriorModel(config: config)
+        try randomiseModulation(model)
+        let (codes, actions) = try randomWindow(config, frames: 3, seed: 7)
+        let (c, a) = (try Tensor(codes, shape: [1, 3, config.codesPerFrame]), try Tensor(actions, shape: [1, 3]))
+        func hidden(from first: Int) throws -> [Double] {
+            let frames = model.wholeFrames(tokens: 3 * config.tokensPerFrame).map { $0 + first }
+            return try Tensor.noGrad { try model.hidden(model.embed(codes: c, actions: a), conditions: model.conditions(actions: a), frames: frames).doubles() }
+        }
+        let atZero = try hidden(from: 0)
+        let far = try hidden(from: 1000)
+        XCTAssertLessThan(zip(far, atZero).map { abs($0 - $1) }.max() ?? .infinity, 1e-4, "frames 1000...1002")
+        XCTAssertEqual(try hidden(from: 0), atZero)
+        XCTAssertNil(model.frameEmbedding)
+        XCTAssertFalse(model.namedParameters.contains { $0.0.hasPrefix("frame_embedding") })
+    }
+
+    func testRotaryCachedLogitsMatchABandedFullForwardAsTheWindowSlides() throws {
+        // The cache drops its oldest frame instead of feeding the window again: every logit equals
+        // one banded forward pass over all frames from the first one fed, with or without guidance.
+        for engine in PriorSampler.Engine.allCases {
+            try checkCacheAgainstFullForward(contextFrames: 4, given: 1, engine: engine, positions: .rotary)
+            try checkCacheAgainstFullForward(contextFrames: 3, given: 2, engine: engine, positions: .rotary)
+            try checkCacheAgainstFullForward(contextFrames: 3, given: 2, engine: engine, guidance: 2.5, positions: .rotary)
+            try checkCacheAgainstFullForward(contextFrames: 3, given: 2, engine: engine, guidance: 2.5, baseline: .previousAction, positions: .rotary)
+        }
+        let model = try PriorModel(config: tinyConfig(contextFrames: 3, positions: .rotary))
+        let context = try PriorContext(clip: randomClip(frames: 4, seed: 5), start: 0, frames: 2)
+        XCTAssertThrowsError(try PriorSampler(model: model).rollout(context: context, actions: [0, 1], options: SamplingOptions(windowStride: 2))) {
+            XCTAssertTrue("\($0)".contains("learned frame positions"), "\($0)")
+        }
     }
 
     func testCachedLogitsMatchAFullForwardIncludingAfterTheWindowSlides() throws {
@@ -138,9 +213,10 @@ final class PriorModelTests: TwoThreadTestCase {
     }
 
     func checkCacheAgainstFullForward(contextFrames: Int, given: Int, engine: PriorSampler.Engine, guidance: Double = 1,
-                                      baseline: GuidanceBaseline = .noAction, windowStride: Int = 1) throws {
+                                      baseline: GuidanceBaseline = .noAction, windowStride: Int = 1,
+                                      positions: FramePositions = .learned) throws {
         Torch.manualSeed(13)
-        let config = tinyConfig(contextFrames: contextFrames)
+        let config = tinyConfig(contextFrames: contextFrames, positions: positions)
         let model = try PriorModel(config: config)
         try randomiseModulation(model)
         let clip = randomClip(frames: 4, seed: 5)
@@ -160,12 +236,13 @@ final class PriorModelTests: TwoThreadTestCase {
             let id = f < n - 1 ? Int(context.actions[f]) : future[min(f - (n - 1), future.count - 1)]
             return Int64(id < 0 ? config.noAction : id)
         }
-        // The window that generated frame m: it starts with the last C − 1 given frames and drops
-        // `windowStride` frames whenever it would exceed C.
+        // The window that generated frame m: it starts with the last C − 1 given frames and (learned
+        // frame positions) drops `windowStride` frames whenever it would exceed C; with rotary ones
+        // the reference is one banded pass from the first frame fed.
         var windowStart: [Int: Int] = [:]
         var first = max(0, n - (contextFrames - 1))
         for m in n..<(n + future.count) {
-            if m - first == contextFrames { first += windowStride }
+            if m - first == contextFrames && positions == .learned { first += windowStride }
             windowStart[m] = first
         }
         var maxError: Float = 0
@@ -187,7 +264,7 @@ final class PriorModelTests: TwoThreadTestCase {
                 for i in 0..<k { maxError = max(maxError, abs(full[position * k + i] - cached[s * k + i])) }
             }
         }
-        XCTAssertLessThan(maxError, 1e-4, "\(engine)")
+        XCTAssertLessThan(maxError, 1e-4, "\(engine) \(positions) guidance \(guidance)")
         XCTAssertGreaterThan(observed.last!.frame, config.contextFrames, "the window must have slid")
     }
 

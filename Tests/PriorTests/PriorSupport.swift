@@ -19,9 +19,11 @@ func randomClip(frames: Int, grid: Int = 2, k: Int = 8, actions names: [String] 
         source: "synthetic", sourceBytes: 0, actionNames: names)
 }
 
-/// A tiny config matching `randomClip`'s defaults.
-func tinyConfig(contextFrames: Int = 3) -> PriorConfig {
+/// A tiny config matching `randomClip`'s defaults; rotary frame positions train on twice the context.
+func tinyConfig(contextFrames: Int = 3, positions: FramePositions = .learned) -> PriorConfig {
     var c = PriorConfig()
+    c.framePositions = positions
+    c.trainingFrames = positions == .rotary ? 2 * contextFrames : contextFrames
     c.layers = 2
     c.width = 32
     c.heads = 2

@@ -57,6 +57,15 @@ final class PriorTrainingTests: TwoThreadTestCase {
     /// Trains a 2-layer, width-64 prior on the moving-square world; greedy next frames on held-out
     /// clips must move the square the commanded way.
     func testATinyPriorLearnsTheActionEffect() throws {
+        try checkSquareWorld(positions: .learned)
+    }
+
+    /// The same with rotary frame positions, trained on windows of 4 frames banded to 2.
+    func testATinyRotaryPriorLearnsTheActionEffect() throws {
+        try checkSquareWorld(positions: .rotary)
+    }
+
+    func checkSquareWorld(positions: FramePositions) throws {
         Torch.manualSeed(21)
         let train = try PriorDataset(clips: (0..<8).map { SquareWorld.clip(frames: 200, seed: UInt64(100 + $0)) })
         var config = train.defaultConfig()
@@ -64,10 +73,12 @@ final class PriorTrainingTests: TwoThreadTestCase {
         config.width = 64
         config.heads = 4
         config.contextFrames = 2
+        config.framePositions = positions
+        config.trainingFrames = positions == .rotary ? 4 : 2
         config.dropout = 0
         var options = PriorTrainingOptions()
         options.steps = 1500
-        options.batch = 32
+        options.batch = positions == .rotary ? 16 : 32          // about the same tokens a step
         options.learningRate = 3e-3
         options.warmup = 20
         options.weightDecay = 0
@@ -79,7 +90,7 @@ final class PriorTrainingTests: TwoThreadTestCase {
 
         let validation = try PriorDataset(clips: [SquareWorld.clip(frames: 120, seed: 999)])
         let evaluation = try trainer.evaluate(validation)
-        print("square world: \(options.steps) steps in \(String(format: "%.1f", seconds)) s, train \(last!.bitsPerToken) bits; val",
+        print("square world (\(positions)): \(options.steps) steps in \(String(format: "%.1f", seconds)) s, train \(last!.bitsPerToken) bits; val",
               String(decoding: try JSONEncoder().encode(evaluation), as: UTF8.self))
         XCTAssertLessThan(evaluation.bitsPerToken, evaluation.copyPreviousBitsPerToken)
         XCTAssertLessThan(evaluation.bitsPerToken, evaluation.unigramBitsPerToken)
@@ -108,7 +119,7 @@ final class PriorTrainingTests: TwoThreadTestCase {
             cell = SquareWorld.move(cell, id)
             if Array(rollout.frame(sample: 0, t)) == SquareWorld.grid(cell) { followed += 1 }
         }
-        print("square world: \(correct)/\(cases) one-step predictions correct, \(followed)/\(names.count) rollout frames follow the commands")
+        print("square world (\(positions)): \(correct)/\(cases) one-step predictions correct, \(followed)/\(names.count) rollout frames follow the commands")
         XCTAssertGreaterThanOrEqual(Double(correct) / Double(cases), 0.9)
     }
 
