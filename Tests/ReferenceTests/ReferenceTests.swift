@@ -31,6 +31,25 @@ final class ReferenceTests: XCTestCase {
         XCTAssertGreaterThan(try XCTUnwrap(report["prior_logit_scale"]), 1)
     }
 
+    /// A prior with rotary frame positions: banded full-window logits (windows longer than its
+    /// context) and a greedy rollout whose cache drops its oldest frame.
+    func testPyTorchReferenceReproducesARotaryPrior() throws {
+        let python = try ReferenceCase.python()
+        let c = try ReferenceCase.shared()
+        let result = try ProcessRunner.run(python, c.checkArguments(rotary: true), timeout: 600)
+        XCTAssertFalse(result.timedOut || result.crashed, result.stderr)
+        XCTAssertEqual(result.status, 0, "check.py failed:\n\(result.stdout)\n\(result.stderr)")
+        let report = try ReferenceCase.report(result)
+        let names = ReferenceCase.figureNames.filter { !$0.hasPrefix("tokenizer") }
+        print("reference check (rotary): " + names.map { "\($0)=\(report[$0].map { String(format: "%.3g", $0) } ?? "missing")" }
+            .joined(separator: " "))
+        for name in names {
+            let value = try XCTUnwrap(report[name], "check.py did not report \(name)")
+            XCTAssertLessThanOrEqual(value, name.hasSuffix("mismatched") ? 0 : Self.tolerance, name)
+        }
+        XCTAssertGreaterThan(try XCTUnwrap(report["prior_logit_scale"]), 1)
+    }
+
     func testCheckFailsWhenTheReferenceDiverges() throws {
         let python = try ReferenceCase.python()
         let c = try ReferenceCase.shared()
@@ -59,9 +78,14 @@ final class ReferenceCase: @unchecked Sendable {
     var io: String { directory.file("io.safetensors") }
     var tokenizer: String { directory.file("checkpoint.safetensors") }
     var prior: String { directory.file("prior.safetensors") }
+    var rotaryIO: String { directory.file("rotary-io.safetensors") }
+    var rotaryPrior: String { directory.file("rotary-prior.safetensors") }
     let frameCount = 4
 
-    func checkArguments() -> [String] { [Self.script, io, "--tokenizer", tokenizer, "--prior", prior, "--json"] }
+    func checkArguments(rotary: Bool = false) -> [String] {
+        rotary ? [Self.script, rotaryIO, "--prior", rotaryPrior, "--json"]
+            : [Self.script, io, "--tokenizer", tokenizer, "--prior", prior, "--json"]
+    }
 
     nonisolated(unsafe) private static var made: ReferenceCase?
     private static let lock = NSLock()
@@ -102,8 +126,10 @@ final class ReferenceCase: @unchecked Sendable {
         Torch.manualSeed(20_240_601)
         var entries: [TensorEntry] = []
         entries += try tokenizerCase()
-        entries += try priorCase()
+        entries += try priorCase(positions: .learned, to: prior)
         try SafeTensorsFile(entries: entries, metadata: ["format": "framecast-reference-io"]).write(path: io)
+        try SafeTensorsFile(entries: priorCase(positions: .rotary, to: rotaryPrior), metadata: ["format": "framecast-reference-io"])
+            .write(path: rotaryIO)
     }
 
     /// A non-square tokenizer (encoder lighter than decoder) saved as a compact (F16) training checkpoint, reloaded as framecast loads it.
@@ -150,10 +176,12 @@ final class ReferenceCase: @unchecked Sendable {
         }
     }
 
-    /// A prior with a non-square grid saved as prior.safetensors (F32) and reloaded; full-window
-    /// logits for two windows, and a greedy KV-cache rollout that slides its window.
-    private func priorCase() throws -> [TensorEntry] {
+    /// A prior with a non-square grid saved (F32) to `path` and reloaded; full-window logits for two
+    /// windows (6 frames with rotary positions: banded), and a greedy KV-cache rollout that slides its window.
+    private func priorCase(positions: FramePositions, to path: String) throws -> [TensorEntry] {
         var config = PriorConfig()
+        config.framePositions = positions
+        config.trainingFrames = positions == .rotary ? 6 : 4
         config.layers = 2
         config.width = 64
         config.heads = 4
@@ -178,18 +206,19 @@ final class ReferenceCase: @unchecked Sendable {
         }
         let source = CodeSource(tokenizerHash: "reference-test", codebookSize: 64, gridHeight: 3, gridWidth: 4,
                                 actionNames: ["A", "B", "C"], fps: 15)
-        try PriorCheckpoint.save(fresh, source: source, to: prior)
-        let model = try PriorCheckpoint.load(prior).model
+        try PriorCheckpoint.save(fresh, source: source, to: path)
+        let model = try PriorCheckpoint.load(path).model
         var rng = SplitMix64(seed: 5)
-        let codes = try Tensor((0..<(2 * 4 * 12)).map { _ in Int64(rng.next() % 64) }, shape: [2, 4, 12])
-        let actions = try Tensor([0, 2, 3, 1, 3, 1, 1, 0] as [Int64], shape: [2, 4])  // 3 = no action
+        let frames = config.trainingFrames
+        let codes = try Tensor((0..<(2 * frames * 12)).map { _ in Int64(rng.next() % 64) }, shape: [2, frames, 12])
+        let actions = try Tensor((0..<(2 * frames)).map { i in [0, 2, 3, 1, 3, 1, 1, 0][i % 8] as Int64 }, shape: [2, frames])  // 3 = no action
         var entries = try Tensor.noGrad {
             [try codes.entry(name: "prior.codes"), try actions.entry(name: "prior.actions"),
              try model.allLogits(codes: codes, actions: actions).entry(name: "prior.logits"),
              try model.codeLogits(codes: codes, actions: actions).entry(name: "prior.code_logits")]
         }
         // Greedy rollout: 3 context frames (unknown first action), 4 generated frames; the window
-        // (4 frames) slides twice, so the re-prefill path is exercised too.
+        // (4 frames) slides twice, so the re-prefill path (rotary: dropping the oldest frame) is exercised too.
         let contextCodes = try codes.select(dim: 0, index: 0).narrow(dim: 0, start: 0, length: 3).int64s()
         let context = PriorContext(codes: contextCodes.map { UInt16($0) }, actions: [-1, 2, 0])
         let future = [1, 2, -1, 0]

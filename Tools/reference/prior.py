@@ -2,7 +2,8 @@
 
 Same architecture, parameter names and arithmetic as the Swift code, so a framecast prior
 checkpoint loads with `load_state_dict` and gives the same logits; `rollout` is the Swift
-PriorSampler's KV-cache sampling loop (window re-prefill included).
+PriorSampler's KV-cache sampling loop (window re-prefill with learned frame positions; with rotary
+ones the cache drops its oldest frame instead).
 Shapes: B windows/samples, F frames, hw codes per frame, T tokens = F*(hw+1), C width, K codes.
 """
 import json
@@ -32,6 +33,8 @@ class PriorConfig:
     dropout: float = 0.1
     actionIntoFrame: bool = True
     actionModulation: bool = False      # framecast's default is true; checkpoints without the field predate it
+    framePositions: str = "learned"     # or "rotary": RoPE of the frame index, attention banded to contextFrames
+    trainingFrames: int = 0             # frames per training window (0: contextFrames)
 
     @classmethod
     def from_dict(cls, d):
@@ -63,6 +66,28 @@ class KVCache:
                 kv[0] = kv[0].expand(samples, -1, -1, -1)
                 kv[1] = kv[1].expand(samples, -1, -1, -1)
 
+    def drop_first(self, tokens):
+        for kv in self.layers:
+            kv[0], kv[1] = kv[0][:, :, tokens:], kv[1][:, :, tokens:]
+
+
+ROTARY_BASE = 100.0     # FrameRotation.swift
+
+
+def rotary_tables(frames, d):
+    """FrameRotation.tables: per token of frame frames[t], [cos, cos] and [-sin, sin] of the angles
+    f * base^(-2i/d), computed in float64 and rounded once -> [T, d] each."""
+    i = torch.arange(d // 2, dtype=torch.float64)
+    angles = torch.tensor(frames, dtype=torch.float64).unsqueeze(1) * ROTARY_BASE ** (-2 * i / d)   # [T, d/2]
+    cos, sin = angles.cos().float(), angles.sin().float()
+    return torch.cat([cos, cos], dim=1), torch.cat([-sin, sin], dim=1)
+
+
+def rotate(x, tables):
+    """x [..., T, d]: (x1 cos - x2 sin, x2 cos + x1 sin) for the halves x1, x2 of d."""
+    half = x.shape[-1] // 2
+    return x * tables[0] + torch.cat([x[..., half:], x[..., :half]], dim=-1) * tables[1]
+
 
 class CausalSelfAttention(nn.Module):
     def __init__(self, width, heads):
@@ -71,12 +96,16 @@ class CausalSelfAttention(nn.Module):
         self.qkv = nn.Linear(width, 3 * width)
         self.proj = nn.Linear(width, width)
 
-    def forward(self, x, cache=None):
+    def forward(self, x, cache=None, tables=None, band=None):
         """x [B, T, C] -> [B, T, C]. With a cache ([keys, values] of one layer) the T new tokens
-        also attend to the cached ones (causal mask aligned to the end) and are appended to it."""
+        also attend to the cached ones (causal mask aligned to the end) and are appended to it.
+        `tables` (rotary_tables of the T tokens) turn queries and keys; `band` = (group, groups) hides
+        the keys before the start of the group `groups - 1` groups before the query's own."""
         b, t, c = x.shape
         d = c // self.heads
         q, k, v = self.qkv(x).reshape(b, t, 3, self.heads, d).permute(2, 0, 3, 1, 4)  # each [B, H, T, d]
+        if tables is not None:
+            q, k = rotate(q, tables), rotate(k, tables)
         if cache is not None:
             if cache[0] is not None:
                 k = torch.cat([cache[0], k], dim=2)                                    # [B, H, T_cache + T, d]
@@ -86,6 +115,11 @@ class CausalSelfAttention(nn.Module):
         if t > 1:
             tk = k.shape[2]
             keep = torch.ones(t, tk, dtype=torch.bool).tril(tk - t)                    # query i sees keys j <= i + tk - t
+            if band is not None:
+                group, groups = band
+                position = torch.arange(t) + (tk - t)
+                first = ((position // group - (groups - 1)) * group).clamp(min=0)       # [T]
+                keep &= torch.arange(tk).unsqueeze(0) >= first.unsqueeze(1)
             scores = scores.masked_fill(~keep, float("-inf"))
         y = scores.softmax(-1).matmul(v)                                               # [B, H, T, d]
         return self.proj(y.transpose(1, 2).reshape(b, t, c))
@@ -114,20 +148,21 @@ class TransformerBlock(nn.Module):
         self.modulation = nn.Embedding(conditions, 4 * width) if conditions else None   # [A + 1, 4C]
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x, conditions=None, cache=None):   # [B, T, C], [B, T] -> [B, T, C]
+    def forward(self, x, conditions=None, cache=None, tables=None, band=None):   # [B, T, C], [B, T] -> [B, T, C]
         m = self.modulation(conditions).chunk(4, dim=-1) if self.modulation is not None else None  # 4 x [B, T, C]
 
         def modulate(n, part):
             return n if m is None else n * (1 + m[2 * part]) + m[2 * part + 1]
 
-        h = x + self.drop(self.attn(modulate(self.ln1(x), 0), cache))
+        h = x + self.drop(self.attn(modulate(self.ln1(x), 0), cache, tables, band))
         return h + self.drop(self.mlp(modulate(self.ln2(h), 1)))
 
 
 class PriorModel(nn.Module):
     """Decoder-only transformer over windows `c(0,0..hw-1) a(0) c(1,...) a(1) ...`; every position
-    predicts the next code. Token embedding = token table + slot within the frame + frame index,
-    plus, for the codes of frame f+1, action_projection(action_embedding(a(f)))."""
+    predicts the next code. Token embedding = token table + slot within the frame + (learned frame
+    positions) frame index, plus, for the codes of frame f+1, action_projection(action_embedding(a(f))).
+    With rotary frame positions the frame index turns queries and keys and attention is banded."""
 
     def __init__(self, config: PriorConfig):
         super().__init__()
@@ -135,7 +170,8 @@ class PriorModel(nn.Module):
         self.code_embedding = nn.Embedding(c.codebookSize, c.width)            # [K, C]
         self.action_embedding = nn.Embedding(c.actionCount + 1, c.width)       # [A + 1, C]; last = no action
         self.slot_embedding = nn.Embedding(c.tokens_per_frame, c.width)        # [hw + 1, C]
-        self.frame_embedding = nn.Embedding(c.contextFrames, c.width)          # [contextFrames, C]
+        self.rotary = c.framePositions == "rotary"
+        self.frame_embedding = None if self.rotary else nn.Embedding(c.contextFrames, c.width)  # [contextFrames, C]
         self.action_projection = nn.Linear(c.width, c.width)
         self.drop = nn.Dropout(c.dropout)
         conditions = c.actionCount + 1 if c.actionModulation else None
@@ -167,14 +203,15 @@ class PriorModel(nn.Module):
         c = self.config
         b, f, hw = codes.shape
         slots = self.slot_embedding.weight                                     # [hw+1, C]
-        frames = self.frame_embedding.weight[:f].unsqueeze(1)                  # [F, 1, C]
         x = self.code_embedding(codes) + slots[:hw]                            # [B, F, hw, C]
         if c.actionIntoFrame:
             none = torch.full((b, 1), c.no_action, dtype=torch.int64)
             previous = torch.cat([none, actions[:, :f - 1]], dim=1)            # action that led to each frame
             x = x + self.conditioning(previous).unsqueeze(2)                   # + [B, F, 1, C]
         a = self.action_embedding(actions).unsqueeze(2) + slots[hw:hw + 1]     # [B, F, 1, C]
-        tokens = torch.cat([x, a], dim=2) + frames                             # [B, F, hw+1, C]
+        tokens = torch.cat([x, a], dim=2)                                      # [B, F, hw+1, C]
+        if self.frame_embedding is not None:
+            tokens = tokens + self.frame_embedding.weight[:f].unsqueeze(1)     # + [F, 1, C]
         return tokens.reshape(b, f * c.tokens_per_frame, c.width)
 
     def conditions(self, actions):
@@ -191,7 +228,9 @@ class PriorModel(nn.Module):
 
     def embed_code(self, codes, slot, frame, previous_action):
         """One code token per sample: codes [S] -> [S, 1, C]."""
-        x = self.code_embedding(codes) + self.slot_embedding.weight[slot] + self.frame_embedding.weight[frame]
+        x = self.code_embedding(codes) + self.slot_embedding.weight[slot]
+        if self.frame_embedding is not None:
+            x = x + self.frame_embedding.weight[frame]
         if self.config.actionIntoFrame:
             x = x + self.conditioning(previous_action)
         return x.unsqueeze(1)
@@ -199,13 +238,22 @@ class PriorModel(nn.Module):
     def embed_action(self, actions, frame):
         """One action token per sample: actions [S] -> [S, 1, C]."""
         c = self.config
-        x = self.action_embedding(actions) + self.slot_embedding.weight[c.codes_per_frame] + self.frame_embedding.weight[frame]
+        x = self.action_embedding(actions) + self.slot_embedding.weight[c.codes_per_frame]
+        if self.frame_embedding is not None:
+            x = x + self.frame_embedding.weight[frame]
         return x.unsqueeze(1)
 
-    def hidden(self, x, conditions=None, cache=None):    # [B, T, C], [B, T] -> [B, T, C]
+    def hidden(self, x, conditions=None, cache=None, frames=None):    # [B, T, C], [B, T] -> [B, T, C]
+        """frames: each token's frame index (rotary only; default whole frames from 0)."""
+        c = self.config
+        tables = band = None
+        if self.rotary:
+            frames = frames if frames is not None else [t // c.tokens_per_frame for t in range(x.shape[1])]
+            tables = rotary_tables(frames, c.width // c.heads)
+            band = (c.tokens_per_frame, c.contextFrames)
         h = self.drop(x)
         for i, block in enumerate(self.blocks):
-            h = block(h, conditions, cache.layers[i] if cache is not None else None)
+            h = block(h, conditions, cache.layers[i] if cache is not None else None, tables, band)
         return self.ln_final(h)
 
     def all_logits(self, codes, actions):                # -> [B, F*(hw+1), K]
@@ -256,9 +304,10 @@ class PriorModel(nn.Module):
         last = prefill(n, 1).expand(samples, c.width)                                        # [S, C]
         cache.expand(samples)
         output = []
+        cached = n - start                               # frames in the cache (rotary)
         for g in range(len(actions)):
             m = n + g                                    # absolute index of the frame being generated
-            if m - start == c.contextFrames:             # window full: drop the oldest frame, re-prefill
+            if m - start == c.contextFrames and not self.rotary:   # window full: drop the oldest frame, re-prefill
                 start += 1
                 last = prefill(m, samples)
             f = m - start
@@ -273,12 +322,17 @@ class PriorModel(nn.Module):
                 x = self.embed_code(chosen, j, f, previous)                                  # [S, 1, C]
                 conditions = previous.unsqueeze(1)                                           # [S, 1]
                 if j == hw - 1:
-                    if not (g + 1 < len(actions) and f + 1 < c.contextFrames):
+                    if not (g + 1 < len(actions) and (self.rotary or f + 1 < c.contextFrames)):
                         break
                     nxt = torch.full((samples,), model_action(actions[g + 1]), dtype=torch.int64)
                     x = torch.cat([x, self.embed_action(nxt, f)], dim=1)                     # [S, 2, C]
                     conditions = torch.cat([conditions, nxt.unsqueeze(1)], dim=1)            # [S, 2]
-                last = self.hidden(x, conditions if c.actionModulation else None, cache)[:, -1]
+                last = self.hidden(x, conditions if c.actionModulation else None, cache, [f] * x.shape[1])[:, -1]
+            if self.rotary and g + 1 < len(actions):
+                cached += 1
+                if cached == c.contextFrames:            # rotary: the window slides by forgetting its oldest frame
+                    cache.drop_first(c.tokens_per_frame)
+                    cached -= 1
             frame_codes.append(codes)
             frame_actions.append(torch.full((samples,), model_action(actions[g + 1] if g + 1 < len(actions) else -1),
                                             dtype=torch.int64))
