@@ -27,6 +27,26 @@ final class PriorCLITests: XCTestCase {
         XCTAssertEqual(try CodeClip.read(path: again).codes, predicted.codes)
     }
 
+    func testARotaryPriorTrainsAndPredictsPastItsWindow() throws {
+        // Rotary frame positions through the CLI: a tiny run on windows of 6 frames banded to 3,
+        // then 10 predicted frames (the window slides 8 times) and a window stride it cannot use.
+        let run = Fixtures.directory.file("rotary-prior")
+        var result = try ProcessRunner.framecast(["train", "prior", "--codes", try Fixtures.codes(), "--steps", "10", "--layers", "1",
+                                                  "--width", "32", "--heads", "2", "--context", "3", "--frame-positions", "rotary",
+                                                  "--training-frames", "6", "--batch", "2", "--threads", "2", "--out", run])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let prior = run + "/prior.safetensors", out = Fixtures.directory.file("r.codes.safetensors")
+        let args = ["predict", try Fixtures.clip(), "--tokenizer", try Fixtures.tokenizer(), "--prior", prior, "--start", "10",
+                    "--frames", "10", "--samples", "2", "--seed", "3", "-o", out]
+        result = try ProcessRunner.framecast(args)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let s1 = Fixtures.directory.file("r.s1.codes.safetensors")
+        XCTAssertEqual(try CodeClip.read(path: s1).frames, 3 + 10)
+        result = try ProcessRunner.framecast(args + ["--window-stride", "2"])
+        XCTAssertEqual(result.status, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("learned frame positions"), result.stderr)
+    }
+
     func testSeveralSamplesAndExport() throws {
         let tok = try Fixtures.tokenizer(), prior = try Fixtures.prior(), codes = try Fixtures.codes() + "/clip.codes.safetensors"
         let out = Fixtures.directory.file("m.codes.safetensors")
@@ -132,12 +152,17 @@ final class PriorCLITests: XCTestCase {
     }
 
     func testBadTrainingSettingsAreUsageErrors() throws {
-        for (option, value, expected) in [("--action-change-weight", "0", "--action-change-weight must be in (0, 100]"),
-                                          ("--context-noise", "1", "--context-noise must be in [0, 1)"),
-                                          ("--context-samples", "1.5", "--context-samples must be in [0, 1]")] {
-            let result = try ProcessRunner.framecast(["train", "prior", "--codes", try Fixtures.codes(), option, value,
-                                                      "--out", Fixtures.directory.file("bad-prior")])
-            XCTAssertEqual(result.status, 64)
+        let rotary = ["--frame-positions", "rotary"]
+        for (options, expected) in [(["--action-change-weight", "0"], "--action-change-weight must be in (0, 100]"),
+                                    (["--context-noise", "1"], "--context-noise must be in [0, 1)"),
+                                    (["--context-samples", "1.5"], "--context-samples must be in [0, 1]"),
+                                    (["--training-frames", "16"], "--training-frames needs --frame-positions rotary"),
+                                    (rotary + ["--context", "6", "--training-frames", "4"], "--training-frames 4 must be at least --context 6"),
+                                    (rotary + ["--width", "36", "--heads", "4"], "even head width"),
+                                    (["--frame-positions", "absolute"], "'learned' and 'rotary'")] {
+            let result = try ProcessRunner.framecast(["train", "prior", "--codes", try Fixtures.codes()] + options
+                                                     + ["--out", Fixtures.directory.file("bad-prior")])
+            XCTAssertEqual(result.status, 64, "\(options)")
             XCTAssertTrue(result.stderr.contains(expected), result.stderr)
             XCTAssertFalse(FileManager.default.fileExists(atPath: Fixtures.directory.file("bad-prior/checkpoint.safetensors")))
         }
