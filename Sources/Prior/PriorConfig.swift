@@ -11,9 +11,10 @@ public struct PriorConfig: Codable, Sendable, Equatable {
     public var contextFrames = 8
     /// How a token's frame enters the model (see `FramePositions`).
     public var framePositions = FramePositions.learned
-    /// Frames per training sequence: `contextFrames` with learned frame positions; with rotary ones
-    /// it may be longer, attention staying banded to `contextFrames` frames, so the model trains on
-    /// what a sliding cache gives it (earlier frames reaching it through the frames it sees).
+    /// Frames per training window with rotary frame positions (at least `contextFrames`): attention
+    /// stays banded to `contextFrames` frames, so the model trains on what a sliding cache gives it
+    /// (earlier frames reaching it through the frames it sees). Learned frame positions ignore it
+    /// and train on `contextFrames` (see `trainingWindow`).
     public var trainingFrames = 8
     /// Code-grid columns per frame.
     public var gridWidth = 8
@@ -57,6 +58,9 @@ public struct PriorConfig: Codable, Sendable, Equatable {
         trainingFrames = try c.decodeIfPresent(Int.self, forKey: .trainingFrames) ?? contextFrames
     }
 
+    /// Frames per training window: `trainingFrames` with rotary frame positions, else `contextFrames`.
+    public var trainingWindow: Int { framePositions == .rotary ? trainingFrames : contextFrames }
+
     /// Code tokens per frame, h·w.
     public var codesPerFrame: Int { gridWidth * gridHeight }
     /// Tokens per frame: the codes plus one action token.
@@ -75,8 +79,7 @@ public struct PriorConfig: Codable, Sendable, Equatable {
         if actionCount < 0 { out.append("action count \(actionCount) must not be negative") }
         if !(0..<1).contains(dropout) { out.append("dropout \(dropout) must be in [0, 1)") }
         switch framePositions {
-        case .learned where trainingFrames != contextFrames:
-            out.append("training frames \(trainingFrames) must equal the context of \(contextFrames) frames with learned frame positions")
+        case .learned: break
         case .rotary where trainingFrames < contextFrames:
             out.append("training frames \(trainingFrames) must be at least the context of \(contextFrames) frames")
         case .rotary where heads >= 1 && width % heads == 0 && (width / heads) % 2 != 0:

@@ -48,10 +48,7 @@ extension PriorSampler {
                 var frameCodes = [Int64](repeating: 0, count: rows * hw)
                 let previous = Array(history.latest(m - 1)[..<live])
                 for j in 0..<hw {
-                    let guided = history.guide(logits)
-                    observe?(m, j, guided)
-                    let picked = sampler.sample(guided, rows: samples, k: config.codebookSize)
-                    for r in 0..<rows { frameCodes[r * hw + j] = picked[r % samples] }
+                    let picked = history.pick(logits, frame: m, slot: j, into: &frameCodes, sampler: &sampler, observe: observe)
                     if j < hw - 1 {
                         let step = DecoderStep(codes: live > samples ? picked + picked : picked, slot: j, frame: f, previousActions: previous)
                         logits = try decoder.step(step)

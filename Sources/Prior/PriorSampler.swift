@@ -150,10 +150,7 @@ public final class PriorSampler {
                 var codes = [Int64](repeating: 0, count: rows * hw)              // every row, twins included
                 let previous = Array(history.latest(m - 1)[..<live])
                 for j in 0..<hw {
-                    let guidedLogits = history.guide(logits)
-                    observe?(m, j, guidedLogits)
-                    let picked = sampler.sample(guidedLogits, rows: samples, k: config.codebookSize)
-                    for r in 0..<rows { codes[r * hw + j] = picked[r % samples] }
+                    let picked = history.pick(logits, frame: m, slot: j, into: &codes, sampler: &sampler, observe: observe)
                     var input = DecoderStep(codes: live > samples ? picked + picked : picked, slot: j, frame: f, previousActions: previous)
                     if j == hw - 1 {
                         // The frame is complete: feed its last code and its action unless the window

@@ -5,7 +5,7 @@ import NN
 public struct PriorTrainingOptions: Codable, Sendable, Equatable {
     /// Optimizer steps in total.
     public var steps = 5000
-    /// Windows (of `PriorConfig.trainingFrames` frames) per batch.
+    /// Windows (of `PriorConfig.trainingWindow` frames) per batch.
     public var batch = 16
     /// Peak learning rate (AdamW), reached after `warmup` steps, then cosine decay to 10%.
     public var learningRate = 5e-4
@@ -95,8 +95,8 @@ public final class PriorTrainer {
     public init(model: PriorModel, options: PriorTrainingOptions, data: PriorDataset) throws {
         try data.source.check(model.config)
         try Self.checkActions(data, actionCount: model.config.actionCount)
-        windows = data.windows(length: model.config.trainingFrames)
-        guard !windows.isEmpty else { throw PriorError(.noWindows(frames: model.config.trainingFrames)) }
+        windows = data.windows(length: model.config.trainingWindow)
+        guard !windows.isEmpty else { throw PriorError(.noWindows(frames: model.config.trainingWindow)) }
         self.model = model
         self.options = options
         self.data = data
@@ -133,7 +133,7 @@ public final class PriorTrainer {
     func batch(step: Int) throws -> WindowBatch {
         var rng = SplitMix64(seed: options.seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(step))
         let chosen = (0..<options.batch).map { _ in windows[Int(rng.next() % UInt64(windows.count))] }
-        let frames = model.config.trainingFrames
+        let frames = model.config.trainingWindow
         let drops = (0..<(options.batch * frames)).map { _ in rng.unit() < options.actionDropout }
         // Noise draws come from their own stream, so runs without noise keep their batches.
         var batch = try WindowBatch(data, chosen, frames: frames, config: model.config, actionChangeWeight: options.actionChangeWeight,
@@ -153,7 +153,7 @@ public final class PriorTrainer {
     func selfSampled(_ batch: WindowBatch, step: Int) throws -> WindowBatch {
         let p = options.contextSamples * Double(step) / Double(max(options.steps, 1))
         guard p > 0 else { return batch }
-        let (hw, frames, k) = (model.config.codesPerFrame, model.config.trainingFrames, model.config.codebookSize)
+        let (hw, frames, k) = (model.config.codesPerFrame, model.config.trainingWindow, model.config.codebookSize)
         let windowCount = batch.codes.size(0)
         var rng = SplitMix64(seed: options.seed &* 0xD1B5_4A32_D192_ED03 &+ UInt64(step) &+ 0x7365_6C66)
         // (input index into codes [B, F, hw], row of the logits [B, (F−1)·hw, K] predicting it)

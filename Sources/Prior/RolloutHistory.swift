@@ -61,6 +61,19 @@ struct RolloutHistory {
         return (0..<half).map { i in logits[half + i] + w * (logits[i] - logits[half + i]) }
     }
 
+    /// Draws each sample's code at `slot` of generated frame `frame` from the rows' logits (guided;
+    /// `observe` sees them) and writes it to every row of `codes` (`[rows · hw]`, twins included).
+    /// - Returns: the samples' codes `[S]`.
+    func pick(_ logits: [Float], frame: Int, slot: Int, into codes: inout [Int64], sampler: inout TokenSampler,
+              observe: ((_ frame: Int, _ slot: Int, _ logits: [Float]) -> Void)?) -> [Int64] {
+        let guided = guide(logits)
+        observe?(frame, slot, guided)
+        let picked = sampler.sample(guided, rows: samples, k: config.codebookSize)
+        let hw = config.codesPerFrame
+        for r in 0..<rows { codes[r * hw + slot] = picked[r % samples] }
+        return picked
+    }
+
     /// Appends a generated frame's codes `[rows · hw]` and the action taken after it.
     mutating func append(codes: [Int64], nextAction: Int) {
         frameCodes.append(codes)

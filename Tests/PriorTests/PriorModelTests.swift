@@ -99,9 +99,11 @@ final class PriorModelTests: TwoThreadTestCase {
         XCTAssertEqual(object.removeValue(forKey: "trainingFrames") as? Int, 5)
         XCTAssertEqual(try JSONDecoder().decode(PriorConfig.self, from: JSONSerialization.data(withJSONObject: object)), config)
         config.trainingFrames = 6
-        XCTAssertTrue(config.problems.contains { $0.contains("training frames 6") }, "\(config.problems)")
+        XCTAssertEqual(config.problems, [])
+        XCTAssertEqual(config.trainingWindow, 5, "learned frame positions train on their context")
         config = tinyConfig(contextFrames: 5, positions: .rotary)
         XCTAssertEqual(config.problems, [])
+        XCTAssertEqual(config.trainingWindow, 10)
         config.trainingFrames = 4
         XCTAssertTrue(config.problems.contains { $0.contains("at least the context") }, "\(config.problems)")
         config = tinyConfig(positions: .rotary)
