@@ -77,23 +77,28 @@ public final class PriorSampler {
     public func rollout(context: PriorContext, actions: [Int], samples: Int = 1, options: SamplingOptions,
                         observe: ((_ frame: Int, _ slot: Int, _ logits: [Float]) -> Void)? = nil,
                         onFrame: ((_ frame: Int, _ codes: [UInt16]) -> Void)? = nil) throws -> Rollout {
-        let config = model.config
-        let hw = config.codesPerFrame
         try validate(context: context, actions: actions, samples: samples, options: options)
         // Written only when it changes, so rollouts of one model in eval mode can run on several threads.
         let wasTraining = model.training
         if wasTraining { model.training = false }
         defer { if wasTraining { model.training = true } }
 
-        var history = RolloutHistory(context: context, actions: actions, samples: samples, options: options, config: config)
-        if config.framePositions == .rotary {
-            return try slidingRollout(&history, actions: actions, observe: observe, onFrame: onFrame)
+        var history = RolloutHistory(context: context, actions: actions, samples: samples, options: options, config: model.config)
+        switch model.config.framePositions {
+        case .learned: return try refeedingRollout(&history, actions: actions, observe: observe, onFrame: onFrame)
+        case .rotary: return try slidingRollout(&history, actions: actions, observe: observe, onFrame: onFrame)
         }
-        // The window slides (and is re-prefilled) at every generated frame once it is full, so the twin
-        // sees the true history; only while a short context fills the window (or, with a window
-        // stride above 1, between re-prefills) do twins keep their baseline ids for their earlier
-        // generated frames in the cache.
-        let (guided, rows, n) = (history.guided, history.rows, context.frames)
+    }
+
+    /// The rollout of a prior with learned frame positions: the window slides (and is re-prefilled)
+    /// at every generated frame once it is full, so a twin sees the true history; only while a
+    /// short context fills the window (or, with a window stride above 1, between re-prefills) do
+    /// twins keep their baseline ids for their earlier generated frames in the cache.
+    private func refeedingRollout(_ history: inout RolloutHistory, actions: [Int],
+                                  observe: ((_ frame: Int, _ slot: Int, _ logits: [Float]) -> Void)?,
+                                  onFrame: ((_ frame: Int, _ codes: [UInt16]) -> Void)?) throws -> Rollout {
+        let config = model.config, options = history.options
+        let (hw, samples, guided, rows, n) = (config.codesPerFrame, history.samples, history.guided, history.rows, history.frameCodes.count)
         var sampler = TokenSampler(options, codeVectors: codeVectors)
         var output = [[Int64]](repeating: [], count: samples)
 
