@@ -14,17 +14,18 @@ struct FrameRotation: Sendable {
     static let base = 100.0
     /// Head width d (even).
     let headWidth: Int
+    /// base^(−2i/d) for i < d/2: the angle per frame of each dimension pair.
+    private let frequencies: [Double]
+
+    init(headWidth: Int) {
+        self.headWidth = headWidth
+        frequencies = (0..<(headWidth / 2)).map { pow(Self.base, -2 * Double($0) / Double(headWidth)) }
+    }
 
     /// cos and sin of frame `frame`'s d/2 angles.
     func angles(frame: Int) -> (cos: [Float], sin: [Float]) {
-        let half = headWidth / 2
-        var cosines = [Float](repeating: 0, count: half), sines = cosines
-        for i in 0..<half {
-            let angle = Double(frame) * pow(Self.base, -2 * Double(i) / Double(headWidth))
-            cosines[i] = Float(Foundation.cos(angle))
-            sines[i] = Float(Foundation.sin(angle))
-        }
-        return (cosines, sines)
+        let angles = frequencies.map { Double(frame) * $0 }
+        return (angles.map { Float(Foundation.cos($0)) }, angles.map { Float(Foundation.sin($0)) })
     }
 
     /// Tables for `rotate(_:_:)`, one row per token of frame `frames[t]`: `[T, d]` each,

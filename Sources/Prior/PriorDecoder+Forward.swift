@@ -61,9 +61,10 @@ extension PriorDecoder {
     private func rotateQueriesAndKeys(rows: Int) {
         guard let rotation else { return }
         let c = config.width, d = c / config.heads, half = d / 2
-        var frame = Int.min, angles: (cos: [Float], sin: [Float]) = ([], [])
         for r in 0..<rows {
-            if frames[r] != frame { (frame, angles) = (frames[r], rotation.angles(frame: frames[r])) }
+            // A step's rows share one frame, as do the 64 steps of a frame: compute its angles once.
+            if frames[r] != rotatedFrame.frame { rotatedFrame = (frames[r], rotation.angles(frame: frames[r])) }
+            let angles = rotatedFrame.angles
             angles.cos.withUnsafeBufferPointer { cos in
                 angles.sin.withUnsafeBufferPointer { sin in
                     let row = qkv.base + r * 3 * c

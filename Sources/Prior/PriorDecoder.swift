@@ -42,6 +42,8 @@ final class PriorDecoder: RolloutDecoder {
     /// Each row's frame index (for rotary frame positions).
     var frames: [Int]
     let rotation: FrameRotation?
+    /// The last frame whose rotation angles were computed, and those angles.
+    var rotatedFrame: (frame: Int, angles: (cos: [Float], sin: [Float])) = (Int.min, ([], []))
 
     /// A decoder for `samples` samples with a snapshot of `weights`.
     init(weights: DecoderWeights, samples: Int, threads: Int = 1) {
@@ -123,8 +125,7 @@ final class PriorDecoder: RolloutDecoder {
     /// weights add nothing).
     func append(codes: [Int64], frame: Int, previousActions: [Int64], actions: [Int64], batch: Int) throws -> [Float] {
         let hw = config.codesPerFrame
-        precondition((rotation != nil || count == frame * config.tokensPerFrame && frame < config.contextFrames)
-                     && count + config.tokensPerFrame <= capacity && batch <= samples,
+        precondition(count == frame * config.tokensPerFrame && frame < config.contextFrames && batch <= samples,
                      "appending window frame \(frame) to \(count) cached tokens of \(samples) samples")
         var tokens: [Token] = []
         for s in 0..<batch {

@@ -58,7 +58,7 @@ extension PriorSampler {
                     // The frame's last code and its action: twins (when the next frame needs them) become
                     // copies of their samples first, then take the baseline action instead of the true one.
                     let next = history.modelAction(actions[g + 1]), twinNext = history.baseline(m)
-                    let nextLive = history.guided && twinNext != next ? rows : samples
+                    let nextLive = history.needsTwins(after: m, action: next) ? rows : samples
                     if nextLive > samples || live > samples { try decoder.gatherCache((0..<nextLive).map { $0 % samples }) }
                     live = nextLive
                     let step = DecoderStep(codes: live > samples ? picked + picked : picked, slot: j, frame: f,

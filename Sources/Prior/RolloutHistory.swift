@@ -25,9 +25,8 @@ struct RolloutHistory {
             let one = context.codes[(f * hw)..<((f + 1) * hw)].map { Int64($0) }
             return Array((0..<rows).map { _ in one }.joined())
         }
-        frameActions = []
         frameActions = (0..<n).map { f in
-            [Int64](repeating: modelAction(f == n - 1 ? actions.first ?? -1 : Int(context.actions[f])), count: rows)
+            [Int64](repeating: Self.modelAction(f == n - 1 ? actions.first ?? -1 : Int(context.actions[f]), config), count: rows)
         }
     }
 
@@ -35,7 +34,9 @@ struct RolloutHistory {
     var guided: Bool { rows > samples }
 
     /// A model id for an action id (−1: the no-action id).
-    func modelAction(_ id: Int) -> Int64 { Int64(id < 0 ? config.noAction : id) }
+    func modelAction(_ id: Int) -> Int64 { Self.modelAction(id, config) }
+
+    private static func modelAction(_ id: Int, _ config: PriorConfig) -> Int64 { Int64(id < 0 ? config.noAction : id) }
 
     /// The baseline action of twins in place of the action after frame `f`.
     func baseline(_ f: Int) -> Int64 {
@@ -45,9 +46,10 @@ struct RolloutHistory {
         }
     }
 
-    /// Whether the twins' baseline differs from the action after frame `f`, so that the frame after
-    /// it needs twin rows (else u = c exactly and guidance does nothing).
-    func needsTwins(after f: Int) -> Bool { guided && baseline(f) != frameActions[f][0] }
+    /// Whether the twins' baseline differs from the action after frame `f` (by default the one in
+    /// the history), so that the frame after it needs twin rows (else u = c exactly and guidance
+    /// does nothing).
+    func needsTwins(after f: Int, action: Int64? = nil) -> Bool { guided && baseline(f) != action ?? frameActions[f][0] }
 
     /// The actions of frame `f` as fed when it is the latest frame: twins get the baseline action.
     func latest(_ f: Int) -> [Int64] {
