@@ -36,6 +36,10 @@ public struct PriorTrainingOptions: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// Windows per batch that hold 128 frames: 16 windows of 8 frames, or 8 of 16 (at least 1).
+    /// `train prior`'s default, so learned and rotary priors see the same tokens per step.
+    public static func batch(holding128FramesOf windowFrames: Int) -> Int { max(1, 128 / windowFrames) }
+
     private enum CodingKeys: String, CodingKey {
         case steps, batch, learningRate, warmup, weightDecay, gradientClip, actionDropout, actionChangeWeight, contextNoise, contextSamples, seed
     }

@@ -247,7 +247,7 @@ struct BenchPrior: ParsableCommand {
             throw ValidationError("--tokenizer has a \(t.gridHeight)x\(t.gridWidth) grid with K = \(t.codebookSize); the prior expects \(c.gridHeight)x\(c.gridWidth), K = \(c.codebookSize)")
         }
         var rng = SplitMix64(seed: 3)
-        let frameCount = c.contextFrames + frames + 1
+        let frameCount = max(c.contextFrames + frames + 1, c.trainingWindow + 1)
         let clip = CodeClip(codes: (0..<(frameCount * c.codesPerFrame)).map { _ in UInt16(rng.next() % UInt64(c.codebookSize)) },
                             frames: frameCount, gridH: c.gridHeight, gridW: c.gridWidth,
                             actions: (0..<frameCount).map { _ in Int32(rng.next() % UInt64(max(1, c.actionCount))) },
@@ -259,6 +259,7 @@ struct BenchPrior: ParsableCommand {
         let data = try PriorDataset(clips: Array(repeating: clip, count: 4))
         var options = PriorTrainingOptions()
         options.steps = 1 + runs * trainSteps
+        options.batch = PriorTrainingOptions.batch(holding128FramesOf: c.trainingWindow)   // as `train prior`
         let trainer = try PriorTrainer(model: model, options: options, data: data)
         let fused = PriorSampler(model: model, source: source, engine: .fused, decoderThreads: decoderThreads)
         let libtorch = PriorSampler(model: model, source: source, engine: .libtorch)

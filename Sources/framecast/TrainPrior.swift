@@ -10,18 +10,19 @@ struct TrainPrior: ParsableCommand {
         commandName: "prior",
         abstract: "Train the action-conditioned transformer prior on code files.",
         discussion: """
-            Trains on windows of --context frames (--training-frames with --frame-positions rotary) that never \
-            cross an episode start, teacher-forced, with \
-            cross-entropy on code tokens. Validation reports bits/token with the true actions, shuffled actions \
-            and no actions, against two baselines: unigram code frequencies and the smoothed "same token as the \
-            previous frame". By default 10% of the input codes (never the targets) are replaced by random codes \
-            (--context-noise), so the model learns to continue imperfect pasts like its own rollouts. RUN_DIR \
-            gets checkpoint.safetensors (resumable), prior.safetensors, log.jsonl and report.json.
+            Trains on windows of --training-frames frames (default twice --context; attention banded to \
+            --context frames, rotary frame positions) or, with --frame-positions learned, of --context frames, \
+            that never cross an episode start, teacher-forced, with cross-entropy on code tokens. Validation \
+            reports bits/token with the true actions, shuffled actions and no actions, against two baselines: \
+            unigram code frequencies and the smoothed "same token as the previous frame". By default 10% of \
+            the input codes (never the targets) are replaced by random codes (--context-noise), so the model \
+            learns to continue imperfect pasts like its own rollouts. RUN_DIR gets checkpoint.safetensors \
+            (resumable), prior.safetensors, log.jsonl and report.json.
 
             Examples:
               framecast encode .data/train --tokenizer runs/tok8/tokenizer.safetensors -o codes/train
               framecast train prior --codes codes/train --validation codes/val --minutes 60 --out runs/prior
-              framecast train prior --codes codes/train --validation codes/val --frame-positions rotary --batch 8 --out runs/rotary
+              framecast train prior --codes codes/train --validation codes/val --frame-positions learned --out runs/learned
               framecast train prior --out runs/prior --resume
             """
     )
@@ -37,14 +38,14 @@ struct TrainPrior: ParsableCommand {
     @Option(help: "Optimizer steps.")
     var steps = 5000
 
-    @Option(help: "Windows per batch.")
-    var batch = 16
+    @Option(help: "Windows per batch (default: 128 frames' worth, 8 windows of 16 frames with rotary positions, 16 of 8 with learned ones).")
+    var batch: Int?
 
-    @Option(help: "Frames the model attends to (its context window); training windows have this many unless --frame-positions rotary.")
+    @Option(help: "Frames the model attends to (its context window); with --frame-positions learned, training windows have this many.")
     var context = 8
 
-    @Option(help: "How tokens know their frame: learned (an embedding per window position; a sliding window is fed again each frame) or rotary (RoPE of the frame index, banded attention; a sliding window keeps its cache, so sampling is faster).")
-    var framePositions = FramePositions.learned
+    @Option(help: "How tokens know their frame: rotary (RoPE of the frame index, banded attention; a sliding window keeps its cache, so sampling is faster) or learned (an embedding per window position; a sliding window is fed again each frame; the shipped prior's before 2026-12-05).")
+    var framePositions = FramePositions.rotary
 
     @Option(help: "Frames per training window with --frame-positions rotary (at least --context; default twice --context): attention stays banded to --context frames.")
     var trainingFrames: Int?
@@ -84,7 +85,7 @@ struct TrainPrior: ParsableCommand {
 
     func validate() throws {
         guard runOptions.resume || !codes.isEmpty else { throw ValidationError("--codes is required (unless --resume)") }
-        guard steps > 0, batch > 0, context >= 2 else { throw ValidationError("--steps and --batch must be positive, --context at least 2") }
+        guard steps > 0, (batch ?? 1) > 0, context >= 2 else { throw ValidationError("--steps and --batch must be positive, --context at least 2") }
         guard layers > 0, width > 0, heads > 0, width % heads == 0 else { throw ValidationError("--width must be a positive multiple of --heads") }
         guard actionChangeWeight > 0, actionChangeWeight <= 100 else { throw ValidationError("--action-change-weight must be in (0, 100]") }
         guard contextNoise >= 0, contextNoise < 1 else { throw ValidationError("--context-noise must be in [0, 1)") }
@@ -127,7 +128,7 @@ struct TrainPrior: ParsableCommand {
             config.actionModulation = actionModulation
             var options = PriorTrainingOptions()
             options.steps = steps
-            options.batch = batch
+            options.batch = batch ?? PriorTrainingOptions.batch(holding128FramesOf: config.trainingWindow)
             options.learningRate = lr
             options.warmup = runOptions.minutes == nil ? min(100, steps / 10) : 100
             options.actionDropout = actionDropout

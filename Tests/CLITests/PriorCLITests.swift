@@ -1,6 +1,7 @@
 import CodeFile
 import Foundation
 import Media
+import Prior
 import TestSupport
 import XCTest
 
@@ -28,13 +29,20 @@ final class PriorCLITests: XCTestCase {
     }
 
     func testARotaryPriorTrainsAndPredictsPastItsWindow() throws {
-        // Rotary frame positions through the CLI: a tiny run on windows of 6 frames banded to 3,
-        // then 10 predicted frames (the window slides 8 times) and a window stride it cannot use.
+        // Rotary frame positions (train prior's default) through the CLI: a tiny run on windows of
+        // 6 frames banded to 3, then 10 predicted frames (the window slides 8 times) and a window
+        // stride it cannot use.
         let run = Fixtures.directory.file("rotary-prior")
         var result = try ProcessRunner.framecast(["train", "prior", "--codes", try Fixtures.codes(), "--steps", "10", "--layers", "1",
-                                                  "--width", "32", "--heads", "2", "--context", "3", "--frame-positions", "rotary",
-                                                  "--training-frames", "6", "--batch", "2", "--threads", "2", "--out", run])
+                                                  "--width", "32", "--heads", "2", "--context", "3",
+                                                  "--training-frames", "6", "--threads", "2", "--out", run])
         XCTAssertEqual(result.status, 0, result.stderr)
+        let checkpoint = try PriorCheckpoint.load(run + "/checkpoint.safetensors")
+        XCTAssertEqual(checkpoint.model.config.framePositions, .rotary)
+        XCTAssertEqual(checkpoint.model.config.trainingWindow, 6)
+        // The default batch holds 128 frames: 21 windows of 6.
+        let options = try JSONDecoder().decode(PriorTrainingOptions.self, from: Data(try XCTUnwrap(checkpoint.metadata["options"]).utf8))
+        XCTAssertEqual(options.batch, 21)
         let prior = run + "/prior.safetensors", out = Fixtures.directory.file("r.codes.safetensors")
         let args = ["predict", try Fixtures.clip(), "--tokenizer", try Fixtures.tokenizer(), "--prior", prior, "--start", "10",
                     "--frames", "10", "--samples", "2", "--seed", "3", "-o", out]
@@ -156,7 +164,7 @@ final class PriorCLITests: XCTestCase {
         for (options, expected) in [(["--action-change-weight", "0"], "--action-change-weight must be in (0, 100]"),
                                     (["--context-noise", "1"], "--context-noise must be in [0, 1)"),
                                     (["--context-samples", "1.5"], "--context-samples must be in [0, 1]"),
-                                    (["--training-frames", "16"], "--training-frames needs --frame-positions rotary"),
+                                    (["--frame-positions", "learned", "--training-frames", "16"], "--training-frames needs --frame-positions rotary"),
                                     (rotary + ["--context", "6", "--training-frames", "4"], "--training-frames 4 must be at least --context 6"),
                                     (rotary + ["--width", "36", "--heads", "4"], "even head width"),
                                     (["--frame-positions", "absolute"], "'learned' and 'rotary'")] {

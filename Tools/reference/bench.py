@@ -92,9 +92,12 @@ class PriorTrainer:
     """PriorTrainer.trainStep in PyTorch: teacher-forced cross-entropy over frames 1..C-1 of random
     windows with 10% action dropout, clip 1.0, AdamW (betas 0.9/0.95, decay 0.1 on matrices)."""
 
-    def __init__(self, model, codes, actions, batch=16, steps=5000, lr=5e-4, warmup=100):
+    def __init__(self, model, codes, actions, steps=5000, lr=5e-4, warmup=100):
         self.model, self.codes, self.actions = model, codes, actions    # codes [frames, hw], actions [frames]
-        self.batch, self.steps, self.lr, self.warmup = batch, steps, lr, warmup
+        c = model.config
+        # Windows of trainingFrames (rotary) or contextFrames (learned), 128 frames a batch, as `train prior`.
+        self.frames = (c.trainingFrames or c.contextFrames) if c.framePositions == "rotary" else c.contextFrames
+        self.batch, self.steps, self.lr, self.warmup = max(1, 128 // self.frames), steps, lr, warmup
         self.step = 0
         self.optimizer = adamw(model, lr, (0.9, 0.95), 0.1,
                                lambda n: (n.startswith("blocks.") and n.endswith(".weight") and ".ln" not in n)
@@ -104,7 +107,7 @@ class PriorTrainer:
         """-> (loss in nats, target tokens)."""
         self.step += 1
         c = self.model.config
-        frames = c.contextFrames
+        frames = self.frames
         starts = torch.randint(0, self.codes.shape[0] - frames + 1, (self.batch,))
         window = starts.unsqueeze(1) + torch.arange(frames)                  # [B, F]
         codes = self.codes[window]                                            # [B, F, hw]
@@ -179,7 +182,7 @@ def bench_prior(args):
             codebookSize=c.codebookSize))
     decoder.eval()
     hw = c.codes_per_frame
-    frame_count = c.contextFrames + args.frames + 1
+    frame_count = max(c.contextFrames + args.frames + 1, c.trainingFrames + 1)
     clip_codes = torch.randint(0, c.codebookSize, (frame_count, hw))
     clip_actions = torch.randint(0, max(1, c.actionCount), (frame_count,))
     # One random clip; framecast's bench trains on four copies of such a clip: the same windows.
