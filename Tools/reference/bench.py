@@ -94,10 +94,8 @@ class PriorTrainer:
 
     def __init__(self, model, codes, actions, steps=5000, lr=5e-4, warmup=100):
         self.model, self.codes, self.actions = model, codes, actions    # codes [frames, hw], actions [frames]
-        c = model.config
-        # Windows of trainingFrames (rotary) or contextFrames (learned), 128 frames a batch, as `train prior`.
-        self.frames = (c.trainingFrames or c.contextFrames) if c.framePositions == "rotary" else c.contextFrames
-        self.batch, self.steps, self.lr, self.warmup = max(1, 128 // self.frames), steps, lr, warmup
+        self.batch = max(1, 128 // model.config.training_window)          # 128 frames a batch, as `train prior`
+        self.steps, self.lr, self.warmup = steps, lr, warmup
         self.step = 0
         self.optimizer = adamw(model, lr, (0.9, 0.95), 0.1,
                                lambda n: (n.startswith("blocks.") and n.endswith(".weight") and ".ln" not in n)
@@ -107,7 +105,7 @@ class PriorTrainer:
         """-> (loss in nats, target tokens)."""
         self.step += 1
         c = self.model.config
-        frames = self.frames
+        frames = c.training_window
         starts = torch.randint(0, self.codes.shape[0] - frames + 1, (self.batch,))
         window = starts.unsqueeze(1) + torch.arange(frames)                  # [B, F]
         codes = self.codes[window]                                            # [B, F, hw]
@@ -182,7 +180,7 @@ def bench_prior(args):
             codebookSize=c.codebookSize))
     decoder.eval()
     hw = c.codes_per_frame
-    frame_count = max(c.contextFrames + args.frames + 1, c.trainingFrames + 1)
+    frame_count = max(c.contextFrames + args.frames + 1, c.training_window + 1)
     clip_codes = torch.randint(0, c.codebookSize, (frame_count, hw))
     clip_actions = torch.randint(0, max(1, c.actionCount), (frame_count,))
     # One random clip; framecast's bench trains on four copies of such a clip: the same windows.

@@ -53,6 +53,11 @@ class PriorConfig:
     def no_action(self):
         return self.actionCount
 
+    @property
+    def training_window(self):
+        """PriorConfig.trainingWindow: frames per training window."""
+        return (self.trainingFrames or self.contextFrames) if self.framePositions == "rotary" else self.contextFrames
+
 
 class KVCache:
     """Keys and values of the tokens fed so far, per layer: [S, H, T, d]."""
