@@ -310,6 +310,18 @@ ct_tensor_t ct_view(ct_tensor_t t, const int64_t *s, int n) { return guard_t([&]
 ct_tensor_t ct_permute(ct_tensor_t t, const int64_t *d, int n) { return guard_t([&] { return T(t).permute(dims(d, n)); }); }
 ct_tensor_t ct_transpose(ct_tensor_t t, int64_t a, int64_t b) { return guard_t([&] { return T(t).transpose(a, b); }); }
 ct_tensor_t ct_contiguous(ct_tensor_t t) { return guard_t([&] { return T(t).contiguous(); }); }
+ct_tensor_t ct_channels_last(ct_tensor_t t) {
+  return guard_t([&] {
+    auto &x = T(t);
+    if (x.dim() != 4) throw std::invalid_argument("channels_last: tensor of shape " + shape_str(x) + " is not 4-D");
+    return x.contiguous(at::MemoryFormat::ChannelsLast);
+  });
+}
+int ct_is_channels_last(ct_tensor_t t) {
+  int r = -1;
+  guard_i([&] { r = T(t).dim() == 4 && T(t).is_contiguous(at::MemoryFormat::ChannelsLast) ? 1 : 0; });
+  return r;
+}
 ct_tensor_t ct_slice(ct_tensor_t t, int64_t dim, int64_t start, int64_t end, int64_t step) {
   return guard_t([&] { return T(t).slice(dim, start, end, step); });
 }

@@ -102,6 +102,8 @@ extension Tensor {
     }
     public var numel: Int { Int(query { ct_numel($0) }) }
     public var isContiguous: Bool { query { ct_is_contiguous($0) } == 1 }
+    /// Whether this is a 4-D tensor stored NHWC (`channelsLast()`).
+    public var isChannelsLast: Bool { query { ct_is_channels_last($0) } == 1 }
 
     // MARK: data out
 

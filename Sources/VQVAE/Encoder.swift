@@ -31,11 +31,13 @@ final class Encoder: Module {
         return out + norm.namedParameters(prefix: "norm") + project.namedParameters(prefix: "project")
     }
 
-    /// x: [B, 3, H, W] in [-1, 1] → z_e: [B, D, h, w]
+    /// x: [B, 3, H, W] in [-1, 1] (NCHW, or channels-last for faster inference) → z_e: [B, D, h, w]
     func callAsFunction(_ x: Tensor) throws -> Tensor {
         var h = try stem(F.pixelUnshuffle(x, 2))      // [B, C0, H/2, W/2]
         for (i, blocks) in levels.enumerated() {
-            for block in blocks { h = try block(h) }
+            // A channels-last x (inference) keeps the convolutions channels-last; GroupNorm is ~5×
+            // slower that way in this libtorch, so the blocks get NCHW (a no-op when it is already).
+            for block in blocks { h = try block(h.contiguous()) }
             if i < downs.count { h = try downs[i](h) }  // halve the resolution
         }
         return try project(norm(h).silu())            // [B, D, h, w]

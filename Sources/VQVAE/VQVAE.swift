@@ -72,7 +72,7 @@ public final class VQVAE {
     public func encode(frames: [UInt8], count: Int) throws -> [UInt16] {
         try Tensor.noGrad {
             let x = try FrameTensor.fromBytes(frames, count: count, width: config.frameWidth, height: config.frameHeight)
-            let ze = try encoder(x)                                                    // [B, D, h, w]
+            let ze = try encoder(x.channelsLast())                                     // [B, D, h, w]
             let z = try ze.permute([0, 2, 3, 1]).reshape([-1, config.codeDim])        // [N, D]
             return try quantizer.nearest(z).int64s().map { UInt16($0) }
         }

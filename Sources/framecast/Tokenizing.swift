@@ -30,20 +30,12 @@ struct LoadedTokenizer {
         let c = config
         let reader = try VideoReader(path: video, size: (c.frameWidth, c.frameHeight), fit: .crop)
         let track = try ActionTrack.load(forVideo: video)
+        let batches = ReadAheadBatches(reader, batch: batch, limit: limit)
         var codes: [UInt16] = []
-        var pending: [UInt8] = []
-        var count = 0
-        func flush() throws {
-            guard !pending.isEmpty else { return }
-            codes += try model.encode(frames: pending, count: pending.count / (c.frameWidth * c.frameHeight * 3))
-            pending.removeAll(keepingCapacity: true)
+        while case let frames = try batches.next(), !frames.isEmpty {
+            codes += try model.encode(frames: frames, count: frames.count / (c.frameWidth * c.frameHeight * 3))
         }
-        while count < limit ?? .max, let frame = try reader.next() {
-            pending += frame.rgb
-            count += 1
-            if count % batch == 0 { try flush() }
-        }
-        try flush()
+        let count = batches.framesRead
         guard count > 0 else { throw MediaError(video, "contains no decodable frames") }
         var actions = [Int32](repeating: -1, count: count)
         var starts = [Bool](repeating: false, count: count)

@@ -112,6 +112,20 @@ final class TensorTests: XCTestCase {
         XCTAssertThrowsError(try (x * 2).backward()) { XCTAssert("\($0)".contains("scalar"), "\($0)") }
     }
 
+    func testChannelsLastKeepsValuesAndShape() throws {
+        let x = try Tensor.randn([2, 3, 4, 5])
+        XCTAssertFalse(x.isChannelsLast)
+        let y = try x.channelsLast()
+        XCTAssertTrue(y.isChannelsLast)
+        XCTAssertEqual(y.shape, [2, 3, 4, 5])
+        XCTAssertEqual(try y.floats(), try x.floats())              // read out in logical (C) order
+        XCTAssertTrue(try y.contiguous().isContiguous)
+        // A convolution of the channels-last tensor gives the NCHW result.
+        let conv = Conv2d(3, 6, kernelSize: 3, padding: 1)
+        for (a, b) in zip(try conv(y).floats(), try conv(x).floats()) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+        XCTAssertThrowsError(try Tensor.zeros([3, 4]).channelsLast()) { XCTAssert("\($0)".contains("[3, 4]") && "\($0)".contains("4-D"), "\($0)") }
+    }
+
     func testShapeErrorsThrowWithShapes() throws {
         let a = try Tensor.zeros([2, 3]), b = try Tensor.zeros([4, 5])
         XCTAssertThrowsError(try a.matmul(b)) { error in

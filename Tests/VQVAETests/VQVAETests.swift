@@ -37,6 +37,25 @@ final class VQVAETests: TwoThreadTestCase {
         XCTAssertEqual(frames.count, bank.bytes.count)
     }
 
+    func testChannelsLastEncodingMatchesNCHW() throws {
+        // encode() feeds the encoder a channels-last batch (faster convolutions); training feeds NCHW.
+        Torch.manualSeed(4)
+        var c = Self.tiny
+        c.encoderBlocksPerLevel = 1   // blocks at every level: each switches back to NCHW
+        let model = try VQVAE(config: c)
+        let bank = Self.syntheticBank(4)
+        try Tensor.noGrad {
+            let x = try FrameTensor.fromBytes(bank.bytes, count: 4, width: 16, height: 16).contiguous()
+            let nchw = try model.encoder(x).floats()
+            let last = try model.encoder(x.channelsLast()).floats()
+            XCTAssertEqual(nchw.count, last.count)
+            for (a, b) in zip(nchw, last) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+        }
+        let z = try model.encoder(FrameTensor.fromBytes(bank.bytes, count: 4, width: 16, height: 16).contiguous())
+        let flat = try z.permute([0, 2, 3, 1]).reshape([-1, c.codeDim])
+        XCTAssertEqual(try model.encode(frames: bank.bytes, count: 4), try model.quantizer.nearest(flat).int64s().map { UInt16($0) })
+    }
+
     func testQuantizerPassesGradientStraightThrough() throws {
         // d(loss)/d(z_e) must equal d(loss)/d(z_q): the quantizer is the identity for gradients.
         Torch.manualSeed(2)

@@ -67,6 +67,10 @@ ct_tensor_t ct_view(ct_tensor_t t, const int64_t *shape, int ndim);
 ct_tensor_t ct_permute(ct_tensor_t t, const int64_t *dims, int ndim);
 ct_tensor_t ct_transpose(ct_tensor_t t, int64_t d0, int64_t d1);
 ct_tensor_t ct_contiguous(ct_tensor_t t);
+// 4-D tensor stored NHWC (PyTorch's channels_last); same values and shape. oneDNN convolutions
+// of such inputs skip a layout reorder and return channels-last outputs.
+ct_tensor_t ct_channels_last(ct_tensor_t t);
+int ct_is_channels_last(ct_tensor_t t);
 ct_tensor_t ct_slice(ct_tensor_t t, int64_t dim, int64_t start, int64_t end, int64_t step);
 ct_tensor_t ct_narrow(ct_tensor_t t, int64_t dim, int64_t start, int64_t length);
 ct_tensor_t ct_select(ct_tensor_t t, int64_t dim, int64_t index);
