@@ -67,10 +67,13 @@ let package = Package(
         .executableTarget(name: "NNBench", dependencies: ["NN"]),
         // Image quality metrics (PSNR, SSIM) on 8-bit RGB; no dependencies.
         .target(name: "Metrics"),
+        // An executable's load-time hook: OMP_WAIT_POLICY=PASSIVE for libgomp without a re-exec.
+        .target(name: "CProcessStart"),
         // The command-line tool.
         .executableTarget(
             name: "framecast",
             dependencies: [
+                "CProcessStart",
                 "Media",
                 "CodeFile",
                 "NN",

@@ -90,7 +90,9 @@ public enum Torch {
     /// arguments (the process image is replaced; nothing after this call runs twice). Returns
     /// normally when the environment is already right or re-exec is impossible. Call it first
     /// thing in an executable's `main`, before creating any tensor; never in tests or libraries.
-    /// `FRAMECAST_NO_REEXEC=1` disables it.
+    /// `FRAMECAST_NO_REEXEC=1` disables it. `framecast` links CProcessStart, whose load-time hook
+    /// does the same before libtorch initialises (half the start-up cost), so there this is only
+    /// the fallback.
     public static func ensureProcessEnvironment() {
         #if os(Linux)
         if getenv("OMP_WAIT_POLICY") != nil || getenv("GOMP_SPINCOUNT") != nil || getenv("FRAMECAST_NO_REEXEC") != nil {

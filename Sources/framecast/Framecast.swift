@@ -1,4 +1,5 @@
 import ArgumentParser
+import CProcessStart
 import NN
 
 /// `framecast`: learn to predict the future of a video from its past frames and actions.
@@ -20,10 +21,12 @@ struct Framecast: ParsableCommand {
         subcommands: [Demo.self, Probe.self, Transcode.self, ContactSheet.self, Train.self, Encode.self, Decode.self, Predict.self, Export.self, Eval.self, Report.self, Compact.self, Bench.self]
     )
 
-    /// Re-executes with `OMP_WAIT_POLICY=PASSIVE` when it is unset (libgomp reads it only at load;
-    /// spinning OpenMP threads stall both cores under load, see docs/numerics.md), then runs.
+    /// Runs with libgomp's `OMP_WAIT_POLICY=PASSIVE` (spinning OpenMP threads stall both cores under
+    /// load, see docs/numerics.md): CProcessStart's load-time hook re-executed the process with it
+    /// when it was unset, before libtorch initialised; `ensureProcessEnvironment()` is the slower
+    /// fallback for where that hook cannot run.
     static func main() {
-        Torch.ensureProcessEnvironment()
+        if fc_wait_policy_restart_failed() == 0 { Torch.ensureProcessEnvironment() }
         main(nil)
     }
 }

@@ -4,6 +4,29 @@ import TestSupport
 import XCTest
 
 final class CLICommandTests: XCTestCase {
+    func testLibgompStartsPassiveInOneProcessImage() throws {
+        // libgomp prints its settings when it initialises, once per process image. The spin count
+        // is 0 only under OMP_WAIT_POLICY=PASSIVE (300000 when unset); one line means the load-time
+        // hook restarted the process before libgomp (and libtorch) initialised, not after.
+        var env = ProcessInfo.processInfo.environment
+        for name in ["OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "FRAMECAST_NO_REEXEC"] { env[name] = nil }
+        env["OMP_DISPLAY_ENV"] = "verbose"
+        func spinCounts(_ env: [String: String]) throws -> [String] {
+            let r = try ProcessRunner.run(ProcessRunner.framecast, ["--version"], environment: env)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(r.stdout.hasSuffix("0.1.0\n"), r.stdout)
+            return (r.stdout + r.stderr).components(separatedBy: "\n").filter { $0.contains("GOMP_SPINCOUNT") }
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        XCTAssertEqual(try spinCounts(env), ["GOMP_SPINCOUNT = '0'"])
+        var off = env
+        off["FRAMECAST_NO_REEXEC"] = "1"                         // the hook and main's fallback both off
+        XCTAssertEqual(try spinCounts(off), ["GOMP_SPINCOUNT = '300000'"])
+        env["OMP_WAIT_POLICY"] = "ACTIVE"                        // a user's own setting is kept
+        XCTAssertEqual(try spinCounts(env).count, 1)
+        XCTAssertNotEqual(try spinCounts(env), ["GOMP_SPINCOUNT = '0'"])
+    }
+
     func testProbeReportsExactFramesAndSidecar() throws {
         let clip = try XCTUnwrap(Repository.clips().first)
         let result = try ProcessRunner.framecast(["probe", clip, "--json"])

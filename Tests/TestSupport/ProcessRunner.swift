@@ -30,12 +30,14 @@ public enum ProcessRunner {
         return nil
     }
 
-    /// Runs `executable` with `arguments`, killing it after `timeout` seconds.
+    /// Runs `executable` with `arguments`, killing it after `timeout` seconds; `environment`
+    /// replaces this process's environment for it when given.
     public static func run(_ executable: String, _ arguments: [String], timeout: Double = 120,
-                           currentDirectory: String? = nil) throws -> ProcessResult {
+                           currentDirectory: String? = nil, environment: [String: String]? = nil) throws -> ProcessResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
         if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         let dir = NSTemporaryDirectory() + "fc-proc-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
