@@ -8,9 +8,10 @@ struct Encode: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Encode videos into code files with a tokenizer.",
         discussion: """
-            Each video becomes NAME.codes.safetensors: codes u16 [T, h, w], actions i32 [T] from the
-            NAME.actions.csv sidecar (-1 where there is none), episode_start u8 [T], and metadata (fps, source,
-            frame size, grid, K, tokenizer hash, action names). Frames are decoded and encoded in batches.
+            Each video becomes NAME.codes.safetensors: codes u16 [T, h, w], actions i32 [T] from the \
+            NAME.actions.csv sidecar (-1 where there is none), episode_start u8 [T], and metadata (fps, source, \
+            frame size, grid, K, tokenizer hash, action names). Frames are decoded a batch ahead on a second thread while the tokenizer encodes the current batch \
+            (--batch frames), so memory does not grow with the length of a video.
 
             Examples:
               framecast encode Clips/my_way_home_s1.mp4 --tokenizer runs/tok/tokenizer.safetensors -o s1.codes.safetensors

@@ -16,8 +16,8 @@ struct EvalTokenizer: ParsableCommand {
         commandName: "tokenizer",
         abstract: "Reconstruction quality and codebook use of a tokenizer on clips.",
         discussion: """
-            PSNR is per frame, capped at 50 dB, averaged; also the PSNR of the mean MSE. SSIM uses an 11×11
-            Gaussian window (σ 1.5) and averages RGB channels. Usage is the fraction of the K codes used;
+            PSNR is per frame, capped at 50 dB, averaged; also the PSNR of the mean MSE. SSIM uses an 11×11 \
+            Gaussian window (σ 1.5) and averages RGB channels. Usage is the fraction of the K codes used; \
             perplexity is exp(entropy) of code frequencies.
 
             Examples:

@@ -9,7 +9,7 @@ struct Framecast: ParsableCommand {
         commandName: "framecast",
         abstract: "Tokenize videos, train action-conditioned video predictors, and export predicted futures.",
         discussion: """
-            Video I/O goes through FFmpeg's libraries; results go to stdout (one JSON line with --json),
+            Video I/O goes through FFmpeg's libraries; results go to stdout (one JSON line with --json), \
             progress and logs to stderr. Exit codes: 0 ok, 64 usage error, 1 runtime error.
 
             Examples:

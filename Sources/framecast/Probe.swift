@@ -6,7 +6,7 @@ struct Probe: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Describe a video: container, codec, size, fps, duration, exact frame count, sidecar check.",
         discussion: """
-            Decodes every frame to count them exactly. When NAME.actions.csv sits beside the video, it is
+            Decodes every frame to count them exactly. When NAME.actions.csv sits beside the video, it is \
             validated and must have one row per frame; a mismatch is an error (exit 1).
 
             Examples:

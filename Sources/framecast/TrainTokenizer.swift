@@ -16,10 +16,10 @@ struct TrainTokenizer: ParsableCommand {
         commandName: "tokenizer",
         abstract: "Train the per-frame VQ-VAE tokenizer on clips.",
         discussion: """
-            Frames are read at --size (center crop) into memory and sampled in random batches. Every
-            --checkpoint-every steps RUN_DIR/checkpoint.safetensors is replaced atomically (model, optimizer
-            state, options); --resume continues from it to the same result as an uninterrupted run. At the end
-            RUN_DIR/tokenizer.safetensors holds the model alone and RUN_DIR/report.json its validation figures;
+            Frames are read at --size (center crop) into memory and sampled in random batches. Every \
+            --checkpoint-every steps RUN_DIR/checkpoint.safetensors is replaced atomically (model, optimizer \
+            state, options); --resume continues from it to the same result as an uninterrupted run. At the end \
+            RUN_DIR/tokenizer.safetensors holds the model alone and RUN_DIR/report.json its validation figures; \
             RUN_DIR/log.jsonl has one line per logged step.
 
             Examples:

@@ -6,8 +6,8 @@ struct Transcode: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Decode a video, resize it, and encode it as an H.264 MP4.",
         discussion: """
-            The I/O path end to end, streaming: memory does not grow with the video's length. With --fps,
-            frames are dropped or repeated by timestamp. When the input has an action sidecar it is written
+            The I/O path end to end, streaming: memory does not grow with the video's length. With --fps, \
+            frames are dropped or repeated by timestamp. When the input has an action sidecar it is written \
             beside the output too (resampled with the frames).
 
             Examples:
