@@ -19,6 +19,9 @@ public struct CheckpointError: Error, CustomStringConvertible, LocalizedError, S
 /// optimizer state under `optimizer.` and the training options.
 public enum TokenizerCheckpoint {
     public static let format = "framecast-tokenizer"
+    /// Metadata key of a tokenizer whose codes are another's (its decoder was retrained with the
+    /// encoder and codebook fixed): that tokenizer's codes hash.
+    public static let codesHashKey = "codes_hash"
 
     /// Saves `model`; with `trainer`, also what `--resume` needs. `compact` stores weights as F16.
     public static func save(_ model: VQVAE, trainer: TokenizerTrainer? = nil, metadata extra: [String: String] = [:],
@@ -74,8 +77,16 @@ public enum TokenizerCheckpoint {
         return config
     }
 
-    /// Rebuilds a trainer from a training checkpoint so it continues at the saved step.
-    public static func resume(_ path: String, data: FrameBank) throws -> TokenizerTrainer {
+    /// What code files and priors record as their tokenizer: the content hash, or for a tokenizer
+    /// whose decoder was retrained on fixed codes, the codes hash of the tokenizer it came from.
+    /// Two tokenizers with the same codes hash map every frame to the same codes.
+    public static func codesHash(_ model: VQVAE, metadata: [String: String]) throws -> String {
+        try metadata[codesHashKey] ?? contentHash(model)
+    }
+
+    /// Rebuilds a trainer from a training checkpoint so it continues at the saved step; also returns
+    /// the checkpoint's metadata (e.g. its codes hash).
+    public static func resume(_ path: String, data: FrameBank) throws -> (trainer: TokenizerTrainer, metadata: [String: String]) {
         let (model, metadata, tensors) = try load(path)
         guard let optionsText = metadata["options"], let step = metadata["step"].flatMap(Int.init),
               let options = try? JSONDecoder().decode(TokenizerTrainingOptions.self, from: Data(optionsText.utf8)) else {
@@ -89,7 +100,7 @@ public enum TokenizerCheckpoint {
         } catch {
             throw CheckpointError(path, "optimizer state does not match the model (\(error))")
         }
-        return trainer
+        return (trainer, metadata)
     }
 
     /// SHA-256 over the config and every state tensor's name, shape and float32 values: identifies

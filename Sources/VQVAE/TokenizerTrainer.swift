@@ -21,14 +21,17 @@ public struct TokenizerTrainingOptions: Codable, Sendable, Equatable {
     public var gradientClip = 1.0
     /// Seed for initialisation, batch sampling and code restarts.
     public var seed: UInt64 = 0
+    /// Train only the decoder: the encoder and codebook stay fixed (no gradient, no EMA updates, no
+    /// restarts), so every frame keeps its codes and code files and priors made with them stay valid.
+    public var decoderOnly = false
 
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case steps, batch, learningRate, warmup, edgeWeight, ssimWeight, gradientClip, seed
+        case steps, batch, learningRate, warmup, edgeWeight, ssimWeight, gradientClip, seed, decoderOnly
     }
 
-    /// Checkpoints written before `ssimWeight` existed read as weight 0.
+    /// Checkpoints written before `ssimWeight` / `decoderOnly` existed read as 0 / false.
     public init(from decoder: any Swift.Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         steps = try c.decode(Int.self, forKey: .steps)
@@ -39,6 +42,7 @@ public struct TokenizerTrainingOptions: Codable, Sendable, Equatable {
         ssimWeight = try c.decodeIfPresent(Double.self, forKey: .ssimWeight) ?? 0
         gradientClip = try c.decode(Double.self, forKey: .gradientClip)
         seed = try c.decode(UInt64.self, forKey: .seed)
+        decoderOnly = try c.decodeIfPresent(Bool.self, forKey: .decoderOnly) ?? false
     }
 }
 
@@ -86,7 +90,8 @@ public struct TokenizerEvaluation: Codable, Sendable {
 }
 
 /// Trains a VQ-VAE on random frame batches: loss = MSE(x̂, x) + edge·L1(∇x̂, ∇x) + ssim·(1 − SSIM(x̂, x))
-/// + ‖sg[z_e] − e‖² (when the codebook is not EMA-trained) + β‖z_e − sg[e]‖².
+/// + ‖sg[z_e] − e‖² (when the codebook is not EMA-trained) + β‖z_e − sg[e]‖². With
+/// `decoderOnly`, only the reconstruction terms train the decoder on the fixed codes.
 public final class TokenizerTrainer {
     public let model: VQVAE
     public private(set) var options: TokenizerTrainingOptions
@@ -109,7 +114,8 @@ public final class TokenizerTrainer {
         self.options = options
         self.data = data
         // Norm gains/biases, conv biases and the codebook are not weight-decayed.
-        optimizer = AdamW(model.namedParameters, lr: options.learningRate, betas: (0.9, 0.99), weightDecay: 1e-4,
+        let trainable = options.decoderOnly ? model.namedParameters.filter { $0.0.hasPrefix("decoder.") } : model.namedParameters
+        optimizer = AdamW(trainable, lr: options.learningRate, betas: (0.9, 0.99), weightDecay: 1e-4,
                           decays: { $0.hasSuffix(".weight") && !$0.contains("norm") })
         schedule = WarmupCosine(peak: options.learningRate, warmupSteps: options.warmup, totalSteps: options.steps,
                                 floor: options.learningRate * 0.1)
@@ -136,10 +142,13 @@ public final class TokenizerTrainer {
         Torch.manualSeed(options.seed &+ UInt64(next) &* 7919)
         let x = try FrameTensor.fromBytes(data.gather(batchIndices(step: next)), count: options.batch,
                                           width: data.width, height: data.height)
-        let out = try model.forward(x)
+        let out = try model.forward(x, codesFixed: options.decoderOnly)
         let recon = try F.mseLoss(out.reconstruction, x)
-        var loss = try recon + model.config.beta * out.quantized.commitment
-        if model.config.emaDecay == 0 { loss = try loss + out.quantized.codebookLoss }
+        var loss = recon
+        if !options.decoderOnly {
+            loss = try loss + model.config.beta * out.quantized.commitment
+            if model.config.emaDecay == 0 { loss = try loss + out.quantized.codebookLoss }
+        }
         var edge = 0.0
         if options.edgeWeight > 0 {
             let e = try Self.edgeLoss(out.reconstruction, x)
@@ -158,8 +167,8 @@ public final class TokenizerTrainer {
         let lr = schedule(next)
         try optimizer.step(lr: lr)
         let cells = options.batch * model.config.gridWidth * model.config.gridHeight
-        let restarted = try model.quantizer.update(out.latents, out.quantized.indices.reshape([-1]),
-                                                   deadThreshold: 0.1 * Double(cells) / Double(model.config.codebookSize))
+        let restarted = options.decoderOnly ? 0 : try model.quantizer.update(
+            out.latents, out.quantized.indices.reshape([-1]), deadThreshold: 0.1 * Double(cells) / Double(model.config.codebookSize))
         let mse = try recon.item()
         let codes = try out.quantized.indices.reshape([-1]).bincount(minLength: model.config.codebookSize).gt(0).to(.float32).sum().item()
         return TokenizerStepStats(

@@ -59,10 +59,12 @@ public final class VQVAE {
         let quantized: VectorQuantizer.Output
     }
 
-    /// x: [B, 3, H, W] in [-1, 1] → reconstruction, encodings and codes.
-    func forward(_ x: Tensor) throws -> Forward {
-        let ze = try encoder(x)                                   // [B, D, h, w]
-        let q = try quantizer(ze)
+    /// x: [B, 3, H, W] in [-1, 1] → reconstruction, encodings and codes. With `codesFixed`, the
+    /// encoder and quantizer run without gradient (only the decoder learns).
+    func forward(_ x: Tensor, codesFixed: Bool = false) throws -> Forward {
+        let (ze, q) = try codesFixed
+            ? Tensor.noGrad { let ze = try encoder(x); return (ze, try quantizer(ze)) }
+            : { let ze = try encoder(x); return (ze, try quantizer(ze)) }()   // [B, D, h, w], codes
         let reconstruction = try decoder(q.quantized)             // [B, 3, H, W]
         let latents = try ze.permute([0, 2, 3, 1]).reshape([-1, config.codeDim])
         return Forward(reconstruction: reconstruction, latents: latents, quantized: q)

@@ -47,6 +47,7 @@ struct Compact: ParsableCommand {
             }
             let (model, metadata, _) = try TokenizerCheckpoint.load(input)
             kept["trained_steps"] = metadata["step"] ?? metadata["trained_steps"]
+            kept[TokenizerCheckpoint.codesHashKey] = metadata[TokenizerCheckpoint.codesHashKey]
             try TokenizerCheckpoint.save(model, metadata: kept, to: output)
         case PriorCheckpoint.format:
             let loaded = try PriorCheckpoint.load(input)

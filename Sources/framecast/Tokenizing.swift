@@ -5,14 +5,18 @@ import Prior
 import SafeTensors
 import VQVAE
 
-/// A loaded tokenizer and the hash that code files record.
+/// A loaded tokenizer and the hash that code files record (its codes hash: the content hash, or
+/// the parent's for a tokenizer whose decoder was retrained on fixed codes).
 struct LoadedTokenizer {
     let model: VQVAE
     let hash: String
     let path: String
 
     init(_ path: String) throws {
-        try self.init(model: TokenizerCheckpoint.load(path).model, path: path)
+        let (model, metadata, _) = try TokenizerCheckpoint.load(path)
+        self.model = model
+        hash = try TokenizerCheckpoint.codesHash(model, metadata: metadata)
+        self.path = path
     }
 
     /// An in-memory model (e.g. a fresh one for benchmarks); `path` only names it.

@@ -22,10 +22,13 @@ struct TrainTokenizer: ParsableCommand {
             RUN_DIR/tokenizer.safetensors holds the model alone and RUN_DIR/report.json its validation figures; \
             RUN_DIR/log.jsonl has one line per logged step.
 
+            --init starts from a trained tokenizer (its shape; the shape options are ignored). With             --decoder-only only its decoder trains: the encoder and codebook stay fixed, so every frame keeps             its codes, and the code files and priors made with that tokenizer work with the new one (it records             the same codes hash). Use it to sharpen the decoded frames without re-encoding or retraining a prior.
+
             Examples:
               framecast train tokenizer --clips Clips/manifest.json --steps 2000 --out runs/tok
               framecast train tokenizer --clips .data/train --validation Clips/manifest.json --grid 16x16 --out runs/tok16
               framecast train tokenizer --out runs/tok --resume
+              framecast train tokenizer --clips .data/train --validation Clips/manifest.json --init Models/default/tokenizer.safetensors --decoder-only --minutes 20 --out runs/dec
             """
     )
 
@@ -79,6 +82,12 @@ struct TrainTokenizer: ParsableCommand {
     @Option(help: "Validation frames per evaluation (evenly spaced).")
     var evalFrames = 512
 
+    @Option(name: .customLong("init"), help: "Start from this tokenizer checkpoint's weights and shape.")
+    var initFrom: String?
+
+    @Flag(help: "Train only the decoder of the --init tokenizer; its encoder and codebook (so its codes) stay fixed.")
+    var decoderOnly = false
+
     func validate() throws {
         guard runOptions.resume || clips != nil else { throw ValidationError("--clips is required (unless --resume)") }
         guard steps > 0, batch > 0 else { throw ValidationError("--steps and --batch must be positive") }
@@ -88,6 +97,8 @@ struct TrainTokenizer: ParsableCommand {
         if let problem = modelConfig.problems.first { throw ValidationError(problem) }
         guard evalFrames > 0 else { throw ValidationError("--eval-frames must be positive") }
         guard edgeWeight >= 0, ssimWeight >= 0 else { throw ValidationError("--edge-weight and --ssim-weight must not be negative") }
+        guard !decoderOnly || initFrom != nil || runOptions.resume else { throw ValidationError("--decoder-only needs --init TOKENIZER (the tokenizer whose decoder to train)") }
+        guard initFrom == nil || !runOptions.resume else { throw ValidationError("--init starts a new run; --resume continues one (its checkpoint already holds the weights)") }
     }
 
     var modelConfig: VQVAEConfig {
@@ -115,7 +126,8 @@ struct TrainTokenizer: ParsableCommand {
         // A manifest holds its own validation split.
         let validationArg = sources["validation"]?.first ?? (clipsArg.hasSuffix(".json") ? clipsArg : nil)
 
-        let config = runOptions.resume ? try TokenizerCheckpoint.config(of: checkpointPath) : modelConfig
+        let initial = try initFrom.map { try TokenizerCheckpoint.load($0) }
+        let config = runOptions.resume ? try TokenizerCheckpoint.config(of: checkpointPath) : initial?.model.config ?? modelConfig
         let trainSet = try ClipSet.resolve(clipsArg, split: "train")
         let validationSet = try validationArg.map { try ClipSet.resolve($0, split: "validation") }
         if let validationSet {
@@ -126,9 +138,13 @@ struct TrainTokenizer: ParsableCommand {
 
         let trainer: TokenizerTrainer
         let log: JSONLinesLog
+        // Set when the codes are another tokenizer's (decoder-only training): saved with every checkpoint.
+        var codesMetadata: [String: String] = [:]
         if runOptions.resume {
             let data = try loadFrames(trainSet, width: config.frameWidth, height: config.frameHeight, label: "training clips")
-            trainer = try TokenizerCheckpoint.resume(checkpointPath, data: data)
+            let resumed = try TokenizerCheckpoint.resume(checkpointPath, data: data)
+            trainer = resumed.trainer
+            codesMetadata[TokenizerCheckpoint.codesHashKey] = resumed.metadata[TokenizerCheckpoint.codesHashKey]
             log = try run.openLog(at: trainer.step)
         } else {
             let data = try loadFrames(trainSet, width: config.frameWidth, height: config.frameHeight, label: "training clips")
@@ -140,8 +156,12 @@ struct TrainTokenizer: ParsableCommand {
             options.edgeWeight = edgeWeight
             options.ssimWeight = ssimWeight
             options.seed = runOptions.seed
+            options.decoderOnly = decoderOnly
             Torch.manualSeed(runOptions.seed)
-            let model = try VQVAE(config: config)
+            let model = try initial?.model ?? VQVAE(config: config)
+            if let initial, decoderOnly {
+                codesMetadata[TokenizerCheckpoint.codesHashKey] = try TokenizerCheckpoint.codesHash(initial.model, metadata: initial.metadata)
+            }
             trainer = try TokenizerTrainer(model: model, options: options, data: data)
             log = try run.openLog(at: 0)
         }
@@ -185,13 +205,15 @@ struct TrainTokenizer: ParsableCommand {
                                                            step, e.psnr, e.ssim, e.codesUsed, e.codebookSize, e.perplexity).utf8))
             }
             if step % runOptions.checkpointEvery == 0 || step == total {
-                try TokenizerCheckpoint.save(model, trainer: trainer, to: checkpointPath)
+                try TokenizerCheckpoint.save(model, trainer: trainer, metadata: codesMetadata, to: checkpointPath)
             }
         }
         progress.finish(trainer.step)
         let hash = try TokenizerCheckpoint.contentHash(model)
-        try TokenizerCheckpoint.save(model, metadata: ["steps": String(trainer.step)], to: runOptions.out + "/tokenizer.safetensors")
+        try TokenizerCheckpoint.save(model, metadata: codesMetadata.merging(["steps": String(trainer.step)]) { $1 },
+                                     to: runOptions.out + "/tokenizer.safetensors")
         var report: [String: Any] = ["tokenizer": runOptions.out + "/tokenizer.safetensors", "tokenizer_sha256": hash,
+                                     "codes_hash": codesMetadata[TokenizerCheckpoint.codesHashKey] ?? hash,
                                      "steps": trainer.step, "parameters": model.parameterCount,
                                      "train_frames": trainer.trainingFrames, "seconds": round4(Date().timeIntervalSince(started))]
         if let validationFrames {

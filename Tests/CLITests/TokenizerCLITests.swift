@@ -63,6 +63,32 @@ final class TokenizerCLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: fixture.file("x.mp4")))
     }
 
+    func testDecoderOnlyTrainingKeepsTheCodesAndTheirFiles() throws {
+        let model = try tokenizer(), video = try clip()
+        let run = fixture.file("decoder-only")
+        var result = try ProcessRunner.framecast(["train", "tokenizer", "--clips", video, "--init", model, "--decoder-only",
+                                                  "--steps", "20", "--lr", "3e-3", "--out", run] + Self.tinyArgs)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let tuned = run + "/tokenizer.safetensors"
+        XCTAssertNotEqual(try Data(contentsOf: URL(fileURLWithPath: tuned)), try Data(contentsOf: URL(fileURLWithPath: model)))
+        // Same codes and the same recorded tokenizer: the code files are byte for byte the same.
+        let parentCodes = fixture.file("parent.codes.safetensors"), tunedCodes = fixture.file("tuned.codes.safetensors")
+        for (tok, out) in [(model, parentCodes), (tuned, tunedCodes)] {
+            result = try ProcessRunner.framecast(["encode", video, "--tokenizer", tok, "-o", out])
+            XCTAssertEqual(result.status, 0, result.stderr)
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: tunedCodes)), try Data(contentsOf: URL(fileURLWithPath: parentCodes)))
+        // The parent's code files decode with the new decoder, and a compacted copy keeps the codes hash.
+        result = try ProcessRunner.framecast(["decode", parentCodes, "--tokenizer", tuned, "-o", fixture.file("tuned.mp4")])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        result = try ProcessRunner.framecast(["compact", tuned, "-o", fixture.file("tuned-compact.safetensors")])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        result = try ProcessRunner.framecast(["decode", parentCodes, "--tokenizer", fixture.file("tuned-compact.safetensors"), "-o", fixture.file("tuned2.mp4")])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/report.json"))) as? [String: Any])
+        XCTAssertNotEqual(report["codes_hash"] as? String, report["tokenizer_sha256"] as? String)
+    }
+
     func testKilledRunLeavesAValidCheckpointAndResumeFinishes() throws {
         let video = try clip()
         let run = fixture.file("killed")
@@ -125,6 +151,15 @@ final class TokenizerCLITests: XCTestCase {
         let ssim = try ProcessRunner.framecast(["train", "tokenizer", "--clips", video, "--ssim-weight=-0.5", "--out", fixture.file("bad")])
         XCTAssertEqual(ssim.status, 64)
         XCTAssertTrue(ssim.stderr.contains("--ssim-weight must not be negative"), ssim.stderr)
+        let alone = try ProcessRunner.framecast(["train", "tokenizer", "--clips", video, "--decoder-only", "--out", fixture.file("bad")])
+        XCTAssertEqual(alone.status, 64)
+        XCTAssertTrue(alone.stderr.contains("--decoder-only needs --init"), alone.stderr)
+        let both = try ProcessRunner.framecast(["train", "tokenizer", "--init", fixture.file("t.safetensors"), "--resume", "--out", fixture.file("bad")])
+        XCTAssertEqual(both.status, 64)
+        XCTAssertTrue(both.stderr.contains("--init starts a new run"), both.stderr)
+        let noInit = try ProcessRunner.framecast(["train", "tokenizer", "--clips", video, "--init", fixture.file("nope.safetensors"), "--out", fixture.file("bad")])
+        XCTAssertEqual(noInit.status, 1)
+        XCTAssertTrue(noInit.stderr.contains("nope.safetensors"), noInit.stderr)
         let missing = try ProcessRunner.framecast(["encode", video, "--tokenizer", fixture.file("nope.safetensors"), "-o", fixture.file("n.codes.safetensors")])
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.stderr.contains("nope.safetensors"), missing.stderr)

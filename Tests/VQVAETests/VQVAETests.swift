@@ -185,6 +185,40 @@ final class VQVAETests: TwoThreadTestCase {
         XCTAssertTrue(light.problems.contains { $0.contains("encoder blocks") }, "\(light.problems)")
     }
 
+    func testDecoderOnlyTrainingChangesOnlyTheDecoder() throws {
+        Torch.manualSeed(5)
+        let model = try VQVAE(config: Self.tiny)
+        let bank = Self.syntheticBank(24)
+        var options = TokenizerTrainingOptions()
+        options.steps = 60
+        options.batch = 8
+        options.learningRate = 3e-3
+        options.decoderOnly = true
+        let trainer = try TokenizerTrainer(model: model, options: options, data: bank)
+        let before = try Dictionary(uniqueKeysWithValues: model.stateDict.map { ($0.0, try $0.1.floats()) })
+        let codesBefore = try model.encode(frames: bank.bytes, count: 24)
+        let mseBefore = ImageMetrics.mse(bank.bytes, try model.reconstruct(frames: bank.bytes, count: 24))
+        while trainer.step < 60 { _ = try trainer.trainStep() }
+        for (name, tensor) in model.stateDict {
+            if name.hasPrefix("decoder.") { continue }
+            XCTAssertEqual(try tensor.floats(), before[name], "\(name) changed")   // encoder, codebook and its EMA state
+        }
+        XCTAssertTrue(try model.stateDict.contains { try $0.0.hasPrefix("decoder.") && $0.1.floats() != before[$0.0] })
+        XCTAssertEqual(try model.encode(frames: bank.bytes, count: 24), codesBefore)
+        let mseAfter = ImageMetrics.mse(bank.bytes, try model.reconstruct(frames: bank.bytes, count: 24))
+        XCTAssertLessThan(mseAfter, mseBefore * 0.5, "decoder-only training: MSE \(mseBefore) → \(mseAfter)")
+        // The option survives the checkpoint, and options saved before it existed read as false.
+        let dir = TemporaryDirectory()
+        try TokenizerCheckpoint.save(model, trainer: trainer, metadata: [TokenizerCheckpoint.codesHashKey: "abc"], to: dir.file("d.safetensors"))
+        let resumed = try TokenizerCheckpoint.resume(dir.file("d.safetensors"), data: bank)
+        XCTAssertTrue(resumed.trainer.options.decoderOnly)
+        XCTAssertEqual(try TokenizerCheckpoint.codesHash(resumed.trainer.model, metadata: resumed.metadata), "abc")
+        XCTAssertEqual(try TokenizerCheckpoint.codesHash(model, metadata: [:]), try TokenizerCheckpoint.contentHash(model))
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(options)) as! [String: Any]
+        json["decoderOnly"] = nil
+        XCTAssertFalse(try JSONDecoder().decode(TokenizerTrainingOptions.self, from: JSONSerialization.data(withJSONObject: json)).decoderOnly)
+    }
+
     func testCheckpointRoundTripAndHash() throws {
         Torch.manualSeed(4)
         let model = try VQVAE(config: Self.tiny)
@@ -239,7 +273,7 @@ final class VQVAETests: TwoThreadTestCase {
         let first = try fresh()
         while first.step < 5 { _ = try first.trainStep() }
         try TokenizerCheckpoint.save(first.model, trainer: first, to: dir.file("ckpt.safetensors"))
-        let resumed = try TokenizerCheckpoint.resume(dir.file("ckpt.safetensors"), data: bank)
+        let resumed = try TokenizerCheckpoint.resume(dir.file("ckpt.safetensors"), data: bank).trainer
         XCTAssertEqual(resumed.step, 5)
         while resumed.step < 12 { _ = try resumed.trainStep() }
         XCTAssertEqual(try TokenizerCheckpoint.contentHash(resumed.model), try TokenizerCheckpoint.contentHash(straight.model))
