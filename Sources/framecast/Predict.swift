@@ -102,7 +102,13 @@ struct Predict: ParsableCommand {
         let c = contextFrames ?? loaded.model.config.contextFrames
         // A video is encoded only as far as the context and, following its own actions, the truth.
         let needed = start + c + (actions == nil ? frames ?? 16 : 0)
-        let clip = input.hasSuffix(".codes.safetensors") ? try CodeClip.read(path: input) : try tok.encode(video: input, limit: needed)
+        let clip: CodeClip
+        if input.hasSuffix(".codes.safetensors") {
+            clip = try CodeClip.read(path: input)
+            try clip.validate(against: tok.hash, codebookSize: tok.config.codebookSize, file: input)   // codes of this tokenizer
+        } else {
+            clip = try tok.encode(video: input, limit: needed)
+        }
         let sampler = PriorSampler(model: loaded.model, source: loaded.source, decoderThreads: threads ?? Torch.allCores,
                                    codeVectors: try tok.model.codeVectors())
         guard start + c <= clip.frames else {

@@ -206,8 +206,15 @@ final class PriorCLITests: XCTestCase {
         let other = Fixtures.directory.file("tok-other")
         XCTAssertEqual(try ProcessRunner.framecast(["train", "tokenizer", "--clips", clip, "--steps", "2", "--seed", "3", "--out", other]
                                                    + Fixtures.tinyTokenizerArgs).status, 0)
-        let result = try ProcessRunner.framecast(["predict", clip, "--tokenizer", other + "/tokenizer.safetensors", "--prior", prior, "-o", out])
+        var result = try ProcessRunner.framecast(["predict", clip, "--tokenizer", other + "/tokenizer.safetensors", "--prior", prior, "-o", out])
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.stderr.contains("tokenizer"), result.stderr)
+        // A code file made with another tokenizer, given with the prior's own tokenizer.
+        let otherCodes = Fixtures.directory.file("other-tok.codes.safetensors")
+        XCTAssertEqual(try ProcessRunner.framecast(["encode", clip, "--tokenizer", other + "/tokenizer.safetensors", "-o", otherCodes]).status, 0)
+        result = try ProcessRunner.framecast(["predict", otherCodes, "--tokenizer", tok, "--prior", prior, "--actions", "LEFT", "-o", out])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("other-tok.codes.safetensors") && result.stderr.contains("tokenizer"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 }
