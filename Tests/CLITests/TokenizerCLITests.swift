@@ -87,6 +87,13 @@ final class TokenizerCLITests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/report.json"))) as? [String: Any])
         XCTAssertNotEqual(report["codes_hash"] as? String, report["tokenizer_sha256"] as? String)
+        // --init alone fine-tunes everything: the codes may change, so it does not claim the parent's hash.
+        let full = fixture.file("init-full")
+        result = try ProcessRunner.framecast(["train", "tokenizer", "--clips", video, "--init", model, "--steps", "3", "--out", full] + Self.tinyArgs)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let fullReport = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: full + "/report.json"))) as? [String: Any])
+        XCTAssertEqual(fullReport["codes_hash"] as? String, fullReport["tokenizer_sha256"] as? String)
+        XCTAssertNotEqual(fullReport["codes_hash"] as? String, report["codes_hash"] as? String)
     }
 
     func testKilledRunLeavesAValidCheckpointAndResumeFinishes() throws {
