@@ -28,6 +28,9 @@ final class GradcheckTests: XCTestCase {
         try gradcheck("conv2d stride2 groups", [r([1, 4, 6, 6]), r([4, 2, 3, 3])]) {
             try F.conv2d($0[0], $0[1], stride: 2, padding: 1, groups: 2)
         }
+        try gradcheck("channelsLast then conv2d", [r([2, 3, 4, 5]), r([4, 3, 3, 3])]) {
+            try F.conv2d($0[0].channelsLast(), $0[1], stride: 1, padding: 1)
+        }
     }
 
     func testNorms() throws {
