@@ -22,7 +22,11 @@ struct TrainTokenizer: ParsableCommand {
             RUN_DIR/tokenizer.safetensors holds the model alone and RUN_DIR/report.json its validation figures; \
             RUN_DIR/log.jsonl has one line per logged step.
 
-            --init starts from a trained tokenizer (its shape; the shape options are ignored). With             --decoder-only only its decoder trains: the encoder and codebook stay fixed, so every frame keeps             its codes, and the code files and priors made with that tokenizer work with the new one (it records             the same codes hash). Use it to sharpen the decoded frames without re-encoding or retraining a prior.
+            --init starts from a trained tokenizer (its shape; the shape options are ignored). With \
+            --decoder-only only its decoder trains: the encoder and codebook stay fixed, so every frame keeps \
+            its codes, and the code files and priors made with that tokenizer work with the new one (it records \
+            the same codes hash). On the default model it sharpened reconstructions (+0.48 dB) but not the \
+            prior's predicted frames (README).
 
             Examples:
               framecast train tokenizer --clips Clips/manifest.json --steps 2000 --out runs/tok
