@@ -14,6 +14,7 @@ final class ReadAheadBatches: @unchecked Sendable {
     private let ready = DispatchSemaphore(value: 0)
     private var result: Result<[UInt8], any Error>?
     private var read = 0
+    private var reading = false   // a batch is being read (touched by the consumer only)
 
     /// Starts decoding the first batch of `batch` frames; with `limit`, stops after that many.
     init(_ reader: VideoReader, batch: Int, limit: Int? = nil) {
@@ -24,10 +25,13 @@ final class ReadAheadBatches: @unchecked Sendable {
         readAhead()
     }
 
-    /// The next batch (packed RGB frames, at most `batch` of them); empty after the last frame.
-    /// - Throws: the error met while decoding this batch.
+    /// The next batch (packed RGB frames, at most `batch` of them); empty after the last frame
+    /// (and on every later call).
+    /// - Throws: the error met while decoding this batch; later calls return empty.
     func next() throws -> [UInt8] {
+        guard reading else { return [] }
         ready.wait()
+        reading = false
         let bytes = try result!.get()
         result = nil
         if !bytes.isEmpty { readAhead() }
@@ -38,6 +42,7 @@ final class ReadAheadBatches: @unchecked Sendable {
     var framesRead: Int { read }
 
     private func readAhead() {
+        reading = true
         queue.async { [self] in
             result = Result {
                 var bytes: [UInt8] = []
