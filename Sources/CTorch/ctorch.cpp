@@ -429,7 +429,13 @@ ct_tensor_t ct_conv2d(ct_tensor_t x, ct_tensor_t w, ct_tensor_t b, int64_t sh, i
   });
 }
 ct_tensor_t ct_group_norm(ct_tensor_t x, int64_t g, ct_tensor_t w, ct_tensor_t b, double eps) {
-  return guard_t([&] { return at::group_norm(T(x), g, OPT(w), OPT(b), eps, false); });
+  return guard_t([&] {
+    // GroupNorm of a channels-last tensor is ~5x slower in this libtorch than of an NCHW copy
+    // ([64, 128, 8, 8]: 3.3 ms vs 0.68 ms), so such an input is normalised as NCHW.
+    const auto &input = T(x);
+    bool channels_last = input.dim() == 4 && !input.is_contiguous() && input.is_contiguous(at::MemoryFormat::ChannelsLast);
+    return at::group_norm(channels_last ? input.contiguous() : input, g, OPT(w), OPT(b), eps, false);
+  });
 }
 ct_tensor_t ct_layer_norm(ct_tensor_t x, const int64_t *ns, int nd, ct_tensor_t w, ct_tensor_t b, double eps) {
   return guard_t([&] { return at::layer_norm(T(x), dims(ns, nd), OPT(w), OPT(b), eps, false); });

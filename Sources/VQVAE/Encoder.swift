@@ -35,9 +35,7 @@ final class Encoder: Module {
     func callAsFunction(_ x: Tensor) throws -> Tensor {
         var h = try stem(F.pixelUnshuffle(x, 2))      // [B, C0, H/2, W/2]
         for (i, blocks) in levels.enumerated() {
-            // A channels-last x (inference) keeps the convolutions channels-last; GroupNorm is ~5×
-            // slower that way in this libtorch, so the blocks get NCHW (a no-op when it is already).
-            for block in blocks { h = try block(h.contiguous()) }
+            for block in blocks { h = try block(h) }
             if i < downs.count { h = try downs[i](h) }  // halve the resolution
         }
         return try project(norm(h).silu())            // [B, D, h, w]

@@ -123,6 +123,9 @@ final class TensorTests: XCTestCase {
         // A convolution of the channels-last tensor gives the NCHW result.
         let conv = Conv2d(3, 6, kernelSize: 3, padding: 1)
         for (a, b) in zip(try conv(y).floats(), try conv(x).floats()) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+        // GroupNorm normalises a channels-last input as NCHW: same values.
+        let norm = GroupNorm(groups: 3, channels: 3)
+        for (a, b) in zip(try norm(y).floats(), try norm(x).floats()) { XCTAssertEqual(a, b, accuracy: 1e-5) }
         XCTAssertThrowsError(try Tensor.zeros([3, 4]).channelsLast()) { XCTAssert("\($0)".contains("[3, 4]") && "\($0)".contains("4-D"), "\($0)") }
     }
 

@@ -41,7 +41,7 @@ final class VQVAETests: TwoThreadTestCase {
         // encode() feeds the encoder a channels-last batch (faster convolutions); training feeds NCHW.
         Torch.manualSeed(4)
         var c = Self.tiny
-        c.encoderBlocksPerLevel = 1   // blocks at every level: each switches back to NCHW
+        c.encoderBlocksPerLevel = 1   // blocks (GroupNorms) at every level
         let model = try VQVAE(config: c)
         let bank = Self.syntheticBank(4)
         try Tensor.noGrad {
