@@ -62,9 +62,8 @@ public final class VQVAE {
     /// x: [B, 3, H, W] in [-1, 1] → reconstruction, encodings and codes. With `codesFixed`, the
     /// encoder and quantizer run without gradient (only the decoder learns).
     func forward(_ x: Tensor, codesFixed: Bool = false) throws -> Forward {
-        let (ze, q) = try codesFixed
-            ? Tensor.noGrad { let ze = try encoder(x); return (ze, try quantizer(ze)) }
-            : { let ze = try encoder(x); return (ze, try quantizer(ze)) }()   // [B, D, h, w], codes
+        let encode = { let ze = try self.encoder(x); return (ze, try self.quantizer(ze)) }   // [B, D, h, w], codes
+        let (ze, q) = try codesFixed ? Tensor.noGrad(encode) : encode()
         let reconstruction = try decoder(q.quantized)             // [B, 3, H, W]
         let latents = try ze.permute([0, 2, 3, 1]).reshape([-1, config.codeDim])
         return Forward(reconstruction: reconstruction, latents: latents, quantized: q)

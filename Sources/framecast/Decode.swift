@@ -42,7 +42,7 @@ struct Decode: ParsableCommand {
         Torch.setThreads(threads ?? Torch.allCores)
         let clip = try CodeClip.read(path: codes)
         let tok = try LoadedTokenizer(tokenizer)
-        try clip.validate(against: tok.hash, codebookSize: tok.config.codebookSize, file: codes)
+        try tok.check(clip, file: codes)
         let w = clip.frameWidth * scale, h = clip.frameHeight * scale
         let source = try sideBySide.map { try VideoReader(path: $0, size: (clip.frameWidth, clip.frameHeight), fit: .crop) }
         let panels = source == nil ? 1 : 2

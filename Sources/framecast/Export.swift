@@ -48,7 +48,7 @@ struct Export: ParsableCommand {
         var clips: [CodeClip] = []
         for path in codes {
             let clip = try CodeClip.read(path: path)
-            try clip.validate(against: tok.hash, codebookSize: tok.config.codebookSize, file: path)
+            try tok.check(clip, file: path)
             clips.append(clip)
         }
         var truth: SideBySide.Truth?
@@ -56,7 +56,7 @@ struct Export: ParsableCommand {
             let start = clips[0].sourceStart ?? 0
             if sideBySide.hasSuffix(".codes.safetensors") {
                 let clip = try CodeClip.read(path: sideBySide)
-                try clip.validate(against: tok.hash, codebookSize: tok.config.codebookSize, file: sideBySide)
+                try tok.check(clip, file: sideBySide)
                 let end = min(clip.frames, start + clips.map(\.frames).max()!)
                 guard start < end else { throw MediaError(sideBySide, "has \(clip.frames) frames; the prediction starts at frame \(start)") }
                 truth = .codes(clip.excerpt(from: start, to: end))

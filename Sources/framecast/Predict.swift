@@ -105,7 +105,7 @@ struct Predict: ParsableCommand {
         let clip: CodeClip
         if input.hasSuffix(".codes.safetensors") {
             clip = try CodeClip.read(path: input)
-            try clip.validate(against: tok.hash, codebookSize: tok.config.codebookSize, file: input)   // codes of this tokenizer
+            try tok.check(clip, file: input)
         } else {
             clip = try tok.encode(video: input, limit: needed)
         }

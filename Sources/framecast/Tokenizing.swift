@@ -14,19 +14,27 @@ struct LoadedTokenizer {
 
     init(_ path: String) throws {
         let (model, metadata, _) = try TokenizerCheckpoint.load(path)
-        self.model = model
-        hash = try TokenizerCheckpoint.codesHash(model, metadata: metadata)
-        self.path = path
+        self.init(model: model, hash: try TokenizerCheckpoint.codesHash(model, metadata: metadata), path: path)
     }
 
     /// An in-memory model (e.g. a fresh one for benchmarks); `path` only names it.
     init(model: VQVAE, path: String) throws {
+        self.init(model: model, hash: try TokenizerCheckpoint.contentHash(model), path: path)
+    }
+
+    private init(model: VQVAE, hash: String, path: String) {
         self.model = model
-        hash = try TokenizerCheckpoint.contentHash(model)
+        self.hash = hash
         self.path = path
     }
 
     var config: VQVAEConfig { model.config }
+
+    /// Checks that `clip` (read from `file`) holds this tokenizer's codes.
+    /// - Throws: `CodeFileError` naming the file and both hashes, or the codebook sizes.
+    func check(_ clip: CodeClip, file: String) throws {
+        try clip.validate(against: hash, codebookSize: config.codebookSize, file: file)
+    }
 
     /// Encodes a video (streaming, in batches) into a code clip with its sidecar's actions; with
     /// `limit`, only its first `limit` frames (the sidecar must then cover at least those).
