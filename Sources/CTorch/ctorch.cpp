@@ -422,10 +422,30 @@ ct_tensor_t ct_linear(ct_tensor_t x, ct_tensor_t w, ct_tensor_t b) {
     return at::linear(X, W, OPT(b));
   });
 }
+namespace {
+thread_local bool g_conv_bfloat16 = false;
+}
+int ct_set_conv_bfloat16(int flag) {
+  int previous = g_conv_bfloat16 ? 1 : 0;
+  g_conv_bfloat16 = flag != 0;
+  return previous;
+}
+int ct_conv_bfloat16(void) { return g_conv_bfloat16 ? 1 : 0; }
+
 ct_tensor_t ct_conv2d(ct_tensor_t x, ct_tensor_t w, ct_tensor_t b, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
                       int64_t dh, int64_t dw, int64_t groups) {
   return guard_t([&] {
-    return at::conv2d(T(x), T(w), OPT(b), {sh, sw}, {ph, pw}, {dh, dw}, groups);
+    const auto &X = T(x), &W = T(w);
+    if (g_conv_bfloat16 && X.scalar_type() == at::kFloat && W.scalar_type() == at::kFloat) {
+      auto bias = b ? c10::optional<at::Tensor>(T(b).to(at::kBFloat16)) : c10::nullopt;
+      // oneDNN's bfloat16 kernels work channels-last: cast and re-lay the input in one copy, and
+      // return the output NCHW float32 in one copy.
+      const auto cl = at::MemoryFormat::ChannelsLast;
+      return at::conv2d(X.to(at::kBFloat16, false, false, cl), W.to(at::kBFloat16, false, false, cl), bias,
+                        {sh, sw}, {ph, pw}, {dh, dw}, groups)
+          .to(at::kFloat, false, false, at::MemoryFormat::Contiguous);
+    }
+    return at::conv2d(X, W, OPT(b), {sh, sw}, {ph, pw}, {dh, dw}, groups);
   });
 }
 ct_tensor_t ct_group_norm(ct_tensor_t x, int64_t g, ct_tensor_t w, ct_tensor_t b, double eps) {

@@ -258,6 +258,17 @@ extension Tensor {
     }
     public static var isGradEnabled: Bool { ct_grad_enabled() == 1 }
 
+    /// Runs `body` with float32 convolutions computed in bfloat16 on this thread: inputs, weights
+    /// and biases are rounded to bfloat16 and outputs return as float32, so everything else (norms,
+    /// losses, parameters, optimizer state) stays float32. Pays where oneDNN has bfloat16 kernels
+    /// (AMX: ~5x a float32 convolution); see docs/numerics.md.
+    public static func convolutionsInBFloat16<R>(_ enabled: Bool = true, _ body: () throws -> R) rethrows -> R {
+        let previous = ct_set_conv_bfloat16(enabled ? 1 : 0)
+        defer { _ = ct_set_conv_bfloat16(previous) }
+        return try body()
+    }
+    public static var areConvolutionsInBFloat16: Bool { ct_conv_bfloat16() == 1 }
+
     // In-place updates (use inside `Tensor.noGrad` for parameters).
     public func addInPlace(_ other: Tensor, alpha: Double = 1) throws {
         try Tensor.check("add_", [self, other]) { ct_add_($0[0], $0[1], alpha) }

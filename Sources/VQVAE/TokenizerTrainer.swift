@@ -24,14 +24,18 @@ public struct TokenizerTrainingOptions: Codable, Sendable, Equatable {
     /// Train only the decoder: the encoder and codebook stay fixed (no gradient, no EMA updates, no
     /// restarts), so every frame keeps its codes and code files and priors made with them stay valid.
     public var decoderOnly = false
+    /// Compute the training forward pass's convolutions in bfloat16 (parameters, norms, losses and
+    /// optimizer state stay float32). Evaluation, encoding and decoding stay float32.
+    public var bfloat16Convolutions = false
 
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
         case steps, batch, learningRate, warmup, edgeWeight, ssimWeight, gradientClip, seed, decoderOnly
+        case bfloat16Convolutions
     }
 
-    /// Checkpoints written before `ssimWeight` / `decoderOnly` existed read as 0 / false.
+    /// Checkpoints written before `ssimWeight` / `decoderOnly` / `bfloat16Convolutions` existed read as 0 / false.
     public init(from decoder: any Swift.Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         steps = try c.decode(Int.self, forKey: .steps)
@@ -43,6 +47,7 @@ public struct TokenizerTrainingOptions: Codable, Sendable, Equatable {
         gradientClip = try c.decode(Double.self, forKey: .gradientClip)
         seed = try c.decode(UInt64.self, forKey: .seed)
         decoderOnly = try c.decodeIfPresent(Bool.self, forKey: .decoderOnly) ?? false
+        bfloat16Convolutions = try c.decodeIfPresent(Bool.self, forKey: .bfloat16Convolutions) ?? false
     }
 }
 
@@ -142,7 +147,9 @@ public final class TokenizerTrainer {
         Torch.manualSeed(options.seed &+ UInt64(next) &* 7919)
         let x = try FrameTensor.fromBytes(data.gather(batchIndices(step: next)), count: options.batch,
                                           width: data.width, height: data.height)
-        let out = try model.forward(x, codesFixed: options.decoderOnly)
+        let out = try Tensor.convolutionsInBFloat16(options.bfloat16Convolutions) {
+            try model.forward(x, codesFixed: options.decoderOnly)
+        }
         let recon = try F.mseLoss(out.reconstruction, x)
         var loss = recon
         if !options.decoderOnly {

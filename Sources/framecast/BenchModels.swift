@@ -45,6 +45,9 @@ struct BenchTokenizer: ParsableCommand {
     @Option(help: "Compute threads (default: all cores).")
     var threads: Int?
 
+    @Flag(help: "Train with the convolutions in bfloat16, as train tokenizer --bfloat16 (encode and decode stay float32).")
+    var bfloat16 = false
+
     func validate() throws {
         guard batch >= 1, steps >= 1, codingBatches >= 1, runs >= 1 else {
             throw ValidationError("--batch, --steps, --coding-batches and --runs must be at least 1")
@@ -104,6 +107,7 @@ struct BenchTokenizer: ParsableCommand {
         var options = TokenizerTrainingOptions()
         options.batch = batch
         options.steps = runs * steps + 3
+        options.bfloat16Convolutions = bfloat16
         let measured = self.peak == nil
         let peak = try self.peak ?? Self.measuredPeak()
         let trainer = try TokenizerTrainer(model: model, options: options, data: bank)

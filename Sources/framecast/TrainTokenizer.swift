@@ -92,6 +92,9 @@ struct TrainTokenizer: ParsableCommand {
     @Flag(help: "Train only the decoder of the --init tokenizer; its encoder and codebook (so its codes) stay fixed.")
     var decoderOnly = false
 
+    @Flag(help: "Compute the training convolutions in bfloat16 (weights, norms, losses stay float32); fast on CPUs with AMX.")
+    var bfloat16 = false
+
     func validate() throws {
         guard runOptions.resume || clips != nil else { throw ValidationError("--clips is required (unless --resume)") }
         guard steps > 0, batch > 0 else { throw ValidationError("--steps and --batch must be positive") }
@@ -161,6 +164,7 @@ struct TrainTokenizer: ParsableCommand {
             options.ssimWeight = ssimWeight
             options.seed = runOptions.seed
             options.decoderOnly = decoderOnly
+            options.bfloat16Convolutions = bfloat16
             Torch.manualSeed(runOptions.seed)
             let model = try initial?.model ?? VQVAE(config: config)
             if let initial, decoderOnly {

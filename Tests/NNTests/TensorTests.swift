@@ -129,6 +129,56 @@ final class TensorTests: XCTestCase {
         XCTAssertThrowsError(try Tensor.zeros([3, 4]).channelsLast()) { XCTAssert("\($0)".contains("[3, 4]") && "\($0)".contains("4-D"), "\($0)") }
     }
 
+    func testConvolutionsInBFloat16() throws {
+        let x = try Tensor.randn([2, 8, 6, 6])
+        let conv = Conv2d(8, 16, kernelSize: 3, padding: 1)
+        let exact = try conv(x)
+        let g = try Tensor.randn([2, 16, 6, 6])
+        try (exact * g).sum().backward()
+        let exactGrad = try XCTUnwrap(conv.weight.grad).floats()
+        conv.zeroGrad()
+
+        XCTAssertFalse(Tensor.areConvolutionsInBFloat16)
+        let rounded = try Tensor.convolutionsInBFloat16 {
+            XCTAssertTrue(Tensor.areConvolutionsInBFloat16)
+            return try conv(x)
+        }
+        XCTAssertFalse(Tensor.areConvolutionsInBFloat16)
+        XCTAssertEqual(rounded.dtype, .float32)
+        XCTAssertEqual(rounded.shape, [2, 16, 6, 6])
+        XCTAssertTrue(rounded.isContiguous)
+        // The reference: inputs rounded to bfloat16, the convolution in float64, the output rounded
+        // to bfloat16 (2^-8 relative).
+        func bf16(_ t: Tensor) throws -> Tensor { try t.to(.bfloat16).to(.float64) }
+        let reference = try F.conv2d(bf16(x), bf16(conv.weight), conv.bias.map(bf16), padding: 1).doubles()
+        let got = try rounded.floats(), full = try exact.floats()
+        var differs = 0
+        for i in got.indices {
+            XCTAssertEqual(Double(got[i]), reference[i], accuracy: 1e-3 + abs(reference[i]) / 256, "output \(i)")
+            if abs(got[i] - full[i]) > 1e-5 { differs += 1 }
+        }
+        XCTAssertGreaterThan(differs, got.count / 2, "the convolution did not run in bfloat16")
+        // Gradients reach the float32 weight through the casts, close to the float32 ones.
+        try (rounded * g).sum().backward()
+        let grad = try XCTUnwrap(conv.weight.grad)
+        XCTAssertEqual(grad.dtype, .float32)
+        let scale = exactGrad.map { abs($0) }.max()!
+        for (a, b) in zip(try grad.floats(), exactGrad) { XCTAssertEqual(a, b, accuracy: 0.03 * scale) }
+
+        // Other dtypes are untouched, the flag nests, and a throwing body restores it.
+        let x64 = try x.to(.float64), w64 = try conv.weight.to(.float64)
+        let inScope = try Tensor.convolutionsInBFloat16 { try F.conv2d(x64, w64, padding: 1) }
+        XCTAssertEqual(inScope.dtype, .float64)
+        XCTAssertEqual(try inScope.doubles(), try F.conv2d(x64, w64, padding: 1).doubles())
+        Tensor.convolutionsInBFloat16 {
+            Tensor.convolutionsInBFloat16(false) { XCTAssertFalse(Tensor.areConvolutionsInBFloat16) }
+            XCTAssertTrue(Tensor.areConvolutionsInBFloat16)
+        }
+        struct Failure: Error {}
+        XCTAssertThrowsError(try Tensor.convolutionsInBFloat16 { throw Failure() })
+        XCTAssertFalse(Tensor.areConvolutionsInBFloat16)
+    }
+
     func testShapeErrorsThrowWithShapes() throws {
         let a = try Tensor.zeros([2, 3]), b = try Tensor.zeros([4, 5])
         XCTAssertThrowsError(try a.matmul(b)) { error in

@@ -88,6 +88,15 @@ final class VQVAETests: TwoThreadTestCase {
     }
 
     func testTrainingBeatsTheUntrainedModelByAWideMargin() throws {
+        try trainTinyModel(bfloat16: false)
+    }
+
+    /// The same run with the training convolutions in bfloat16 learns as well.
+    func testBFloat16TrainingBeatsTheUntrainedModelByAWideMargin() throws {
+        try trainTinyModel(bfloat16: true)
+    }
+
+    private func trainTinyModel(bfloat16: Bool) throws {
         Torch.manualSeed(3)
         let bank = Self.syntheticBank(64)
         // Validation: the same scene at phases the training frames never show.
@@ -100,10 +109,12 @@ final class VQVAETests: TwoThreadTestCase {
         options.batch = 16
         options.learningRate = 2e-3
         options.warmup = 20
+        options.bfloat16Convolutions = bfloat16
         let trainer = try TokenizerTrainer(model: model, options: options, data: bank)
         while trainer.step < options.steps { _ = try trainer.trainStep() }
+        XCTAssertFalse(Tensor.areConvolutionsInBFloat16)
         let after = try model.evaluate(shifted)
-        print("tiny tokenizer PSNR: untrained \(before.psnr) dB, trained \(after.psnr) dB; SSIM \(before.ssim) → \(after.ssim); codes used \(after.codesUsed)/32")
+        print("tiny tokenizer (\(bfloat16 ? "bfloat16" : "float32") convolutions) PSNR: untrained \(before.psnr) dB, trained \(after.psnr) dB; SSIM \(before.ssim) → \(after.ssim); codes used \(after.codesUsed)/32")
         XCTAssertLessThan(before.psnr, 15)
         XCTAssertGreaterThan(after.psnr, 22)
         XCTAssertGreaterThan(after.psnr - before.psnr, 10)
@@ -146,7 +157,7 @@ final class VQVAETests: TwoThreadTestCase {
         }
     }
 
-    func testTrainingOptionsWithoutTheSSIMWeightReadAsZero() throws {
+    func testTrainingOptionsWithoutNewerFieldsReadAsDefaults() throws {
         var options = TokenizerTrainingOptions()
         options.ssimWeight = 0.25
         let json = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
@@ -154,6 +165,12 @@ final class VQVAETests: TwoThreadTestCase {
         let old = json.replacingOccurrences(of: #","ssimWeight":0.25"#, with: "").replacingOccurrences(of: #""ssimWeight":0.25,"#, with: "")
         XCTAssertFalse(old.contains("ssimWeight"))
         XCTAssertEqual(try JSONDecoder().decode(TokenizerTrainingOptions.self, from: Data(old.utf8)).ssimWeight, 0)
+
+        options.bfloat16Convolutions = true
+        var fields = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(options)) as? [String: Any])
+        XCTAssertTrue(try JSONDecoder().decode(TokenizerTrainingOptions.self, from: JSONSerialization.data(withJSONObject: fields)).bfloat16Convolutions)
+        fields["bfloat16Convolutions"] = nil
+        XCTAssertFalse(try JSONDecoder().decode(TokenizerTrainingOptions.self, from: JSONSerialization.data(withJSONObject: fields)).bfloat16Convolutions)
     }
 
     func testEncoderDepthIsSetApartFromTheDecoders() throws {

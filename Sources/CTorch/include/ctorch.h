@@ -140,6 +140,11 @@ ct_tensor_t ct_bmm(ct_tensor_t a, ct_tensor_t b);
 ct_tensor_t ct_conv2d(ct_tensor_t x, ct_tensor_t w, ct_tensor_t b_or_null,
                       int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w,
                       int64_t dil_h, int64_t dil_w, int64_t groups);
+// While set (thread-local, like grad mode), float32 convolutions compute in bfloat16: input,
+// weight and bias are rounded to bfloat16, the output comes back as float32 (the casts are part
+// of the autograd graph, so gradients reach the float32 parameters). Returns the previous flag.
+int ct_set_conv_bfloat16(int flag);
+int ct_conv_bfloat16(void);
 ct_tensor_t ct_group_norm(ct_tensor_t x, int64_t groups, ct_tensor_t w_or_null, ct_tensor_t b_or_null, double eps);
 ct_tensor_t ct_layer_norm(ct_tensor_t x, const int64_t *normalized_shape, int nd,
                           ct_tensor_t w_or_null, ct_tensor_t b_or_null, double eps);
