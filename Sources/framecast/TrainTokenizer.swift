@@ -92,7 +92,7 @@ struct TrainTokenizer: ParsableCommand {
     @Flag(help: "Train only the decoder of the --init tokenizer; its encoder and codebook (so its codes) stay fixed.")
     var decoderOnly = false
 
-    @Flag(help: "Compute the training convolutions in bfloat16 (weights, norms, losses stay float32); fast on CPUs with AMX.")
+    @Flag(help: "Compute the training convolutions in bfloat16 (weights, norms, losses stay float32): faster on CPUs with AMX, slower on CPUs without bfloat16 instructions.")
     var bfloat16 = false
 
     func validate() throws {
@@ -179,6 +179,11 @@ struct TrainTokenizer: ParsableCommand {
         let model = trainer.model
         FileHandle.standardError.write(Data("tokenizer: \(model.parameterCount) parameters, grid \(config.gridWidth)x\(config.gridHeight), K=\(config.codebookSize), D=\(config.codeDim), \(Torch.threads) threads\n".utf8))
 
+        if trainer.options.bfloat16Convolutions {
+            let note = CPUFlags.bfloat16Support.map { "convolutions in bfloat16 (this CPU has \($0))" }
+                ?? "warning: convolutions in bfloat16, but this CPU has neither AMX nor AVX512-BF16: expect them slower than float32"
+            FileHandle.standardError.write(Data("tokenizer: \(note)\n".utf8))
+        }
         try run.applyBudget(minutes: runOptions.minutes, probeSteps: 20, to: trainer)
         let total = trainer.options.steps
         let progress = Progress("train tokenizer", total: total, unit: "steps", from: trainer.step)
