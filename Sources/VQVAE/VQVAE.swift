@@ -63,7 +63,8 @@ public final class VQVAE {
     /// encoder and quantizer run without gradient (only the decoder learns).
     func forward(_ x: Tensor, codesFixed: Bool = false) throws -> Forward {
         let encode = { let ze = try self.encoder(x); return (ze, try self.quantizer(ze)) }   // [B, D, h, w], codes
-        let (ze, q) = try codesFixed ? Tensor.noGrad(encode) : encode()
+        // Fixed codes are those `encode` picks: float32 whatever the training precision.
+        let (ze, q) = try codesFixed ? Tensor.noGrad { try Tensor.convolutionsInBFloat16(false, encode) } : encode()
         let reconstruction = try decoder(q.quantized)             // [B, 3, H, W]
         let latents = try ze.permute([0, 2, 3, 1]).reshape([-1, config.codeDim])
         return Forward(reconstruction: reconstruction, latents: latents, quantized: q)

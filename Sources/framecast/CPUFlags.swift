@@ -10,6 +10,9 @@ enum CPUFlags {
         return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
     }()
 
+    /// AMX tiles with bfloat16: where `train tokenizer` computes convolutions in bfloat16 by default.
+    static var hasAMX: Bool { current.contains("amx_bf16") }
+
     /// How oneDNN can run bfloat16 convolutions here, for the training log: AMX tiles, AVX-512
     /// BF16 instructions, or neither (then bfloat16 is emulated and slower than float32).
     static var bfloat16Support: String? {

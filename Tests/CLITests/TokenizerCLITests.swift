@@ -96,6 +96,29 @@ final class TokenizerCLITests: XCTestCase {
         XCTAssertNotEqual(fullReport["codes_hash"] as? String, report["codes_hash"] as? String)
     }
 
+    func testBFloat16TrainingIsRecordedAndSaysWhatTheCPUOffers() throws {
+        let run = fixture.file("bf16")
+        let result = try ProcessRunner.framecast(["train", "tokenizer", "--clips", try clip(), "--steps", "3", "--bfloat16",
+                                                  "--checkpoint-every", "1", "--out", run] + Self.tinyArgs)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("tokenizer: convolutions in bfloat16 (this CPU has")
+                      || result.stderr.contains("tokenizer: warning: convolutions in bfloat16, but this CPU has neither"), result.stderr)
+        // The checkpoint's options (safetensors metadata) carry the setting, so --resume keeps it.
+        let data = try Data(contentsOf: URL(fileURLWithPath: run + "/checkpoint.safetensors"))
+        let length = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let header = try XCTUnwrap(JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + length))) as? [String: Any])
+        let options = try XCTUnwrap((header["__metadata__"] as? [String: String])?["options"])
+        XCTAssertTrue(options.contains(#""bfloat16Convolutions":true"#), options)
+
+        let off = try ProcessRunner.framecast(["train", "tokenizer", "--clips", try clip(), "--steps", "1", "--no-bfloat16",
+                                               "--out", fixture.file("bf16-off")] + Self.tinyArgs)
+        XCTAssertEqual(off.status, 0, off.stderr)
+        XCTAssertFalse(off.stderr.contains("bfloat16"), off.stderr)
+        let resumed = try ProcessRunner.framecast(["train", "tokenizer", "--out", run, "--resume", "--no-bfloat16"])
+        XCTAssertNotEqual(resumed.status, 0)
+        XCTAssertTrue(resumed.stderr.contains("--resume keeps the run's setting"), resumed.stderr)
+    }
+
     func testKilledRunLeavesAValidCheckpointAndResumeFinishes() throws {
         let video = try clip()
         let run = fixture.file("killed")

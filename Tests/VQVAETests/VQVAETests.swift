@@ -202,6 +202,20 @@ final class VQVAETests: TwoThreadTestCase {
         XCTAssertTrue(light.problems.contains { $0.contains("encoder blocks") }, "\(light.problems)")
     }
 
+    func testFixedCodesAreFloat32CodesUnderTheBFloat16Flag() throws {
+        Torch.manualSeed(6)
+        let model = try VQVAE(config: Self.tiny)
+        let bank = Self.syntheticBank(16)
+        let x = try FrameTensor.fromBytes(bank.bytes, count: 16, width: 16, height: 16)
+        let codes = try model.encode(frames: bank.bytes, count: 16).map(Int64.init)
+        let float32 = try model.forward(x, codesFixed: true)
+        let mixed = try Tensor.convolutionsInBFloat16 { try model.forward(x, codesFixed: true) }
+        XCTAssertEqual(try mixed.quantized.indices.reshape([-1]).int64s(), codes)
+        XCTAssertEqual(try float32.quantized.indices.reshape([-1]).int64s(), codes)
+        // The decoder did run in bfloat16.
+        XCTAssertNotEqual(try mixed.reconstruction.floats(), try float32.reconstruction.floats())
+    }
+
     func testDecoderOnlyTrainingChangesOnlyTheDecoder() throws {
         Torch.manualSeed(5)
         let model = try VQVAE(config: Self.tiny)
