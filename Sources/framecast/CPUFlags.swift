@@ -16,7 +16,7 @@ enum CPUFlags {
     /// How oneDNN can run bfloat16 convolutions here, for the training log: AMX tiles, AVX-512
     /// BF16 instructions, or neither (then bfloat16 is emulated and slower than float32).
     static var bfloat16Support: String? {
-        if current.contains("amx_bf16") { return "AMX" }
+        if hasAMX { return "AMX" }
         if current.contains("avx512_bf16") { return "AVX512-BF16" }
         return nil
     }
