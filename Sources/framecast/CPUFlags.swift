@@ -10,13 +10,11 @@ enum CPUFlags {
         return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
     }()
 
-    /// AMX tiles with bfloat16: where `train tokenizer` computes convolutions in bfloat16 by default.
-    static var hasAMX: Bool { current.contains("amx_bf16") }
-
-    /// How oneDNN can run bfloat16 convolutions here, for the training log: AMX tiles, AVX-512
-    /// BF16 instructions, or neither (then bfloat16 is emulated and slower than float32).
+    /// How oneDNN runs bfloat16 convolutions here: on AMX tiles, with AVX-512 BF16 instructions,
+    /// or neither (nil: bfloat16 is emulated and slower than float32). Where it is not nil,
+    /// `train tokenizer` computes its convolutions in bfloat16 by default.
     static var bfloat16Support: String? {
-        if hasAMX { return "AMX" }
+        if current.contains("amx_bf16") { return "AMX" }
         if current.contains("avx512_bf16") { return "AVX512-BF16" }
         return nil
     }

@@ -28,8 +28,8 @@ struct TrainTokenizer: ParsableCommand {
             the same codes hash). On the default model it sharpened reconstructions (+0.48 dB) but not the \
             prior's predicted frames (README).
 
-            On a CPU with AMX the training convolutions run in bfloat16 (1.3-1.8x a step, the same quality \
-            per step); --no-bfloat16 keeps them float32. Evaluation, encoding and decoding are always float32, \
+            On a CPU with AMX or AVX512-BF16 the training convolutions run in bfloat16 (1.3-1.8x a step, the \
+            same quality per step); --no-bfloat16 keeps them float32. Evaluation, encoding and decoding are always float32, \
             so a model's codes do not depend on it.
 
             Examples:
@@ -96,7 +96,7 @@ struct TrainTokenizer: ParsableCommand {
     @Flag(help: "Train only the decoder of the --init tokenizer; its encoder and codebook (so its codes) stay fixed.")
     var decoderOnly = false
 
-    @Flag(inversion: .prefixedNo, help: "Compute the training convolutions in bfloat16 (weights, norms, losses stay float32; evaluation and codes stay float32). Default: on where the CPU has AMX (1.3-1.8x a step there), off elsewhere.")
+    @Flag(inversion: .prefixedNo, help: "Compute the training convolutions in bfloat16 (weights, norms, losses stay float32; evaluation and codes stay float32). Default: on where the CPU has AMX or AVX512-BF16 (1.3-1.8x a step there), off elsewhere.")
     var bfloat16: Bool?
 
     func validate() throws {
@@ -169,7 +169,7 @@ struct TrainTokenizer: ParsableCommand {
             options.ssimWeight = ssimWeight
             options.seed = runOptions.seed
             options.decoderOnly = decoderOnly
-            options.bfloat16Convolutions = bfloat16 ?? CPUFlags.hasAMX
+            options.bfloat16Convolutions = bfloat16 ?? (CPUFlags.bfloat16Support != nil)
             Torch.manualSeed(runOptions.seed)
             let model = try initial?.model ?? VQVAE(config: config)
             if let initial, decoderOnly {
