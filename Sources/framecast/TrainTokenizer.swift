@@ -29,8 +29,8 @@ struct TrainTokenizer: ParsableCommand {
             prior's predicted frames (README).
 
             On a CPU with AMX or AVX512-BF16 the training convolutions run in bfloat16 (1.3-1.8x a step, the \
-            same quality per step); --no-bfloat16 keeps them float32. Evaluation, encoding and decoding are always float32, \
-            so a model's codes do not depend on it.
+            same quality per step); --no-bfloat16 keeps them float32. Evaluation, encoding and decoding are \
+            always float32, so a model's codes do not depend on it.
 
             Examples:
               framecast train tokenizer --clips Clips/manifest.json --steps 2000 --out runs/tok
