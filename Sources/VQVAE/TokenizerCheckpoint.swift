@@ -35,6 +35,11 @@ public enum TokenizerCheckpoint {
             metadata["step"] = String(trainer.step)
             metadata["options"] = try jsonString(trainer.options)
             tensors += trainer.optimizer.namedState.map { ("optimizer.\($0.0)", $0.1) }
+            if let discriminator = trainer.discriminator, let optimizer = trainer.discriminatorOptimizer {
+                metadata["discriminator_step"] = String(optimizer.step)
+                tensors += discriminator.namedParameters(prefix: "discriminator")
+                tensors += optimizer.namedState.map { ("discriminator_optimizer.\($0.0)", $0.1) }
+            }
         }
         try Checkpoint.save(tensors, metadata: metadata, to: path, storeFloatsAs: compact ? .f16 : .f32)
     }
@@ -93,12 +98,26 @@ public enum TokenizerCheckpoint {
             throw CheckpointError(path, "not a training checkpoint (no optimizer state); it can be used as a tokenizer but not resumed")
         }
         let trainer = try TokenizerTrainer(model: model, options: options, data: data)
-        var state: [String: Tensor] = [:]
-        for (name, tensor) in tensors where name.hasPrefix("optimizer.") { state[String(name.dropFirst("optimizer.".count))] = tensor }
+        func withPrefix(_ prefix: String) -> [String: Tensor] {
+            var out: [String: Tensor] = [:]
+            for (name, tensor) in tensors where name.hasPrefix(prefix) { out[String(name.dropFirst(prefix.count))] = tensor }
+            return out
+        }
         do {
-            try trainer.optimizer.loadState(state, step: step)
+            try trainer.optimizer.loadState(withPrefix("optimizer."), step: step)
         } catch {
             throw CheckpointError(path, "optimizer state does not match the model (\(error))")
+        }
+        if let discriminator = trainer.discriminator, let optimizer = trainer.discriminatorOptimizer {
+            guard let discriminatorStep = metadata["discriminator_step"].flatMap(Int.init) else {
+                throw CheckpointError(path, "the run trains a discriminator but the checkpoint has no discriminator state")
+            }
+            do {
+                try discriminator.load(withPrefix("discriminator."))
+                try optimizer.loadState(withPrefix("discriminator_optimizer."), step: discriminatorStep)
+            } catch {
+                throw CheckpointError(path, "discriminator state does not match (\(error))")
+            }
         }
         return (trainer, metadata)
     }

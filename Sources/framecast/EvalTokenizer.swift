@@ -68,6 +68,7 @@ struct EvalTokenizer: ParsableCommand {
             ("grid", "\(c.gridWidth)x\(c.gridHeight), K=\(c.codebookSize), D=\(c.codeDim)"),
             ("PSNR", String(format: "%.2f dB (per frame, capped at 50); %.2f dB of the mean MSE", e.psnr, e.psnrOfMeanMSE)),
             ("SSIM", String(format: "%.4f", e.ssim)),
+            ("sharpness", String(format: "%.3f (edge detail of the reconstructions / the frames')", e.sharpness)),
             ("codes used", String(format: "%d/%d (%.1f%%)", e.codesUsed, e.codebookSize, e.usage * 100)),
             ("perplexity", String(format: "%.1f", e.perplexity)),
             ("bits/frame", String(format: "%.0f (compression %.1fx vs 8-bit RGB)", e.bitsPerFrame, e.compressionRatio)),

@@ -40,8 +40,8 @@ struct ReportPage {
 
         body.append("<h2>Tokenizer</h2>")
         let t = tokenizer
-        body.append(table(["frames", "PSNR (dB, per frame, capped at 50)", "PSNR of mean MSE", "SSIM", "codes used", "perplexity", "bits/frame", "compression"], [[
-            "\(t.frames)", f(t.psnr), f(t.psnrOfMeanMSE), f(t.ssim, 3), "\(t.codesUsed)/\(t.codebookSize) (\(f(t.usage * 100, 1)) %)",
+        body.append(table(["frames", "PSNR (dB, per frame, capped at 50)", "PSNR of mean MSE", "SSIM", "sharpness (edge detail vs source)", "codes used", "perplexity", "bits/frame", "compression"], [[
+            "\(t.frames)", f(t.psnr), f(t.psnrOfMeanMSE), f(t.ssim, 3), f(t.sharpness, 3), "\(t.codesUsed)/\(t.codebookSize) (\(f(t.usage * 100, 1)) %)",
             f(t.perplexity, 1), f(t.bitsPerFrame, 0), "\(f(t.compressionRatio, 1))×",
         ]]))
         if let counts = t.codeCounts { body.append(image(usagePlot(counts), alt: "codebook usage")) }

@@ -161,6 +161,8 @@ final class TokenizerCLITests: XCTestCase {
             let result = try ProcessRunner.framecast(["eval", "tokenizer", "--tokenizer", model, "--clips", manifest, "--json"] + extra)
             XCTAssertEqual(result.status, 0, result.stderr)
             let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            let sharpness = try XCTUnwrap(object?["sharpness"] as? Double)
+            XCTAssertTrue(sharpness > 0 && sharpness < 2, "sharpness \(sharpness)")
             return object?["frames"] as? Int
         }
         XCTAssertEqual(try frames([]), 30)                      // val.mp4
@@ -181,6 +183,13 @@ final class TokenizerCLITests: XCTestCase {
         let ssim = try ProcessRunner.framecast(["train", "tokenizer", "--clips", video, "--ssim-weight=-0.5", "--out", fixture.file("bad")])
         XCTAssertEqual(ssim.status, 64)
         XCTAssertTrue(ssim.stderr.contains("--ssim-weight must not be negative"), ssim.stderr)
+        let adversarial = try ProcessRunner.framecast(["train", "tokenizer", "--clips", video, "--adversarial-weight=-1", "--out", fixture.file("bad")])
+        XCTAssertEqual(adversarial.status, 64)
+        XCTAssertTrue(adversarial.stderr.contains("--adversarial-weight must not be negative"), adversarial.stderr)
+        let budget = try ProcessRunner.framecast(["train", "tokenizer", "--clips", video, "--adversarial-weight", "0.5",
+                                                  "--adversarial-start", "100", "--minutes", "5", "--out", fixture.file("bad")])
+        XCTAssertEqual(budget.status, 64)
+        XCTAssertTrue(budget.stderr.contains("which run without the discriminator"), budget.stderr)
         let alone = try ProcessRunner.framecast(["train", "tokenizer", "--clips", video, "--decoder-only", "--out", fixture.file("bad")])
         XCTAssertEqual(alone.status, 64)
         XCTAssertTrue(alone.stderr.contains("--decoder-only needs --init"), alone.stderr)

@@ -36,6 +36,27 @@ final class MetricsTests: XCTestCase {
         XCTAssertGreaterThan(ImageMetrics.ssim(a, shifted, width: 32, height: 32), 0.98)
     }
 
+    func testGradientEnergyByHandAndUnderBlur() {
+        XCTAssertEqual(ImageMetrics.gradientEnergy([UInt8](repeating: 90, count: 4 * 4 * 3), width: 4, height: 4), 0)
+        // 2×2, black left column, white right: two horizontal steps of 255 (luma weights sum to 1), none vertical.
+        let step = image(2, 2) { x, _, _ in x * 255 }
+        XCTAssertEqual(ImageMetrics.gradientEnergy(step, width: 2, height: 2), 2 * 255 / 4, accuracy: 1e-9)
+        // Pure red: luma is 0.299 of the value.
+        let red = image(2, 2) { x, _, c in c == 0 ? x * 100 : 0 }
+        XCTAssertEqual(ImageMetrics.gradientEnergy(red, width: 2, height: 2), 2 * 29.9 / 4, accuracy: 1e-9)
+        // A checkerboard loses edge energy under a 3×3 box blur.
+        let board = image(16, 16) { x, y, _ in (x / 2 + y / 2) % 2 * 200 + 20 }
+        let blurred = image(16, 16) { x, y, c in
+            var sum = 0, n = 0
+            for dy in -1...1 { for dx in -1...1 where (0..<16).contains(x + dx) && (0..<16).contains(y + dy) {
+                sum += Int(board[((y + dy) * 16 + x + dx) * 3 + c]); n += 1
+            } }
+            return sum / n
+        }
+        XCTAssertLessThan(ImageMetrics.gradientEnergy(blurred, width: 16, height: 16),
+                          0.8 * ImageMetrics.gradientEnergy(board, width: 16, height: 16))
+    }
+
     func testSSIMMatchesAHandComputedFlatCase() {
         // Two flat images: variances are 0, so SSIM = (2·μa·μb + C1) / (μa² + μb² + C1).
         let a = [UInt8](repeating: 50, count: 16 * 16 * 3), b = [UInt8](repeating: 100, count: 16 * 16 * 3)

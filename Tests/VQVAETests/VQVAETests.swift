@@ -293,6 +293,7 @@ final class VQVAETests: TwoThreadTestCase {
         options.batch = 8
         options.warmup = 2
         (options.edgeWeight, options.ssimWeight) = (0.5, 0.1)  // every loss term, so each must resume exactly
+        (options.adversarialWeight, options.adversarialStart) = (0.2, 3)  // the discriminator is mid-training at step 5
         func fresh() throws -> TokenizerTrainer {
             Torch.manualSeed(options.seed)
             return try TokenizerTrainer(model: VQVAE(config: Self.tiny), options: options, data: bank)
@@ -308,5 +309,74 @@ final class VQVAETests: TwoThreadTestCase {
         XCTAssertEqual(resumed.step, 5)
         while resumed.step < 12 { _ = try resumed.trainStep() }
         XCTAssertEqual(try TokenizerCheckpoint.contentHash(resumed.model), try TokenizerCheckpoint.contentHash(straight.model))
+        let (a, b) = (try XCTUnwrap(resumed.discriminator), try XCTUnwrap(straight.discriminator))
+        XCTAssertEqual(resumed.discriminatorOptimizer?.step, 9)
+        for ((name, x), (_, y)) in zip(a.namedParameters, b.namedParameters) {
+            XCTAssertEqual(try x.floats(), try y.floats(), "discriminator \(name)")
+        }
+    }
+
+    /// Below `adversarialStart` the discriminator is untouched and the step is the plain one; with
+    /// a vanishing weight the adversarial path (gradients mixed at a detached x̂, then ⟨x̂, g⟩
+    /// backpropagated) moves the model exactly as the plain loss does.
+    func testAdversarialPathReducesToThePlainLossAtZeroWeight() throws {
+        let bank = Self.syntheticBank(32)
+        var options = TokenizerTrainingOptions()
+        options.batch = 8
+        options.warmup = 0
+        options.edgeWeight = 0.5
+        func trained(adversarial weight: Double, start: Int, steps: Int) throws -> TokenizerTrainer {
+            var o = options
+            (o.adversarialWeight, o.adversarialStart) = (weight, start)
+            Torch.manualSeed(1)
+            let trainer = try TokenizerTrainer(model: VQVAE(config: Self.tiny), options: o, data: bank)
+            while trainer.step < steps { _ = try trainer.trainStep() }
+            return trainer
+        }
+        let plain = try trained(adversarial: 0, start: 0, steps: 3)
+        let waiting = try trained(adversarial: 0.5, start: 3, steps: 3)
+        let vanishing = try trained(adversarial: 1e-12, start: 0, steps: 3)
+        XCTAssertEqual(try TokenizerCheckpoint.contentHash(waiting.model), try TokenizerCheckpoint.contentHash(plain.model))
+        XCTAssertEqual(waiting.discriminatorOptimizer?.step, 0)
+        XCTAssertEqual(vanishing.discriminatorOptimizer?.step, 3)
+        for ((name, p), (_, q)) in zip(plain.model.stateDict, vanishing.model.stateDict) {
+            let (x, y) = (try p.floats(), try q.floats())
+            let worst = zip(x, y).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThan(worst, 1e-4, name)
+        }
+        // A real weight moves the decoder elsewhere.
+        let adversarial = try trained(adversarial: 0.5, start: 0, steps: 3)
+        XCTAssertNotEqual(try TokenizerCheckpoint.contentHash(adversarial.model), try TokenizerCheckpoint.contentHash(plain.model))
+    }
+
+    /// The discriminator learns to tell frames from their reconstructions (hinge loss below its
+    /// value at D ≡ 0, which is 2) while the tokenizer still learns to reconstruct.
+    func testAdversarialTrainingTrainsBothSides() throws {
+        Torch.manualSeed(3)
+        let bank = Self.syntheticBank(64)
+        let model = try VQVAE(config: Self.tiny)
+        let before = try model.evaluate(bank)
+        var options = TokenizerTrainingOptions()
+        options.steps = 200
+        options.batch = 16
+        options.learningRate = 2e-3
+        options.warmup = 20
+        options.adversarialWeight = 0.1
+        options.adversarialStart = 100
+        let trainer = try TokenizerTrainer(model: model, options: options, data: bank)
+        var last: [TokenizerStepStats] = []
+        while trainer.step < options.steps {
+            let s = try trainer.trainStep()
+            XCTAssertEqual(s.adversarialScale > 0, s.step > 100, "step \(s.step)")
+            if s.step > 180 { last.append(s) }
+        }
+        XCTAssertEqual(trainer.discriminatorOptimizer?.step, 100)
+        let after = try model.evaluate(bank)
+        let discriminatorLoss = last.map(\.discriminator).reduce(0, +) / Double(last.count)
+        let scale = last.map(\.adversarialScale).reduce(0, +) / Double(last.count)
+        print("tiny adversarial run: PSNR \(before.psnr) → \(after.psnr) dB, discriminator hinge loss \(discriminatorLoss), scale \(scale)")
+        XCTAssertLessThan(discriminatorLoss, 1.9)
+        XCTAssertGreaterThan(scale, 0)
+        XCTAssertGreaterThan(after.psnr - before.psnr, 8)
     }
 }
