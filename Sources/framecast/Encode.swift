@@ -11,7 +11,8 @@ struct Encode: ParsableCommand {
             Each video becomes NAME.codes.safetensors: codes u16 [T, h, w], actions i32 [T] from the \
             NAME.actions.csv sidecar (-1 where there is none), episode_start u8 [T], and metadata (fps, source, \
             frame size, grid, K, tokenizer hash, action names). Frames are decoded a batch ahead on a second thread while the tokenizer encodes the current batch \
-            (--batch frames), so memory does not grow with the length of a video.
+            (--batch frames), so memory does not grow with the length of a video. Several videos are encoded \
+            side by side, one per --threads, each on one compute thread; a single video gets all of them.
 
             Examples:
               framecast encode Clips/my_way_home_s1.mp4 --tokenizer runs/tok/tokenizer.safetensors -o s1.codes.safetensors
@@ -37,10 +38,10 @@ struct Encode: ParsableCommand {
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one video or folder") }
         guard batch > 0 else { throw ValidationError("--batch must be positive") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() throws {
-        Torch.setThreads(threads ?? Torch.allCores)
         var videos: [String] = []
         for input in inputs { videos += try ClipSet.resolve(input).videos }
         let single = videos.count == 1 && output.hasSuffix(".codes.safetensors")
@@ -48,19 +49,92 @@ struct Encode: ParsableCommand {
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         }
         let tok = try LoadedTokenizer(tokenizer)
+        let threads = self.threads ?? Torch.allCores
         let progress = Progress("encode", total: videos.count, unit: "videos")
-        var totalFrames = 0
         let started = Date()
-        for (i, video) in videos.enumerated() {
-            let clip = try tok.encode(video: video, batch: batch)
+        let destinations = videos.map { video -> String in
             let name = URL(fileURLWithPath: video).deletingPathExtension().lastPathComponent
-            let path = single ? output : (output as NSString).appendingPathComponent(name + ".codes.safetensors")
-            try clip.write(path: path)
-            totalFrames += clip.frames
-            progress.update(i + 1, extra: "\(totalFrames) frames")
-            print("\(path): \(clip.frames) frames, grid \(clip.gridW)x\(clip.gridH), K=\(clip.codebookSize)")
+            return single ? output : (output as NSString).appendingPathComponent(name + ".codes.safetensors")
         }
+        let jobs = EncodeJobs(videos: videos, destinations: destinations, tokenizer: tok, batch: batch, progress: progress)
+        // Several videos: one per core, each on one compute thread (its frames decoded a batch ahead
+        // on another). Measured on 2 cores: ~20% more frames/s than one video at a time on both cores,
+        // whose OpenMP regions wait on the video-decoding thread. One video: all threads on it.
+        let workers = min(threads, videos.count)
+        if workers == 1 { Torch.setThreads(threads) }
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            if workers > 1 { Torch.setThreads(1) }  // OpenMP's thread count is per calling thread
+            jobs.work()
+        }
+        if let error = jobs.error { throw error }
         let seconds = Date().timeIntervalSince(started)
-        progress.finish(videos.count, extra: String(format: "%d frames, %.0f frames/s", totalFrames, Double(totalFrames) / seconds))
+        progress.finish(videos.count, extra: String(format: "%d frames, %.0f frames/s", jobs.totalFrames, Double(jobs.totalFrames) / seconds))
+    }
+}
+
+/// The videos of one `encode` run, handed out to worker threads one at a time; collects their
+/// results (printed in input order as they become available) and the first error, after which no
+/// new video is started. Workers share the tokenizer: encoding only reads its weights, which
+/// libtorch allows from several threads.
+private final class EncodeJobs: @unchecked Sendable {
+    private let lock = NSLock()
+    private let videos: [String]
+    private let destinations: [String]
+    private let tokenizer: LoadedTokenizer
+    private let batch: Int
+    private let progress: Progress
+    private var nextIndex = 0
+    private var lines: [Int: String] = [:]
+    private var printed = 0
+    private var done = 0
+    private(set) var totalFrames = 0
+    private(set) var error: (any Error)?
+
+    init(videos: [String], destinations: [String], tokenizer: LoadedTokenizer, batch: Int, progress: Progress) {
+        self.videos = videos
+        self.destinations = destinations
+        self.tokenizer = tokenizer
+        self.batch = batch
+        self.progress = progress
+    }
+
+    /// Encodes videos until none is left (or one failed).
+    func work() {
+        while let (index, video) = take() {
+            do {
+                let clip = try tokenizer.encode(video: video, batch: batch)
+                try clip.write(path: destinations[index])
+                finished(index, frames: clip.frames,
+                         line: "\(destinations[index]): \(clip.frames) frames, grid \(clip.gridW)x\(clip.gridH), K=\(clip.codebookSize)")
+            } catch {
+                failed(error)
+            }
+        }
+    }
+
+    /// The next video to encode, or nil when all are taken or one failed.
+    private func take() -> (Int, String)? {
+        lock.withLock {
+            guard error == nil, nextIndex < videos.count else { return nil }
+            defer { nextIndex += 1 }
+            return (nextIndex, videos[nextIndex])
+        }
+    }
+
+    private func finished(_ index: Int, frames: Int, line: String) {
+        lock.withLock {
+            totalFrames += frames
+            done += 1
+            lines[index] = line
+            while let next = lines.removeValue(forKey: printed) {
+                print(next)
+                printed += 1
+            }
+            progress.update(done, extra: "\(totalFrames) frames")
+        }
+    }
+
+    private func failed(_ error: any Error) {
+        lock.withLock { if self.error == nil { self.error = error } }
     }
 }

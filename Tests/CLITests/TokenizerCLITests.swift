@@ -50,6 +50,35 @@ final class TokenizerCLITests: XCTestCase {
         XCTAssertEqual(try reader.countRemaining(), 60)
     }
 
+    /// Several videos are encoded side by side (one per thread): the same codes as one at a time,
+    /// lines printed in input order, and a broken video among them fails the run naming it.
+    func testEncodingSeveralVideosSideBySideMatchesOneAtATime() throws {
+        let model = try tokenizer(), a = try clip(), b = try Fixtures.validationClip()
+        let folder = fixture.file("side-by-side")
+        let result = try ProcessRunner.framecast(["encode", a, b, "--tokenizer", model, "-o", folder, "--threads", "2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 2, result.stdout)
+        XCTAssertTrue(lines.first?.hasPrefix(folder + "/clip.codes.safetensors: 60 frames") ?? false, result.stdout)
+        XCTAssertTrue(lines.last?.hasPrefix(folder + "/val.codes.safetensors: 30 frames") ?? false, result.stdout)
+        for (video, name) in [(a, "clip"), (b, "val")] {
+            let alone = fixture.file("\(name)-alone.codes.safetensors")
+            let single = try ProcessRunner.framecast(["encode", video, "--tokenizer", model, "-o", alone, "--threads", "2"])
+            XCTAssertEqual(single.status, 0, single.stderr)
+            let together = try CodeClip.read(path: folder + "/\(name).codes.safetensors")
+            XCTAssertEqual(together.codes, try CodeClip.read(path: alone).codes, name)
+            XCTAssertEqual(together.actions, try CodeClip.read(path: alone).actions, name)
+        }
+
+        try FileManager.default.createDirectory(atPath: fixture.file("broken"), withIntermediateDirectories: true)
+        let broken = fixture.file("broken/broken.mp4")
+        try Data("not a video".utf8).write(to: URL(fileURLWithPath: broken))
+        let bad = try ProcessRunner.framecast(["encode", a, broken, b, "--tokenizer", model, "-o", fixture.file("with-broken"), "--threads", "2"])
+        XCTAssertEqual(bad.status, 1, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("broken.mp4"), bad.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: fixture.file("with-broken/broken.codes.safetensors")))
+    }
+
     func testDecodeRefusesCodesFromAnotherTokenizer() throws {
         let model = try tokenizer(), video = try clip()
         let codes = fixture.file("c.codes.safetensors")
