@@ -58,8 +58,9 @@ struct Encode: ParsableCommand {
         }
         let jobs = EncodeJobs(videos: videos, destinations: destinations, tokenizer: tok, batch: batch, progress: progress)
         // Several videos: one per core, each on one compute thread (its frames decoded a batch ahead
-        // on another). Measured on 2 cores: ~20% more frames/s than one video at a time on both cores,
-        // whose OpenMP regions wait on the video-decoding thread. One video: all threads on it.
+        // on another). Measured on 2 cores: ~20% more frames/s than one video at a time on both cores
+        // (whose OpenMP regions, it seems, wait while the decoding thread holds a core). One video:
+        // all threads on it.
         let workers = min(threads, videos.count)
         if workers == 1 { Torch.setThreads(threads) }
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
