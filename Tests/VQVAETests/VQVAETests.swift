@@ -20,6 +20,16 @@ final class VQVAETests: TwoThreadTestCase {
         return c
     }
 
+    /// Training options for the tiny model: batch 16, learning rate 2e-3, 20 warm-up steps.
+    static func tinyTraining(steps: Int) -> TokenizerTrainingOptions {
+        var options = TokenizerTrainingOptions()
+        options.steps = steps
+        options.batch = 16
+        options.learningRate = 2e-3
+        options.warmup = 20
+        return options
+    }
+
     static func syntheticBank(_ count: Int, size: Int = 16) -> FrameBank {
         var bank = FrameBank(width: size, height: size)
         for t in 0..<count { bank.append(SyntheticVideo.frame(t, width: size, height: size)) }
@@ -104,11 +114,7 @@ final class VQVAETests: TwoThreadTestCase {
         for t in 0..<16 { shifted.append(SyntheticVideo.frame(100 + t * 3, width: 16, height: 16)) }
         let model = try VQVAE(config: Self.tiny)
         let before = try model.evaluate(shifted)
-        var options = TokenizerTrainingOptions()
-        options.steps = 300
-        options.batch = 16
-        options.learningRate = 2e-3
-        options.warmup = 20
+        var options = Self.tinyTraining(steps: 300)
         options.bfloat16Convolutions = bfloat16
         let trainer = try TokenizerTrainer(model: model, options: options, data: bank)
         while trainer.step < options.steps { _ = try trainer.trainStep() }
@@ -322,9 +328,7 @@ final class VQVAETests: TwoThreadTestCase {
     func testAdversarialPathReducesToThePlainLossAtZeroWeight() throws {
         let bank = Self.syntheticBank(32)
         var options = TokenizerTrainingOptions()
-        options.batch = 8
-        options.warmup = 0
-        options.edgeWeight = 0.5
+        (options.batch, options.warmup, options.edgeWeight) = (8, 0, 0.5)
         func trained(adversarial weight: Double, start: Int, steps: Int) throws -> TokenizerTrainer {
             var o = options
             (o.adversarialWeight, o.adversarialStart) = (weight, start)
@@ -356,11 +360,7 @@ final class VQVAETests: TwoThreadTestCase {
         let bank = Self.syntheticBank(64)
         let model = try VQVAE(config: Self.tiny)
         let before = try model.evaluate(bank)
-        var options = TokenizerTrainingOptions()
-        options.steps = 200
-        options.batch = 16
-        options.learningRate = 2e-3
-        options.warmup = 20
+        var options = Self.tinyTraining(steps: 200)
         options.adversarialWeight = 0.1
         options.adversarialStart = 100
         let trainer = try TokenizerTrainer(model: model, options: options, data: bank)
