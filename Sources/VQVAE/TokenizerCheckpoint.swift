@@ -35,7 +35,7 @@ public enum TokenizerCheckpoint {
             metadata["step"] = String(trainer.step)
             metadata["options"] = try jsonString(trainer.options)
             tensors += trainer.optimizer.namedState.map { ("optimizer.\($0.0)", $0.1) }
-            if let discriminator = trainer.discriminator, let optimizer = trainer.discriminatorOptimizer {
+            if let (discriminator, optimizer) = trainer.adversary {
                 metadata["discriminator_step"] = String(optimizer.step)
                 tensors += discriminator.namedParameters(prefix: "discriminator")
                 tensors += optimizer.namedState.map { ("discriminator_optimizer.\($0.0)", $0.1) }
@@ -108,7 +108,7 @@ public enum TokenizerCheckpoint {
         } catch {
             throw CheckpointError(path, "optimizer state does not match the model (\(error))")
         }
-        if let discriminator = trainer.discriminator, let optimizer = trainer.discriminatorOptimizer {
+        if let (discriminator, optimizer) = trainer.adversary {
             guard let discriminatorStep = metadata["discriminator_step"].flatMap(Int.init) else {
                 throw CheckpointError(path, "the run trains a discriminator but the checkpoint has no discriminator state")
             }

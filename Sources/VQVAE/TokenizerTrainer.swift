@@ -121,8 +121,7 @@ public final class TokenizerTrainer {
     public let optimizer: AdamW
     public private(set) var schedule: WarmupCosine
     /// The patch discriminator and its optimizer, when `adversarialWeight` > 0.
-    let discriminator: PatchDiscriminator?
-    let discriminatorOptimizer: AdamW?
+    let adversary: (discriminator: PatchDiscriminator, optimizer: AdamW)?
     private let data: FrameBank
 
     /// Frames available for training.
@@ -148,14 +147,8 @@ public final class TokenizerTrainer {
                           decays: { $0.hasSuffix(".weight") && !$0.contains("norm") })
         schedule = WarmupCosine(peak: options.learningRate, warmupSteps: options.warmup, totalSteps: options.steps,
                                 floor: options.learningRate * 0.1)
-        if options.adversarialWeight > 0 {
-            let d = PatchDiscriminator()
-            discriminator = d
-            discriminatorOptimizer = AdamW(d.namedParameters, lr: options.learningRate, betas: (0.5, 0.9), weightDecay: 0)
-        } else {
-            discriminator = nil
-            discriminatorOptimizer = nil
-        }
+        let d = options.adversarialWeight > 0 ? PatchDiscriminator() : nil
+        adversary = d.map { ($0, AdamW($0.namedParameters, lr: options.learningRate, betas: (0.5, 0.9), weightDecay: 0)) }
     }
 
     /// Changes the run's length (e.g. once a time budget is converted to steps); the learning-rate
@@ -206,7 +199,7 @@ public final class TokenizerTrainer {
             quantizerLoss = try model.config.beta * out.quantized.commitment
             if model.config.emaDecay == 0 { quantizerLoss = try quantizerLoss! + out.quantized.codebookLoss }
         }
-        let adversarial = next > options.adversarialStart ? discriminator : nil
+        let adversarial = next > options.adversarialStart ? adversary?.discriminator : nil
         let terms: (loss: Tensor, mse: Double, edge: Double, ssim: Double)
         var loss: Tensor
         var generator = 0.0, scale = 0.0
@@ -245,7 +238,7 @@ public final class TokenizerTrainer {
         let lr = schedule(next)
         try optimizer.step(lr: lr)
         var discriminatorLoss = 0.0
-        if let adversarial, let discriminatorOptimizer {
+        if let adversarial, let discriminatorOptimizer = adversary?.optimizer {
             discriminatorOptimizer.zeroGrad()
             let fake = try out.reconstruction.detach()
             let d = try Tensor.convolutionsInBFloat16(options.bfloat16Convolutions) {

@@ -315,8 +315,8 @@ final class VQVAETests: TwoThreadTestCase {
         XCTAssertEqual(resumed.step, 5)
         while resumed.step < 12 { _ = try resumed.trainStep() }
         XCTAssertEqual(try TokenizerCheckpoint.contentHash(resumed.model), try TokenizerCheckpoint.contentHash(straight.model))
-        let (a, b) = (try XCTUnwrap(resumed.discriminator), try XCTUnwrap(straight.discriminator))
-        XCTAssertEqual(resumed.discriminatorOptimizer?.step, 9)
+        let (a, b) = (try XCTUnwrap(resumed.adversary?.discriminator), try XCTUnwrap(straight.adversary?.discriminator))
+        XCTAssertEqual(resumed.adversary?.optimizer.step, 9)
         for ((name, x), (_, y)) in zip(a.namedParameters, b.namedParameters) {
             XCTAssertEqual(try x.floats(), try y.floats(), "discriminator \(name)")
         }
@@ -341,8 +341,8 @@ final class VQVAETests: TwoThreadTestCase {
         let waiting = try trained(adversarial: 0.5, start: 3, steps: 3)
         let vanishing = try trained(adversarial: 1e-12, start: 0, steps: 3)
         XCTAssertEqual(try TokenizerCheckpoint.contentHash(waiting.model), try TokenizerCheckpoint.contentHash(plain.model))
-        XCTAssertEqual(waiting.discriminatorOptimizer?.step, 0)
-        XCTAssertEqual(vanishing.discriminatorOptimizer?.step, 3)
+        XCTAssertEqual(waiting.adversary?.optimizer.step, 0)
+        XCTAssertEqual(vanishing.adversary?.optimizer.step, 3)
         for ((name, p), (_, q)) in zip(plain.model.stateDict, vanishing.model.stateDict) {
             let (x, y) = (try p.floats(), try q.floats())
             let worst = zip(x, y).map { abs($0 - $1) }.max() ?? 0
@@ -370,7 +370,7 @@ final class VQVAETests: TwoThreadTestCase {
             XCTAssertEqual(s.adversarialScale > 0, s.step > 100, "step \(s.step)")
             if s.step > 180 { last.append(s) }
         }
-        XCTAssertEqual(trainer.discriminatorOptimizer?.step, 100)
+        XCTAssertEqual(trainer.adversary?.optimizer.step, 100)
         let after = try model.evaluate(bank)
         let discriminatorLoss = last.map(\.discriminator).reduce(0, +) / Double(last.count)
         let scale = last.map(\.adversarialScale).reduce(0, +) / Double(last.count)
