@@ -179,6 +179,8 @@ struct TrainPrior: ParsableCommand {
         var report: [String: Any] = ["prior": runOptions.out + "/prior.safetensors", "steps": trainer.step, "parameters": model.parameterCount,
                                      "training_windows": trainer.windows.count, "seconds": round4(Date().timeIntervalSince(started))]
         if let validationData {
+            // Every validation window, not --eval-windows: minutes on a 16x16 grid, so say so.
+            FileHandle.standardError.write(Data("train prior: final validation on every window of the validation clips (report.json)...\n".utf8))
             let e = try trainer.evaluate(validationData, limit: 100_000)
             report["validation"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(e))
         }
