@@ -199,11 +199,11 @@ public final class TokenizerTrainer {
             quantizerLoss = try model.config.beta * out.quantized.commitment
             if model.config.emaDecay == 0 { quantizerLoss = try quantizerLoss! + out.quantized.codebookLoss }
         }
-        let adversarial = next > options.adversarialStart ? adversary?.discriminator : nil
+        let active = next > options.adversarialStart ? adversary : nil
         let terms: (loss: Tensor, mse: Double, edge: Double, ssim: Double)
         var loss: Tensor
         var generator = 0.0, scale = 0.0
-        if let adversarial {
+        if let (discriminator, _) = active {
             // The reconstruction and adversarial gradients are taken at a detached copy of x̂ and
             // mixed there (the adversarial one scaled to `adversarialWeight` of the other's norm),
             // then sent through the decoder by one backward pass of ⟨x̂, g⟩.
@@ -213,7 +213,7 @@ public final class TokenizerTrainer {
             let noGradient = TorchError(op: "TokenizerTrainer", message: "no gradient reached the reconstruction")
             guard let reconstructionGradient = leaf.grad else { throw noGradient }
             leaf.zeroGrad()
-            let fakeScores = try Tensor.convolutionsInBFloat16(options.bfloat16Convolutions) { try adversarial(leaf) }
+            let fakeScores = try Tensor.convolutionsInBFloat16(options.bfloat16Convolutions) { try discriminator(leaf) }
             let generatorLoss = try -fakeScores.mean()
             try generatorLoss.backward()
             guard let adversarialGradient = leaf.grad else { throw noGradient }
@@ -238,11 +238,11 @@ public final class TokenizerTrainer {
         let lr = schedule(next)
         try optimizer.step(lr: lr)
         var discriminatorLoss = 0.0
-        if let adversarial, let discriminatorOptimizer = adversary?.optimizer {
+        if let (discriminator, discriminatorOptimizer) = active {
             discriminatorOptimizer.zeroGrad()
             let fake = try out.reconstruction.detach()
             let d = try Tensor.convolutionsInBFloat16(options.bfloat16Convolutions) {
-                try PatchDiscriminator.hingeLoss(real: adversarial(x), fake: adversarial(fake))
+                try PatchDiscriminator.hingeLoss(real: discriminator(x), fake: discriminator(fake))
             }
             try d.backward()
             _ = try discriminatorOptimizer.clipGradNorm(options.gradientClip)

@@ -52,19 +52,17 @@ struct Encode: ParsableCommand {
         let threads = self.threads ?? Torch.allCores
         let progress = Progress("encode", total: videos.count, unit: "videos")
         let started = Date()
-        let destinations = videos.map { video -> String in
+        let jobs = EncodeJobs(videos: videos.map { video in
             let name = URL(fileURLWithPath: video).deletingPathExtension().lastPathComponent
-            return single ? output : (output as NSString).appendingPathComponent(name + ".codes.safetensors")
-        }
-        let jobs = EncodeJobs(videos: videos, destinations: destinations, tokenizer: tok, batch: batch, progress: progress)
+            return (video, single ? output : (output as NSString).appendingPathComponent(name + ".codes.safetensors"))
+        }, tokenizer: tok, batch: batch, progress: progress)
         // Several videos: one per core, each on one compute thread (its frames decoded a batch ahead
         // on another). Measured on 2 cores: ~20% more frames/s than one video at a time on both cores
         // (whose OpenMP regions, it seems, wait while the decoding thread holds a core). One video:
         // all threads on it.
         let workers = min(threads, videos.count)
-        if workers == 1 { Torch.setThreads(threads) }
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            if workers > 1 { Torch.setThreads(1) }  // OpenMP's thread count is per calling thread
+            Torch.setThreads(workers > 1 ? 1 : threads)  // OpenMP's thread count is per calling thread
             jobs.work()
         }
         if let error = jobs.error { throw error }
@@ -79,21 +77,18 @@ struct Encode: ParsableCommand {
 /// libtorch allows from several threads.
 private final class EncodeJobs: @unchecked Sendable {
     private let lock = NSLock()
-    private let videos: [String]
-    private let destinations: [String]
+    private let videos: [(source: String, destination: String)]
     private let tokenizer: LoadedTokenizer
     private let batch: Int
     private let progress: Progress
     private var nextIndex = 0
     private var lines: [Int: String] = [:]
     private var printed = 0
-    private var done = 0
     private(set) var totalFrames = 0
     private(set) var error: (any Error)?
 
-    init(videos: [String], destinations: [String], tokenizer: LoadedTokenizer, batch: Int, progress: Progress) {
+    init(videos: [(source: String, destination: String)], tokenizer: LoadedTokenizer, batch: Int, progress: Progress) {
         self.videos = videos
-        self.destinations = destinations
         self.tokenizer = tokenizer
         self.batch = batch
         self.progress = progress
@@ -101,37 +96,37 @@ private final class EncodeJobs: @unchecked Sendable {
 
     /// Encodes videos until none is left (or one failed).
     func work() {
-        while let (index, video) = take() {
+        while let index = take() {
+            let video = videos[index]
             do {
-                let clip = try tokenizer.encode(video: video, batch: batch)
-                try clip.write(path: destinations[index])
+                let clip = try tokenizer.encode(video: video.source, batch: batch)
+                try clip.write(path: video.destination)
                 finished(index, frames: clip.frames,
-                         line: "\(destinations[index]): \(clip.frames) frames, grid \(clip.gridW)x\(clip.gridH), K=\(clip.codebookSize)")
+                         line: "\(video.destination): \(clip.frames) frames, grid \(clip.gridW)x\(clip.gridH), K=\(clip.codebookSize)")
             } catch {
                 failed(error)
             }
         }
     }
 
-    /// The next video to encode, or nil when all are taken or one failed.
-    private func take() -> (Int, String)? {
+    /// The index of the next video to encode, or nil when all are taken or one failed.
+    private func take() -> Int? {
         lock.withLock {
             guard error == nil, nextIndex < videos.count else { return nil }
             defer { nextIndex += 1 }
-            return (nextIndex, videos[nextIndex])
+            return nextIndex
         }
     }
 
     private func finished(_ index: Int, frames: Int, line: String) {
         lock.withLock {
             totalFrames += frames
-            done += 1
             lines[index] = line
             while let next = lines.removeValue(forKey: printed) {
                 print(next)
                 printed += 1
             }
-            progress.update(done, extra: "\(totalFrames) frames")
+            progress.update(printed + lines.count, extra: "\(totalFrames) frames")  // finished: printed + waiting for an earlier one
         }
     }
 
