@@ -25,9 +25,11 @@ let hostCxxFlags: [String] = []
 
 let package = Package(
     name: "framecast",
-    platforms: [.macOS(.v13)],
-    products: [
+        products: [
         .executable(name: "framecast", targets: ["framecast"]),
+        // The product as a library: VideoTokenizer, Predictor (reset / step / rollout), evaluation,
+        // training runs, Recipe. Examples/PredictorExample depends on it by path.
+        .library(name: "FramecastKit", targets: ["FramecastKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -69,11 +71,15 @@ let package = Package(
         .target(name: "Metrics"),
         // An executable's load-time hook: OMP_WAIT_POLICY=PASSIVE for libgomp without a re-exec.
         .target(name: "CProcessStart"),
-        // The command-line tool.
+        // The product as a library: video ⇄ code clips, the checked tokenizer + prior pair as an
+        // environment (Predictor), rollout evaluation, the shared training-run loop, the recipe, reports.
+        .target(name: "FramecastKit", dependencies: ["Media", "CodeFile", "NN", "VQVAE", "Prior", "Metrics", "SafeTensors"]),
+        // The command-line tool: one small file per command (parse → recipe overrides → FramecastKit → print).
         .executableTarget(
             name: "framecast",
             dependencies: [
                 "CProcessStart",
+                "FramecastKit",
                 "Media",
                 "CodeFile",
                 "NN",
@@ -91,7 +97,8 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
         .testTarget(name: "PriorTests", dependencies: ["Prior", "NN", "CodeFile", "TestSupport"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Metrics", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["framecast", "Media", "NN", "Prior", "CodeFile", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["framecast", "FramecastKit", "VQVAE", "Media", "NN", "Prior", "CodeFile", "TestSupport"]),
+        .testTarget(name: "FramecastKitTests", dependencies: ["FramecastKit", "Media", "NN", "Prior", "CodeFile", "TestSupport"]),
         // framecast's tokenizer and prior against the PyTorch reference in Tools/reference (skipped without python3-torch).
         .testTarget(name: "ReferenceTests", dependencies: ["VQVAE", "Prior", "NN", "SafeTensors", "TestSupport"]),
     ],

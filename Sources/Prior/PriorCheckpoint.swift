@@ -75,9 +75,16 @@ public enum PriorCheckpoint {
     /// - Throws: `PriorError` when the checkpoint cannot be resumed or `data` came from another tokenizer.
     public static func resume(_ path: String, data: PriorDataset) throws -> PriorTrainer {
         let loaded = try load(path)
-        guard let step = loaded.metadata["step"].flatMap(Int.init),
-              let options = decode(PriorTrainingOptions.self, loaded.metadata["options"]) else {
+        guard let step = loaded.metadata["step"].flatMap(Int.init), step >= 0, let text = loaded.metadata["options"] else {
             throw PriorError(file: path, .checkpoint("not a training checkpoint (no optimizer state); it can be used for sampling but not resumed"))
+        }
+        let options: PriorTrainingOptions
+        do {
+            options = try JSONDecoder().decode(PriorTrainingOptions.self, from: Data(text.utf8))
+        } catch let DecodingError.dataCorrupted(context) {
+            throw PriorError(file: path, .checkpoint(context.debugDescription))
+        } catch {
+            throw PriorError(file: path, .checkpoint("its training options are unreadable (\(error))"))
         }
         try data.check(against: loaded.source)
         let trainer = try PriorTrainer(model: loaded.model, options: options, data: data)

@@ -4,8 +4,8 @@ import NN
 /// Generates future frames token by token with a KV cache, for S samples at once: by default with
 /// the fused Swift decoder (`PriorDecoder`), or with libtorch (`TorchDecoder`, the reference).
 ///
-/// The window holds at most `contextFrames` frames. When it is full, the oldest frame is dropped
-/// (the oldest `SamplingOptions.windowStride` frames). With learned frame positions the kept frames
+/// The window holds at most `contextFrames` frames. When it is full, the oldest frame is dropped.
+/// With learned frame positions the kept frames
 /// are fed again (re-prefill); frame positions count from the window start, so this gives exactly
 /// the logits of a fresh forward pass over the new window. With rotary frame positions the cache
 /// just forgets the oldest frame (`slidingRollout`).
@@ -83,10 +83,12 @@ public final class PriorSampler {
         if wasTraining { model.training = false }
         defer { if wasTraining { model.training = true } }
 
-        var history = RolloutHistory(context: context, actions: actions, samples: samples, options: options, config: model.config)
         switch model.config.framePositions {
-        case .learned: return try refeedingRollout(&history, actions: actions, observe: observe, onFrame: onFrame)
-        case .rotary: return try slidingRollout(&history, actions: actions, observe: observe, onFrame: onFrame)
+        case .learned:
+            var history = RolloutHistory(context: context, actions: actions, samples: samples, options: options, config: model.config)
+            return try refeedingRollout(&history, actions: actions, observe: observe, onFrame: onFrame)
+        case .rotary:
+            return try slidingRollout(context: context, actions: actions, samples: samples, options: options, observe: observe, onFrame: onFrame)
         }
     }
 
@@ -131,7 +133,7 @@ public final class PriorSampler {
                 let m = n + g                                   // absolute index of the frame being generated
                 var live = rows                                 // rows fed for this frame
                 if m - start == config.contextFrames {          // window full: drop the oldest frame(s)
-                    start += options.windowStride
+                    start += 1
                     // Twins whose latest action is their sample's (the previous-action baseline while an
                     // action is held) would give u = c exactly; they need no cache either when the
                     // window is re-fed again at the next frame, so only the samples' rows are fed.
@@ -175,7 +177,7 @@ public final class PriorSampler {
                        gridHeight: config.gridHeight, gridWidth: config.gridWidth)
     }
 
-    private func validate(context: PriorContext, actions: [Int], samples: Int, options: SamplingOptions) throws {
+    func validate(context: PriorContext, actions: [Int], samples: Int, options: SamplingOptions) throws {
         let config = model.config
         let problems = options.problems
         guard problems.isEmpty else { throw PriorError(.invalidSampling(problems.joined(separator: "; "))) }
@@ -183,12 +185,6 @@ public final class PriorSampler {
             throw PriorError(.invalidSampling("the nearest-mean pick needs the tokenizer's codebook of \(config.codebookSize) vectors (got \(codeVectors.count) numbers)"))
         }
         guard samples >= 1 else { throw PriorError(.invalidSampling("samples \(samples) must be at least 1")) }
-        guard options.windowStride == 1 || config.framePositions == .learned else {
-            throw PriorError(.invalidSampling("a window stride of \(options.windowStride) is for priors with learned frame positions: this one's window slides without feeding it again"))
-        }
-        guard options.windowStride < config.contextFrames else {
-            throw PriorError(.invalidSampling("window stride \(options.windowStride) must be below the prior's context of \(config.contextFrames) frames"))
-        }
         guard context.frames >= 1 else { throw PriorError(.invalidContext("no context frames")) }
         guard context.codes.count == context.frames * config.codesPerFrame else {
             throw PriorError(.invalidContext("\(context.codes.count) codes do not fill \(context.frames) frames of \(config.gridHeight)x\(config.gridWidth)"))

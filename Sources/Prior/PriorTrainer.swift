@@ -2,13 +2,14 @@ import Foundation
 import NN
 
 /// Settings of a prior training run. Stored in checkpoints so `--resume` continues the same run.
+/// The shipped values are FramecastKit's `Recipe.priorTraining`.
 public struct PriorTrainingOptions: Codable, Sendable, Equatable {
     /// Optimizer steps in total.
-    public var steps = 5000
+    public var steps = 3400
     /// Windows (of `PriorConfig.trainingWindow` frames) per batch.
-    public var batch = 16
+    public var batch = 8
     /// Peak learning rate (AdamW), reached after `warmup` steps, then cosine decay to 10%.
-    public var learningRate = 5e-4
+    public var learningRate = 8e-4
     /// Linear warmup steps.
     public var warmup = 100
     /// AdamW weight decay on matrix weights (not embeddings, norms or biases).
@@ -17,35 +18,25 @@ public struct PriorTrainingOptions: Codable, Sendable, Equatable {
     public var gradientClip = 1.0
     /// Probability of replacing each frame's action by the no-action id while training.
     public var actionDropout = 0.1
-    /// Loss weight of the codes of a frame whose action differs from the one before it (there only
-    /// the action token says what happens next; elsewhere the motion so far mostly does). 1 = plain
-    /// cross-entropy.
-    public var actionChangeWeight = 1.0
     /// Probability of replacing each input code (never a target) by a uniformly random code while
     /// training, so the model learns to predict from imperfect pasts, as in its own rollouts.
-    /// 0 = off (`train prior` defaults to 0.1, chosen by measurement).
-    public var contextNoise = 0.0
-    /// Final probability of replacing each input code of frames 2..F by a code drawn (T = 1) from
-    /// the model's own teacher-forced prediction at that position, made by an extra gradient-free
-    /// forward pass each step: pasts with the kind of errors the model makes in its rollouts
-    /// (scheduled sampling, one step deep). It rises linearly from 0 at the first step to this
-    /// value at the last, so the untrained model's near-uniform draws never swamp the data. 0 = off.
-    public var contextSamples = 0.0
+    public var contextNoise = 0.1
     /// Seed for initialisation, window sampling, action dropout and dropout masks.
     public var seed: UInt64 = 0
 
     public init() {}
 
-    /// Windows per batch that hold 128 frames: 16 windows of 8 frames, or 8 of 16 (at least 1).
-    /// `train prior`'s default, so learned and rotary priors see the same tokens per step.
+    /// Windows per batch that hold 128 frames: 8 windows of 16 frames (at least 1).
     public static func batch(holding128FramesOf windowFrames: Int) -> Int { max(1, 128 / windowFrames) }
 
     private enum CodingKeys: String, CodingKey {
-        case steps, batch, learningRate, warmup, weightDecay, gradientClip, actionDropout, actionChangeWeight, contextNoise, contextSamples, seed
+        case steps, batch, learningRate, warmup, weightDecay, gradientClip, actionDropout, contextNoise, seed
+        case actionChangeWeight, contextSamples
     }
 
-    /// Checkpoints written before `actionChangeWeight`, `contextNoise` or `contextSamples` existed
-    /// read as 1, 0 and 0.
+    /// Checkpoints written before `contextNoise` existed read as 0. A run that used a removed
+    /// feature (the action-change loss weight, scheduled sampling: see docs/experiments.md) is
+    /// refused with an error naming it.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         steps = try c.decode(Int.self, forKey: .steps)
@@ -55,10 +46,29 @@ public struct PriorTrainingOptions: Codable, Sendable, Equatable {
         weightDecay = try c.decode(Double.self, forKey: .weightDecay)
         gradientClip = try c.decode(Double.self, forKey: .gradientClip)
         actionDropout = try c.decode(Double.self, forKey: .actionDropout)
-        actionChangeWeight = try c.decodeIfPresent(Double.self, forKey: .actionChangeWeight) ?? 1
         contextNoise = try c.decodeIfPresent(Double.self, forKey: .contextNoise) ?? 0
-        contextSamples = try c.decodeIfPresent(Double.self, forKey: .contextSamples) ?? 0
         seed = try c.decode(UInt64.self, forKey: .seed)
+        if (try c.decodeIfPresent(Double.self, forKey: .actionChangeWeight) ?? 1) != 1 {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription:
+                "the run uses the action-change loss weight (actionChangeWeight), which framecast no longer has (see docs/experiments.md); start a new run"))
+        }
+        if (try c.decodeIfPresent(Double.self, forKey: .contextSamples) ?? 0) != 0 {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription:
+                "the run uses scheduled sampling (contextSamples), which framecast no longer has (see docs/experiments.md); start a new run"))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(steps, forKey: .steps)
+        try c.encode(batch, forKey: .batch)
+        try c.encode(learningRate, forKey: .learningRate)
+        try c.encode(warmup, forKey: .warmup)
+        try c.encode(weightDecay, forKey: .weightDecay)
+        try c.encode(gradientClip, forKey: .gradientClip)
+        try c.encode(actionDropout, forKey: .actionDropout)
+        try c.encode(contextNoise, forKey: .contextNoise)
+        try c.encode(seed, forKey: .seed)
     }
 }
 
@@ -140,8 +150,7 @@ public final class PriorTrainer {
         let frames = model.config.trainingWindow
         let drops = (0..<(options.batch * frames)).map { _ in rng.unit() < options.actionDropout }
         // Noise draws come from their own stream, so runs without noise keep their batches.
-        var batch = try WindowBatch(data, chosen, frames: frames, config: model.config, actionChangeWeight: options.actionChangeWeight,
-                                    dropAction: { drops[$0 * frames + $1] })
+        var batch = try WindowBatch(data, chosen, frames: frames, config: model.config, dropAction: { drops[$0 * frames + $1] })
         if options.contextNoise > 0 {
             var noise = SplitMix64(seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step) &+ 0x6E6F_6973_65)
             let k = UInt64(model.config.codebookSize)
@@ -152,45 +161,17 @@ public final class PriorTrainer {
         return batch
     }
 
-    /// `batch` with some input codes of frames 1..<F replaced by the model's own draws (see
-    /// `contextSamples`); the positions and draws are a function of (seed, step) and the weights.
-    func selfSampled(_ batch: WindowBatch, step: Int) throws -> WindowBatch {
-        let p = options.contextSamples * Double(step) / Double(max(options.steps, 1))
-        guard p > 0 else { return batch }
-        let (hw, frames, k) = (model.config.codesPerFrame, model.config.trainingWindow, model.config.codebookSize)
-        let windowCount = batch.codes.size(0)
-        var rng = SplitMix64(seed: options.seed &* 0xD1B5_4A32_D192_ED03 &+ UInt64(step) &+ 0x7365_6C66)
-        // (input index into codes [B, F, hw], row of the logits [B, (F−1)·hw, K] predicting it)
-        var chosen: [(input: Int, row: Int)] = []
-        for b in 0..<windowCount {
-            for f in 1..<frames {
-                for j in 0..<hw where rng.unit() < p {
-                    chosen.append(((b * frames + f) * hw + j, (b * (frames - 1) + f - 1) * hw + j))
-                }
-            }
-        }
-        guard !chosen.isEmpty else { return batch }
-        model.training = false
-        let logits = try Tensor.noGrad { try model.codeLogits(codes: batch.codes, actions: batch.actions).floats() }
-        var rows = [Float](); rows.reserveCapacity(chosen.count * k)
-        for c in chosen { rows += logits[(c.row * k)..<((c.row + 1) * k)] }
-        var sampler = TokenSampler(SamplingOptions(temperature: 1, seed: options.seed &+ UInt64(step) &* 0x2F6B_5E1D))
-        let drawn = sampler.sample(rows, rows: chosen.count, k: k)
-        var out = batch
-        try out.replaceInputs(zip(chosen, drawn).map { ($0.input, $1) })
-        return out
-    }
-
     /// One optimizer step.
     public func trainStep() throws -> PriorStepStats {
         let started = Date()
         let next = step + 1
         Torch.manualSeed(options.seed &+ UInt64(next) &* 7919)
-        let batch = try selfSampled(batch(step: next), step: next)
+        let batch = try batch(step: next)
         model.training = true
         defer { model.training = false }
-        let (weighted, plain) = try batch.trainingNats(model)
-        let loss = try weighted / batch.weightSum
+        let sum = try batch.nats(model)                                          // summed cross-entropy, nats
+        let plain = try sum.item()
+        let loss = try sum / Double(batch.tokenCount)
         optimizer.zeroGrad()
         try loss.backward()
         let norm = try optimizer.clipGradNorm(options.gradientClip)

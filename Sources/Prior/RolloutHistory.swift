@@ -2,8 +2,8 @@
 /// and the action-guidance rules both of `PriorSampler`'s loops use.
 ///
 /// With action guidance every sample has a twin row (rows S..<2S) whose latest action, the one
-/// leading to the frame being generated, is the guidance baseline's (the learned no-action id, or
-/// the action before it); earlier actions are kept.
+/// leading to the frame being generated, is the guidance baseline's (the action before it);
+/// earlier actions are kept.
 struct RolloutHistory {
     let config: PriorConfig
     let options: SamplingOptions
@@ -40,10 +40,7 @@ struct RolloutHistory {
 
     /// The baseline action of twins in place of the action after frame `f`.
     func baseline(_ f: Int) -> Int64 {
-        switch options.guidanceBaseline {
-        case .noAction: Int64(config.noAction)
-        case .previousAction: f > 0 ? frameActions[f - 1][0] : Int64(config.noAction)
-        }
+        f > 0 ? frameActions[f - 1][0] : Int64(config.noAction)
     }
 
     /// Whether the twins' baseline differs from the action after frame `f` (by default the one in
@@ -74,6 +71,11 @@ struct RolloutHistory {
         let hw = config.codesPerFrame
         for r in 0..<rows { codes[r * hw + slot] = picked[r % samples] }
         return picked
+    }
+
+    /// Sets the action taken after frame `f` (a model id) on every row.
+    mutating func setAction(after f: Int, _ action: Int64) {
+        frameActions[f] = [Int64](repeating: action, count: rows)
     }
 
     /// Appends a generated frame's codes `[rows · hw]` and the action taken after it.

@@ -12,32 +12,25 @@ public struct SamplingOptions: Codable, Sendable, Equatable {
     /// Seed of the sampling generator: the same seed gives the same codes.
     public var seed: UInt64 = 0
     /// Classifier-free action guidance w: logits = u + w·(c − u), where c conditions on the action that
-    /// leads to the frame and u on `guidanceBaseline` in its place. 1 = off (plain conditional
-    /// logits); w > 1 strengthens the action's effect.
+    /// leads to the frame and u on the action before it, as if the action had not changed (while an
+    /// action is held u = c and guidance costs nothing). 1 = off (plain conditional logits); w > 1
+    /// strengthens the effect of a change of action. The product's default is FramecastKit's
+    /// `Recipe.sampling`.
     public var actionGuidance = 1.0
-    /// What the guidance's u conditions on instead of the action that leads to the frame.
-    public var guidanceBaseline = GuidanceBaseline.noAction
     /// Instead of drawing a code, pick the one whose codebook vector is nearest (L2) to the mean
     /// vector under the model's distribution (softmax at `temperature`, after top-k and top-p): the
     /// code with the least expected squared error in code space. Deterministic; needs the
     /// tokenizer's codebook (`PriorSampler.codeVectors`) and `temperature` > 0.
     public var nearestMean = false
-    /// Frames dropped at once when the rollout window is full. 1 slides it by one frame before
-    /// every generated frame (each frame sees the longest context; the window is re-fed each
-    /// time). s > 1 re-feeds it once every s frames and lets the cache grow in between: faster,
-    /// but frames right after a drop see only C − s frames of context. Must be below C.
-    public var windowStride = 1
 
     public init(temperature: Double = 1, topK: Int = 0, topP: Double = 1, seed: UInt64 = 0, actionGuidance: Double = 1,
-                guidanceBaseline: GuidanceBaseline = .noAction, nearestMean: Bool = false, windowStride: Int = 1) {
+                nearestMean: Bool = false) {
         self.temperature = temperature
         self.topK = topK
         self.topP = topP
         self.seed = seed
         self.actionGuidance = actionGuidance
-        self.guidanceBaseline = guidanceBaseline
         self.nearestMean = nearestMean
-        self.windowStride = windowStride
     }
 
     /// Problems in words; empty when usable.
@@ -48,18 +41,8 @@ public struct SamplingOptions: Codable, Sendable, Equatable {
         if !(topP > 0 && topP <= 1) { out.append("top-p \(topP) must be in (0, 1]") }
         if !(actionGuidance >= 0 && actionGuidance <= 20) { out.append("action guidance \(actionGuidance) must be in [0, 20]") }
         if nearestMean && temperature == 0 { out.append("the nearest-mean pick needs a temperature > 0") }
-        if windowStride < 1 { out.append("window stride \(windowStride) must be ≥ 1") }
         return out
     }
-}
-
-/// The condition of action guidance's u (`SamplingOptions.guidanceBaseline`).
-public enum GuidanceBaseline: String, Codable, Sendable, CaseIterable {
-    /// The learned no-action id (trained through action dropout): w scales everything the action says.
-    case noAction = "no-action"
-    /// The action before it, as if the action had not changed: where it did not, u = c and guidance
-    /// does nothing; where it did, w scales the change's effect.
-    case previousAction = "previous-action"
 }
 
 /// Draws codes from logits with temperature, top-k and top-p, using its own seeded generator

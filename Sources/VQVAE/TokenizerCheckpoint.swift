@@ -35,11 +35,6 @@ public enum TokenizerCheckpoint {
             metadata["step"] = String(trainer.step)
             metadata["options"] = try jsonString(trainer.options)
             tensors += trainer.optimizer.namedState.map { ("optimizer.\($0.0)", $0.1) }
-            if let (discriminator, optimizer) = trainer.adversary {
-                metadata["discriminator_step"] = String(optimizer.step)
-                tensors += discriminator.namedParameters(prefix: "discriminator")
-                tensors += optimizer.namedState.map { ("discriminator_optimizer.\($0.0)", $0.1) }
-            }
         }
         try Checkpoint.save(tensors, metadata: metadata, to: path, storeFloatsAs: compact ? .f16 : .f32)
     }
@@ -93,9 +88,16 @@ public enum TokenizerCheckpoint {
     /// the checkpoint's metadata (e.g. its codes hash).
     public static func resume(_ path: String, data: FrameBank) throws -> (trainer: TokenizerTrainer, metadata: [String: String]) {
         let (model, metadata, tensors) = try load(path)
-        guard let optionsText = metadata["options"], let step = metadata["step"].flatMap(Int.init),
-              let options = try? JSONDecoder().decode(TokenizerTrainingOptions.self, from: Data(optionsText.utf8)) else {
+        guard let optionsText = metadata["options"], let step = metadata["step"].flatMap(Int.init), step >= 0 else {
             throw CheckpointError(path, "not a training checkpoint (no optimizer state); it can be used as a tokenizer but not resumed")
+        }
+        let options: TokenizerTrainingOptions
+        do {
+            options = try JSONDecoder().decode(TokenizerTrainingOptions.self, from: Data(optionsText.utf8))
+        } catch let DecodingError.dataCorrupted(context) {
+            throw CheckpointError(path, context.debugDescription)
+        } catch {
+            throw CheckpointError(path, "its training options are unreadable (\(error))")
         }
         let trainer = try TokenizerTrainer(model: model, options: options, data: data)
         func withPrefix(_ prefix: String) -> [String: Tensor] {
@@ -107,17 +109,6 @@ public enum TokenizerCheckpoint {
             try trainer.optimizer.loadState(withPrefix("optimizer."), step: step)
         } catch {
             throw CheckpointError(path, "optimizer state does not match the model (\(error))")
-        }
-        if let (discriminator, optimizer) = trainer.adversary {
-            guard let discriminatorStep = metadata["discriminator_step"].flatMap(Int.init) else {
-                throw CheckpointError(path, "the run trains a discriminator but the checkpoint has no discriminator state")
-            }
-            do {
-                try discriminator.load(withPrefix("discriminator."))
-                try optimizer.loadState(withPrefix("discriminator_optimizer."), step: discriminatorStep)
-            } catch {
-                throw CheckpointError(path, "discriminator state does not match (\(error))")
-            }
         }
         return (trainer, metadata)
     }

@@ -59,12 +59,10 @@ public final class VQVAE {
         let quantized: VectorQuantizer.Output
     }
 
-    /// x: [B, 3, H, W] in [-1, 1] → reconstruction, encodings and codes. With `codesFixed`, the
-    /// encoder and quantizer run without gradient (only the decoder learns).
-    func forward(_ x: Tensor, codesFixed: Bool = false) throws -> Forward {
-        let encode = { let ze = try self.encoder(x); return (ze, try self.quantizer(ze)) }   // [B, D, h, w], codes
-        // Fixed codes are those `encode` picks: float32 whatever the training precision.
-        let (ze, q) = try codesFixed ? Tensor.noGrad { try Tensor.convolutionsInBFloat16(false, encode) } : encode()
+    /// x: [B, 3, H, W] in [-1, 1] → reconstruction, encodings and codes.
+    func forward(_ x: Tensor) throws -> Forward {
+        let ze = try encoder(x)                                   // [B, D, h, w]
+        let q = try quantizer(ze)                                 // codes [B, h, w], e [B, D, h, w]
         let reconstruction = try decoder(q.quantized)             // [B, 3, H, W]
         let latents = try ze.permute([0, 2, 3, 1]).reshape([-1, config.codeDim])
         return Forward(reconstruction: reconstruction, latents: latents, quantized: q)

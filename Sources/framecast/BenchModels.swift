@@ -1,3 +1,4 @@
+import FramecastKit
 import ArgumentParser
 import CodeFile
 import Foundation
@@ -188,14 +189,11 @@ struct BenchPrior: ParsableCommand {
     @Option(help: "Threads for the fused decoder's window re-prefill.")
     var decoderThreads = PriorSampler.defaultDecoderThreads
 
-    @Option(help: "Frames dropped at once when the sampling window is full (predict --window-stride).")
-    var windowStride = 1
-
     @Flag(help: "Print one JSON line.")
     var json = false
 
     func validate() throws {
-        guard frames >= 1, trainSteps >= 1, runs >= 1, samplingThreads >= 1, decoderThreads >= 1, windowStride >= 1 else {
+        guard frames >= 1, trainSteps >= 1, runs >= 1, samplingThreads >= 1, decoderThreads >= 1 else {
             throw ValidationError("--frames, --train-steps, --runs, --window-stride and the thread counts must be at least 1")
         }
     }
@@ -204,7 +202,6 @@ struct BenchPrior: ParsableCommand {
         var parameters: Int
         var threads: Int
         var samplingThreads: Int
-        var windowStride: Int
         var trainTokensPerStep: Int
         var trainTokensPerSecond: Double
         var uncachedTokensPerSecond: Double
@@ -217,7 +214,7 @@ struct BenchPrior: ParsableCommand {
 
         enum CodingKeys: String, CodingKey {
             case parameters, threads, runs
-            case samplingThreads = "sampling_threads", windowStride = "window_stride", trainTokensPerStep = "train_tokens_per_step"
+            case samplingThreads = "sampling_threads", trainTokensPerStep = "train_tokens_per_step"
             case trainTokensPerSecond = "train_tokens_per_second", uncachedTokensPerSecond = "uncached_tokens_per_second"
             case cachedTokensPerSecond = "cached_tokens_per_second", fusedTokensPerSecond = "fused_tokens_per_second"
             case framesPerSecond = "sampled_frames_per_second", predictFramesPerSecond = "predict_frames_per_second"
@@ -237,14 +234,14 @@ struct BenchPrior: ParsableCommand {
             model = try PriorModel(config: source.defaultConfig(actionCount: 8))
         }
         let c = model.config
-        let tok: LoadedTokenizer
+        let tok: VideoTokenizer
         if let tokenizer {
-            tok = try LoadedTokenizer(tokenizer)
+            tok = try VideoTokenizer(tokenizer)
         } else {
             var tc = VQVAEConfig()
             (tc.gridWidth, tc.gridHeight, tc.codebookSize) = (c.gridWidth, c.gridHeight, c.codebookSize)
             (tc.frameWidth, tc.frameHeight) = (8 * c.gridWidth, 8 * c.gridHeight)
-            tok = try LoadedTokenizer(model: VQVAE(config: tc), path: "fresh")
+            tok = try VideoTokenizer(model: VQVAE(config: tc), path: "fresh")
         }
         let t = tok.config
         guard t.gridWidth == c.gridWidth, t.gridHeight == c.gridHeight, t.codebookSize == c.codebookSize else {
@@ -290,7 +287,7 @@ struct BenchPrior: ParsableCommand {
 
             // Sampling with each engine, then predict = fused sampling + decoding the frames (+ the MP4).
             Torch.setThreads(samplingThreads)
-            let options = SamplingOptions(seed: UInt64(r + 1), windowStride: windowStride)
+            let options = SamplingOptions(seed: UInt64(r + 1))
             if r == 0 {
                 _ = try libtorch.rollout(context: context, actions: Array(actions.prefix(2)), samples: 1, options: options)
                 _ = try fused.rollout(context: context, actions: Array(actions.prefix(2)), samples: 1, options: options)
@@ -325,7 +322,7 @@ struct BenchPrior: ParsableCommand {
         let reps = 5
         let uncachedTPS = Double(reps) / (try seconds { try Tensor.noGrad { for _ in 0..<reps { _ = try model.allLogits(codes: codes, actions: acts) } } })
         let report = Report(parameters: model.parameterCount, threads: trainThreads, samplingThreads: samplingThreads,
-                            windowStride: windowStride, trainTokensPerStep: tokensPerStep, trainTokensPerSecond: median(train),
+                            trainTokensPerStep: tokensPerStep, trainTokensPerSecond: median(train),
                             uncachedTokensPerSecond: uncachedTPS, cachedTokensPerSecond: median(cached),
                             fusedTokensPerSecond: median(fusedTPS), framesPerSecond: median(sampled),
                             predictFramesPerSecond: median(predicted), predictMP4FramesPerSecond: median(predictedMP4),
@@ -337,7 +334,7 @@ struct BenchPrior: ParsableCommand {
         print(String(format: "prior %d params (%d layers, width %d, %dx%d grid, K=%d): training %.0f tokens/s (%d thread(s))",
                      report.parameters, c.layers, c.width, c.gridHeight, c.gridWidth, c.codebookSize, report.trainTokensPerSecond, trainThreads))
         print("sampling, batch 1, \(c.contextFrames) context frames, \(frames) frames (\(c.tokensPerFrame) tokens each)"
-              + (windowStride == 1 ? "" : ", window stride \(windowStride)") + ", median of \(runs):")
+              + ", median of \(runs):")
         print(String(format: "  libtorch, no cache    %7.0f tokens/s %6.1f frames/s", uncachedTPS, uncachedTPS / n))
         print(String(format: "  libtorch, KV cache    %7.0f tokens/s %6.1f frames/s (%.1fx uncached; %d thread(s))",
                      report.cachedTokensPerSecond, report.cachedTokensPerSecond / n, report.cachedTokensPerSecond / uncachedTPS, samplingThreads))

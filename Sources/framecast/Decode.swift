@@ -1,3 +1,4 @@
+import FramecastKit
 import ArgumentParser
 import CodeFile
 import Foundation
@@ -41,13 +42,13 @@ struct Decode: ParsableCommand {
     func run() throws {
         Torch.setThreads(threads ?? Torch.allCores)
         let clip = try CodeClip.read(path: codes)
-        let tok = try LoadedTokenizer(tokenizer)
+        let tok = try VideoTokenizer(tokenizer)
         try tok.check(clip, file: codes)
         let w = clip.frameWidth * scale, h = clip.frameHeight * scale
         let source = try sideBySide.map { try VideoReader(path: $0, size: (clip.frameWidth, clip.frameHeight), fit: .crop) }
         let panels = source == nil ? 1 : 2
         let writer = try VideoWriter(path: output, width: w * panels, height: h, fps: clip.fps)
-        let progress = Progress("decode", total: clip.frames)
+        let progress = ProgressReporter("decode", total: clip.frames)
         var t = 0
         try tok.decode(clip) { frame in
             var canvas = Canvas(width: w * panels, height: h)

@@ -1,3 +1,4 @@
+import FramecastKit
 import ArgumentParser
 import CodeFile
 import Foundation
@@ -48,9 +49,9 @@ struct Encode: ParsableCommand {
         if !single {
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         }
-        let tok = try LoadedTokenizer(tokenizer)
+        let tok = try VideoTokenizer(tokenizer)
         let threads = self.threads ?? Torch.allCores
-        let progress = Progress("encode", total: videos.count, unit: "videos")
+        let progress = ProgressReporter("encode", total: videos.count, unit: "videos")
         let started = Date()
         let jobs = EncodeJobs(videos: videos.map { video in
             let name = URL(fileURLWithPath: video).deletingPathExtension().lastPathComponent
@@ -78,16 +79,16 @@ struct Encode: ParsableCommand {
 private final class EncodeJobs: @unchecked Sendable {
     private let lock = NSLock()
     private let videos: [(source: String, destination: String)]
-    private let tokenizer: LoadedTokenizer
+    private let tokenizer: VideoTokenizer
     private let batch: Int
-    private let progress: Progress
+    private let progress: ProgressReporter
     private var nextIndex = 0
     private var lines: [Int: String] = [:]
     private var printed = 0
     private(set) var totalFrames = 0
     private(set) var error: (any Error)?
 
-    init(videos: [(source: String, destination: String)], tokenizer: LoadedTokenizer, batch: Int, progress: Progress) {
+    init(videos: [(source: String, destination: String)], tokenizer: VideoTokenizer, batch: Int, progress: ProgressReporter) {
         self.videos = videos
         self.tokenizer = tokenizer
         self.batch = batch

@@ -1,3 +1,4 @@
+import FramecastKit
 import ArgumentParser
 import CodeFile
 import Foundation
@@ -46,13 +47,10 @@ struct EvalPrior: ParsableCommand {
     @OptionGroup var guidance: GuidanceOptions
 
     @Option(help: "Temperature of the sampled rollouts (the greedy ones use 0).")
-    var temperature = 1.0
+    var temperature = Recipe.sampling.temperature
 
     @Option(help: "Top-p (nucleus) of the sampled rollouts; 1 = off.")
-    var topP = 1.0
-
-    @Option(help: "Frames dropped at once when a rollout's window is full (predict --window-stride; 1 = slide every frame).")
-    var windowStride = 1
+    var topP = Recipe.sampling.topP
 
     @Flag(help: "Also roll out with nearest-mean picks (predict --nearest-mean, T = 1), true and shuffled actions.")
     var nearestMean = false
@@ -76,20 +74,19 @@ struct EvalPrior: ParsableCommand {
         guard horizon >= 1, windows >= 2 else { throw ValidationError("--horizon must be ≥ 1 and --windows ≥ 2") }
         try ManifestSplit.validate(split)
         guard temperature > 0, topP > 0, topP <= 1 else { throw ValidationError("need --temperature > 0 and 0 < --top-p ≤ 1") }
-        guard windowStride >= 1 else { throw ValidationError("--window-stride must be at least 1") }
         if let plot, !plot.lowercased().hasSuffix(".png") { throw ValidationError("--plot must end in .png") }
     }
 
     func run() throws {
         Torch.setThreads(threads ?? Torch.allCores)
-        let tok = try LoadedTokenizer(tokenizer)
+        let tok = try VideoTokenizer(tokenizer)
         let loaded = try tok.loadPrior(prior)
         let data = try RolloutEvaluation.load(try ClipSet.resolve(clips, split: split), tokenizer: tok)
         let report = try RolloutEvaluation.measure(data, clipsName: clips, tokenizer: tok, prior: loaded,
                                                    contextFrames: contextFrames ?? loaded.model.config.contextFrames,
-                                                   horizon: horizon, windows: windows, seed: seed, actionGuidance: guidance.actionGuidance,
-                                                   guidanceBaseline: guidance.guidanceBaseline, nearestMean: nearestMean, temperature: temperature, topP: topP,
-                                                   windowStride: windowStride, workers: threads ?? Torch.allCores)
+                                                   horizon: horizon, windows: windows, seed: seed,
+                                                   sampling: SamplingOptions(temperature: temperature, topP: topP, seed: seed, actionGuidance: guidance.actionGuidance),
+                                                   nearestMean: nearestMean, workers: threads ?? Torch.allCores)
         if let plot {
             let canvas = RolloutEvaluation.plot(report)
             try PNGWriter.write(rgb: canvas.rgb, width: canvas.width, height: canvas.height, to: plot)

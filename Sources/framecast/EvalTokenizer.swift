@@ -1,3 +1,4 @@
+import FramecastKit
 import ArgumentParser
 import Foundation
 import Media
@@ -53,7 +54,7 @@ struct EvalTokenizer: ParsableCommand {
 
     func run() throws {
         Torch.setThreads(threads ?? Torch.allCores)
-        let tok = try LoadedTokenizer(tokenizer)
+        let tok = try VideoTokenizer(tokenizer)
         let set = try ClipSet.resolve(clips, split: split)
         let frames = try loadFrames(set, width: tok.config.frameWidth, height: tok.config.frameHeight, label: "clips")
         let e = try tok.model.evaluate(frames, limit: limit)

@@ -1,3 +1,4 @@
+import FramecastKit
 import ArgumentParser
 import CodeFile
 import Foundation
@@ -44,7 +45,7 @@ struct Export: ParsableCommand {
 
     func run() throws {
         Torch.setThreads(threads ?? Torch.allCores)
-        let tok = try LoadedTokenizer(tokenizer)
+        let tok = try VideoTokenizer(tokenizer)
         var clips: [CodeClip] = []
         for path in codes {
             let clip = try CodeClip.read(path: path)

@@ -1,3 +1,4 @@
+import FramecastKit
 import ArgumentParser
 import Media
 import Prior
@@ -34,17 +35,11 @@ struct FrameSize: ExpressibleByArgument, CustomStringConvertible {
 
 extension FitMode: ExpressibleByArgument {}
 
-extension GuidanceBaseline: ExpressibleByArgument {}
-
-extension FramePositions: ExpressibleByArgument {}
 
 /// Classifier-free action guidance, for the commands that roll out a prior.
 struct GuidanceOptions: ParsableArguments {
-    @Option(help: "Action guidance w: logits = u + w·(c − u), u conditioning on --guidance-baseline in place of the action leading to the frame; 1 = off, > 1 follows actions more strongly (a second row per sample on frames where the baseline differs from that action: slower).")
-    var actionGuidance = PriorDefaults.actionGuidance
-
-    @Option(help: "What guidance's u conditions on: no-action (the learned no-action id) or previous-action (the action before it, so only changes of action are amplified).")
-    var guidanceBaseline = PriorDefaults.guidanceBaseline
+    @Option(help: "Action guidance w: logits = u + w·(c − u), u conditioning on the previous action in place of the one leading to the frame; 1 = off, > 1 follows changes of action more strongly.")
+    var actionGuidance = Recipe.sampling.actionGuidance
 
     func validate() throws {
         guard (0...20).contains(actionGuidance) else { throw ValidationError("--action-guidance must be in 0...20") }

@@ -1,3 +1,4 @@
+import FramecastKit
 import ArgumentParser
 import CodeFile
 import Foundation
@@ -48,21 +49,18 @@ struct Predict: ParsableCommand {
     var samples = 1
 
     @Option(help: "Sampling temperature; 0 picks the most likely code (greedy).")
-    var temperature = 1.0
+    var temperature = Recipe.sampling.temperature
 
     @Option(help: "Sample only among the K most likely codes (0 = all).")
-    var topK = 0
+    var topK = Recipe.sampling.topK
 
     @Option(help: "Sample only within the smallest set of codes with this total probability.")
-    var topP = 1.0
+    var topP = Recipe.sampling.topP
 
     @Flag(help: "Pick each code nearest to the mean code vector under the model's distribution (after --temperature, --top-k, --top-p) instead of drawing one: deterministic and smoother.")
     var nearestMean = false
 
     @OptionGroup var guidance: GuidanceOptions
-
-    @Option(help: "Frames dropped at once when the window of context frames is full. 1 (default) slides it every frame, so every frame sees the full context; s > 1 re-reads the window once every s frames: faster, but frames right after a drop see only C − s frames.")
-    var windowStride = 1
 
     @Option(help: "Random seed: the same seed gives the same prediction.")
     var seed: UInt64 = 0
@@ -86,7 +84,6 @@ struct Predict: ParsableCommand {
         guard start >= 0 else { throw ValidationError("--start must be ≥ 0") }
         guard (1...64).contains(samples) else { throw ValidationError("--samples must be 1...64") }
         guard temperature >= 0, topK >= 0, topP > 0, topP <= 1 else { throw ValidationError("need --temperature ≥ 0, --top-k ≥ 0, 0 < --top-p ≤ 1") }
-        guard windowStride >= 1 else { throw ValidationError("--window-stride must be at least 1") }
         if nearestMean {
             guard temperature > 0 else { throw ValidationError("--nearest-mean needs --temperature > 0 (it averages over the model's distribution)") }
             guard samples == 1 else { throw ValidationError("--nearest-mean is deterministic: --samples \(samples) would give identical samples") }
@@ -97,7 +94,7 @@ struct Predict: ParsableCommand {
     func run() throws {
         Torch.setThreads(threads ?? Torch.allCores)
         let started = Date()
-        let tok = try LoadedTokenizer(tokenizer)
+        let tok = try VideoTokenizer(tokenizer)
         let loaded = try tok.loadPrior(prior)
         let c = contextFrames ?? loaded.model.config.contextFrames
         // A video is encoded only as far as the context and, following its own actions, the truth.
@@ -142,8 +139,7 @@ struct Predict: ParsableCommand {
         let sampleStart = Date()
         let rollout = try sampler.rollout(context: context, actions: future, samples: samples,
                                           options: SamplingOptions(temperature: temperature, topK: topK, topP: topP, seed: seed,
-                                                                   actionGuidance: guidance.actionGuidance, guidanceBaseline: guidance.guidanceBaseline,
-                                                                   nearestMean: nearestMean, windowStride: windowStride),
+                                                                   actionGuidance: guidance.actionGuidance, nearestMean: nearestMean),
                                           onFrame: video.map { video in { video.add(frame: $0, codes: $1) } })
         let sampleSeconds = Date().timeIntervalSince(sampleStart)
 

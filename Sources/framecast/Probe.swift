@@ -1,3 +1,4 @@
+import FramecastKit
 import ArgumentParser
 import Foundation
 import Media

@@ -1,3 +1,4 @@
+import FramecastKit
 import ArgumentParser
 import Foundation
 import Media
@@ -62,66 +63,12 @@ struct Report: ParsableCommand {
 
     func run() throws {
         Torch.setThreads(threads ?? Torch.allCores)
-        let (tokenizerPath, priorPath, clipsPath) = (Shipped.locate(tokenizer), Shipped.locate(prior), Shipped.locate(clips))
-        let tok = try LoadedTokenizer(tokenizerPath)
-        let loaded = try tok.loadPrior(priorPath)
-        let set = try ClipSet.resolve(clipsPath, split: "validation")
-        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-        let scratch = output + "/.scratch-\(getpid())"
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-
-        // Measurements.
-        let frames = try loadFrames(set, width: tok.config.frameWidth, height: tok.config.frameHeight, label: "validation clips")
-        let tokenizerEval = try tok.model.evaluate(frames, limit: 100_000, keepCounts: true)
-        let data = try RolloutEvaluation.load(set, tokenizer: tok)
-        let rollouts = try RolloutEvaluation.measure(data, clipsName: clipsPath, tokenizer: tok, prior: loaded,
-                                                     contextFrames: loaded.model.config.contextFrames,
-                                                     horizon: horizon, windows: windows, seed: seed,
-                                                     actionGuidance: guidance.actionGuidance, guidanceBaseline: guidance.guidanceBaseline,
-                                                     workers: threads ?? Torch.allCores)
-
-        // Videos: the first clip's reconstruction, then a prediction video per clip.
-        var videos: [ReportPage.Video] = []
-        if let first = set.videos.first {
-            let path = scratch + "/reconstruction.mp4"
-            let reader = try VideoReader(path: first, size: (tok.config.frameWidth, tok.config.frameHeight), fit: .crop)
-            try SideBySide.write(path, tokenizer: tok, truth: .video(reader, skip: 0), predictions: [data[0].codes],
-                                 labels: ["RECONSTRUCTION"], scale: 3)
-            videos.append(.init(title: "Tokenizer: \(first) and its reconstruction", mp4: try Data(contentsOf: URL(fileURLWithPath: path))))
-        }
-        for (i, video) in set.videos.enumerated() {
-            let c = loaded.model.config.contextFrames
-            let start = max(0, min(data[i].codes.frames - c - videoFrames - 1, data[i].codes.frames / 3))
-            let path = scratch + "/predict-\(i).mp4"
-            let summary = try Demo.render(clip: video, tokenizer: tok, prior: loaded, start: start, frames: videoFrames,
-                                          options: SamplingOptions(temperature: 1, seed: seed, actionGuidance: guidance.actionGuidance,
-                                                                   guidanceBaseline: guidance.guidanceBaseline),
-                                          scale: 2, to: path)
-            FileHandle.standardError.write(Data("report: \(summary)\n".utf8))
-            videos.append(.init(title: "Prior: \(video) from frame \(start), \(c) context frames, sampled at T = 1",
-                                mp4: try Data(contentsOf: URL(fileURLWithPath: path))))
-        }
-
-        let logs = (tokenizer: TrainingLog(path: tokenizerLog ?? TrainingLog.defaultPath(for: tokenizerPath)),
-                    prior: TrainingLog(path: priorLog ?? TrainingLog.defaultPath(for: priorPath)))
-        let page = ReportPage(tokenizerPath: tokenizerPath, priorPath: priorPath, clips: set.videos,
-                              tokenizerConfig: tok.config, priorConfig: loaded.model.config,
-                              tokenizerParameters: tok.model.parameterCount, priorParameters: loaded.model.parameterCount,
-                              tokenizer: tokenizerEval, rollouts: rollouts, tokenizerLog: logs.tokenizer, priorLog: logs.prior,
-                              videos: videos)
-        try AtomicFile.write(Data(try page.html().utf8), to: output + "/index.html")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        var tokenizerSummary = tokenizerEval
-        tokenizerSummary.codeCounts = nil
-        try AtomicFile.write(try encoder.encode(ReportJSON(tokenizer: tokenizerSummary, prior: rollouts)), to: output + "/report.json")
-        FileHandle.standardError.write(Data((RolloutEvaluation.table(rollouts) + "\n").utf8))
-        print(output + "/index.html")
-    }
-
-    struct ReportJSON: Encodable {
-        var tokenizer: TokenizerEvaluation
-        var prior: RolloutEvaluation.Report
+        var settings = ValidationReport.Settings()
+        (settings.tokenizer, settings.prior, settings.clips) = (Shipped.locate(tokenizer), Shipped.locate(prior), Shipped.locate(clips))
+        (settings.tokenizerLog, settings.priorLog) = (tokenizerLog, priorLog)
+        (settings.windows, settings.horizon, settings.videoFrames) = (windows, horizon, videoFrames)
+        settings.sampling = SamplingOptions(temperature: 1, seed: seed, actionGuidance: guidance.actionGuidance)
+        settings.workers = threads ?? Torch.allCores
+        print(try ValidationReport.write(settings, to: output))
     }
 }

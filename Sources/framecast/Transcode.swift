@@ -1,3 +1,4 @@
+import FramecastKit
 import ArgumentParser
 import Foundation
 import Media
@@ -50,7 +51,7 @@ struct Transcode: ParsableCommand {
         }
         let writer = try VideoWriter(path: output, width: reader.outputWidth, height: reader.outputHeight,
                                      fps: outputFPS, crf: crf)
-        let progress = Progress("transcode", total: reader.info.statedFrameCount)
+        let progress = ProgressReporter("transcode", total: reader.info.statedFrameCount)
         // Without --fps (or with the same rate) every frame is written once; otherwise by timestamp.
         var resampler = fps.map { $0 != sourceFPS ? FrameRateResampler(outputFPS: $0) : nil } ?? nil
         func start(_ frame: Frame) -> Double { frame.time ?? Double(frame.index) / sourceFPS }

@@ -63,7 +63,7 @@ enum Fixtures {
         let run = directory.file("prior")
         let result = try ProcessRunner.framecast(["train", "prior", "--codes", try codes(), "--validation", try codes(validation: true),
                                                   "--steps", "20", "--layers", "1", "--width", "32", "--heads", "2",
-                                                  "--context", "3", "--frame-positions", "learned", "--batch", "4", "--eval-windows", "8",
+                                                  "--context", "3", "--training-frames", "6", "--batch", "4", "--eval-windows", "8",
                                                   "--threads", "2", "--out", run])
         guard result.status == 0 else { throw FixtureError("tiny prior training failed: \(result.stderr)") }
         priorPath = run + "/prior.safetensors"

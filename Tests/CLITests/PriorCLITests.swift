@@ -1,3 +1,4 @@
+import FramecastKit
 import CodeFile
 import Foundation
 import Media
@@ -30,8 +31,7 @@ final class PriorCLITests: XCTestCase {
 
     func testARotaryPriorTrainsAndPredictsPastItsWindow() throws {
         // Rotary frame positions (train prior's default) through the CLI: a tiny run on windows of
-        // 6 frames banded to 3, then 10 predicted frames (the window slides 8 times) and a window
-        // stride it cannot use.
+        // 6 frames banded to 3, then 10 predicted frames (the window slides 8 times).
         let run = Fixtures.directory.file("rotary-prior")
         var result = try ProcessRunner.framecast(["train", "prior", "--codes", try Fixtures.codes(), "--steps", "10", "--layers", "1",
                                                   "--width", "32", "--heads", "2", "--context", "3",
@@ -40,9 +40,9 @@ final class PriorCLITests: XCTestCase {
         let checkpoint = try PriorCheckpoint.load(run + "/checkpoint.safetensors")
         XCTAssertEqual(checkpoint.model.config.framePositions, .rotary)
         XCTAssertEqual(checkpoint.model.config.trainingWindow, 6)
-        // The default batch holds 128 frames: 21 windows of 6.
+        // The recipe's batch: 8 windows.
         let options = try JSONDecoder().decode(PriorTrainingOptions.self, from: Data(try XCTUnwrap(checkpoint.metadata["options"]).utf8))
-        XCTAssertEqual(options.batch, 21)
+        XCTAssertEqual(options.batch, Recipe.priorTraining.batch)
         let prior = run + "/prior.safetensors", out = Fixtures.directory.file("r.codes.safetensors")
         let args = ["predict", try Fixtures.clip(), "--tokenizer", try Fixtures.tokenizer(), "--prior", prior, "--start", "10",
                     "--frames", "10", "--samples", "2", "--seed", "3", "-o", out]
@@ -50,9 +50,6 @@ final class PriorCLITests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         let s1 = Fixtures.directory.file("r.s1.codes.safetensors")
         XCTAssertEqual(try CodeClip.read(path: s1).frames, 3 + 10)
-        result = try ProcessRunner.framecast(args + ["--window-stride", "2"])
-        XCTAssertEqual(result.status, 1, result.stderr)
-        XCTAssertTrue(result.stderr.contains("learned frame positions"), result.stderr)
     }
 
     func testSeveralSamplesAndExport() throws {
@@ -98,8 +95,7 @@ final class PriorCLITests: XCTestCase {
         let tok = try Fixtures.tokenizer(), prior = try Fixtures.prior()
         let plot = Fixtures.directory.file("rollout.png")
         let result = try ProcessRunner.framecast(["eval", "prior", "--tokenizer", tok, "--prior", prior, "--clips", try Fixtures.clip(),
-                                                  "--horizon", "3", "--windows", "4", "--json", "--plot", plot, "--nearest-mean",
-                                                  "--window-stride", "2"])
+                                                  "--horizon", "3", "--windows", "4", "--json", "--plot", plot, "--nearest-mean"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         XCTAssertEqual((json["greedy"] as? [String: Any])?["psnr"].map { ($0 as? [Double])?.count }, 3)
@@ -107,7 +103,6 @@ final class PriorCLITests: XCTestCase {
         XCTAssertEqual((json["nearest_mean_shuffled"] as? [String: Any])?["ssim"].map { ($0 as? [Double])?.count }, 3)
         XCTAssertNotNil(json["delta_psnr_nearest_mean_h1_8"] as? Double)
         XCTAssertEqual(json["temperature"] as? Double, 1)
-        XCTAssertEqual(json["window_stride"] as? Int, 2)
         XCTAssertTrue(FileManager.default.fileExists(atPath: plot))
     }
 
@@ -117,18 +112,15 @@ final class PriorCLITests: XCTestCase {
         for threads in ["1", "2"] {
             let result = try ProcessRunner.framecast(["eval", "prior", "--tokenizer", try Fixtures.tokenizer(), "--prior", try Fixtures.prior(),
                                                       "--clips", try Fixtures.clip(), "--horizon", "3", "--windows", "5", "--json",
-                                                      "--action-guidance", "1.5", "--guidance-baseline", "previous-action",
+                                                      "--action-guidance", "1.5",
                                                       "--threads", threads])
             XCTAssertEqual(result.status, 0, result.stderr)
             var json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
-            XCTAssertEqual(json["guidance_baseline"] as? String, "previous-action")
+            XCTAssertEqual(json["action_guidance"] as? Double, 1.5)
             XCTAssertNotNil(json.removeValue(forKey: "rollout_frames_per_second"))
             figures.append(String(decoding: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), as: UTF8.self))
         }
         XCTAssertEqual(figures[0], figures[1])
-        let bad = try ProcessRunner.framecast(["eval", "prior", "--tokenizer", "t", "--prior", "p", "--clips", "c", "--guidance-baseline", "none"])
-        XCTAssertEqual(bad.status, 64, bad.stderr)
-        XCTAssertTrue(bad.stderr.contains("no-action") && bad.stderr.contains("previous-action"), bad.stderr)
         for command in [["eval", "prior", "--tokenizer", "t", "--prior", "p", "--clips", "c"],
                         ["predict", "v.mp4", "--tokenizer", "t", "--prior", "p", "-o", "x.codes.safetensors"],
                         ["demo", "-o", "x.mp4"], ["report", "-o", "x"]] {
@@ -160,14 +152,10 @@ final class PriorCLITests: XCTestCase {
     }
 
     func testBadTrainingSettingsAreUsageErrors() throws {
-        let rotary = ["--frame-positions", "rotary"]
-        for (options, expected) in [(["--action-change-weight", "0"], "--action-change-weight must be in (0, 100]"),
-                                    (["--context-noise", "1"], "--context-noise must be in [0, 1)"),
-                                    (["--context-samples", "1.5"], "--context-samples must be in [0, 1]"),
-                                    (["--frame-positions", "learned", "--training-frames", "16"], "--training-frames needs --frame-positions rotary"),
-                                    (rotary + ["--context", "6", "--training-frames", "4"], "--training-frames 4 must be at least --context 6"),
-                                    (rotary + ["--width", "36", "--heads", "4"], "even head width"),
-                                    (["--frame-positions", "absolute"], "'learned' and 'rotary'")] {
+        for (options, expected) in [(["--context-noise", "1"], "--context-noise must be in [0, 1)"),
+                                    (["--context", "6", "--training-frames", "4"], "--training-frames 4 must be at least --context 6"),
+                                    (["--width", "36", "--heads", "4"], "even head width"),
+                                    (["--frame-positions", "learned"], "--frame-positions")] {
             let result = try ProcessRunner.framecast(["train", "prior", "--codes", try Fixtures.codes()] + options
                                                      + ["--out", Fixtures.directory.file("bad-prior")])
             XCTAssertEqual(result.status, 64, "\(options)")
@@ -194,7 +182,6 @@ final class PriorCLITests: XCTestCase {
             (["--actions", "7"], "action id 7 is out of range"),
             (["--start", "58", "--frames", "2", "--actions", "LEFT*2"], "needs 61"),
             (["--context-frames", "70", "--actions", "LEFT"], "context"),
-            (["--window-stride", "3", "--actions", "LEFT"], "window stride 3 must be below the prior's context of 3 frames"),
         ]
         for (extra, expected) in cases {
             let result = try ProcessRunner.framecast(["predict", clip, "--tokenizer", tok, "--prior", prior, "-o", out] + extra)

@@ -159,7 +159,7 @@ final class PriorDecoderTests: TwoThreadTestCase {
             var observed: [[Float]] = []
             let rollout = try PriorSampler(model: model, decoderThreads: threads).rollout(
                 context: context, actions: actions, samples: 2,
-                options: SamplingOptions(temperature: 1, seed: 4, actionGuidance: 2, guidanceBaseline: .previousAction)) { observed.append($2) }
+                options: SamplingOptions(temperature: 1, seed: 4, actionGuidance: 2)) { observed.append($2) }
             return (rollout, observed)
         }
         let (one, oneLogits) = try run(threads: 1), (two, twoLogits) = try run(threads: 2)

@@ -165,12 +165,6 @@ final class PriorModelTests: TwoThreadTestCase {
             try checkCacheAgainstFullForward(contextFrames: 4, given: 1, engine: engine, positions: .rotary)
             try checkCacheAgainstFullForward(contextFrames: 3, given: 2, engine: engine, positions: .rotary)
             try checkCacheAgainstFullForward(contextFrames: 3, given: 2, engine: engine, guidance: 2.5, positions: .rotary)
-            try checkCacheAgainstFullForward(contextFrames: 3, given: 2, engine: engine, guidance: 2.5, baseline: .previousAction, positions: .rotary)
-        }
-        let model = try PriorModel(config: tinyConfig(contextFrames: 3, positions: .rotary))
-        let context = try PriorContext(clip: randomClip(frames: 4, seed: 5), start: 0, frames: 2)
-        XCTAssertThrowsError(try PriorSampler(model: model).rollout(context: context, actions: [0, 1], options: SamplingOptions(windowStride: 2))) {
-            XCTAssertTrue("\($0)".contains("learned frame positions"), "\($0)")
         }
     }
 
@@ -183,39 +177,14 @@ final class PriorModelTests: TwoThreadTestCase {
         }
     }
 
-    func testAWindowStrideDropsSeveralFramesAndKeepsCachedLogitsExact() throws {
-        // A 5-frame window slides by 2 (or 3): after each re-prefill the cache grows for 1 (or 2)
-        // frames; every logit still equals a full forward over the window that produced it.
-        for engine in PriorSampler.Engine.allCases {
-            try checkCacheAgainstFullForward(contextFrames: 5, given: 2, engine: engine, windowStride: 2)
-            try checkCacheAgainstFullForward(contextFrames: 5, given: 3, engine: engine, windowStride: 3)
-        }
-        let model = try PriorModel(config: tinyConfig(contextFrames: 3))
-        let context = try PriorContext(clip: randomClip(frames: 4, seed: 5), start: 0, frames: 2)
-        for stride in [0, 3] {
-            XCTAssertThrowsError(try PriorSampler(model: model).rollout(context: context, actions: [0, 1], options: SamplingOptions(windowStride: stride))) {
-                XCTAssertTrue("\($0)".contains("window stride \(stride)"), "\($0)")
-            }
-        }
-    }
-
-    func testActionGuidanceMixesConditionalAndNoActionLogits() throws {
-        // u + w·(c − u), where u replaces the action leading to the generated frame by no-action,
-        // at every generated token (the window slides, so every frame starts from a fresh prefill).
+    func testActionGuidanceAgainstThePreviousAction() throws {
+        // u + w·(c − u), u conditioned on the action before the one leading to the generated frame.
         for engine in PriorSampler.Engine.allCases {
             try checkCacheAgainstFullForward(contextFrames: 3, given: 2, engine: engine, guidance: 2.5)
         }
     }
 
-    func testActionGuidanceAgainstThePreviousAction() throws {
-        // The same with u conditioned on the action before the one leading to the generated frame.
-        for engine in PriorSampler.Engine.allCases {
-            try checkCacheAgainstFullForward(contextFrames: 3, given: 2, engine: engine, guidance: 2.5, baseline: .previousAction)
-        }
-    }
-
     func checkCacheAgainstFullForward(contextFrames: Int, given: Int, engine: PriorSampler.Engine, guidance: Double = 1,
-                                      baseline: GuidanceBaseline = .noAction, windowStride: Int = 1,
                                       positions: FramePositions = .learned) throws {
         Torch.manualSeed(13)
         let config = tinyConfig(contextFrames: contextFrames, positions: positions)
@@ -228,7 +197,7 @@ final class PriorModelTests: TwoThreadTestCase {
         let samples = 2
         let rollout = try PriorSampler(model: model, engine: engine).rollout(
             context: context, actions: future, samples: samples,
-            options: SamplingOptions(temperature: 1, seed: 3, actionGuidance: guidance, guidanceBaseline: baseline, windowStride: windowStride)
+            options: SamplingOptions(temperature: 1, seed: 3, actionGuidance: guidance)
         ) { observed.append(($0, $1, $2)) }
         XCTAssertEqual(observed.count, future.count * config.codesPerFrame)
 
@@ -239,12 +208,12 @@ final class PriorModelTests: TwoThreadTestCase {
             return Int64(id < 0 ? config.noAction : id)
         }
         // The window that generated frame m: it starts with the last C − 1 given frames and (learned
-        // frame positions) drops `windowStride` frames whenever it would exceed C; with rotary ones
+        // frame positions) drops one frame whenever it would exceed C; with rotary ones
         // the reference is one banded pass from the first frame fed.
         var windowStart: [Int: Int] = [:]
         var first = max(0, n - (contextFrames - 1))
         for m in n..<(n + future.count) {
-            if m - first == contextFrames && positions == .learned { first += windowStride }
+            if m - first == contextFrames && positions == .learned { first += 1 }
             windowStart[m] = first
         }
         var maxError: Float = 0
@@ -258,7 +227,7 @@ final class PriorModelTests: TwoThreadTestCase {
                 var full = try logits(model, Array(frames[start...m].joined()), Array(actionAfter[start...m]), frames: count)
                 if guidance != 1 {
                     var dropped = Array(actionAfter[start...m])
-                    dropped[m - 1 - start] = baseline == .noAction || m < 2 ? Int64(config.noAction) : actionAfter[m - 2]
+                    dropped[m - 1 - start] = m < 2 ? Int64(config.noAction) : actionAfter[m - 2]
                     let u = try logits(model, Array(frames[start...m].joined()), dropped, frames: count)
                     full = zip(full, u).map { c, u in u + Float(guidance) * (c - u) }
                 }

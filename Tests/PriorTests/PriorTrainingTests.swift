@@ -123,43 +123,6 @@ final class PriorTrainingTests: TwoThreadTestCase {
         XCTAssertGreaterThanOrEqual(Double(correct) / Double(cases), 0.9)
     }
 
-    func testActionChangeWeightWeighsExactlyTheFramesAfterAnActionChange() throws {
-        // Actions A A B B B C | (episode start) A C.
-        var clip = randomClip(frames: 8, episodeStarts: [6], seed: 3)
-        clip.actions = [0, 0, 1, 1, 1, 2, 0, 2]
-        let data = try PriorDataset(clips: [clip, clip])
-        let config = tinyConfig(contextFrames: 3)
-        Torch.manualSeed(1)
-        let model = try PriorModel(config: config)
-        model.training = false
-        // Target frame f of the window at s follows the action at t = s + f − 1; its weight is 4 when
-        // actions[t] != actions[t − 1] within the episode and the action is not dropped.
-        // (0,0): t = 0 (nothing earlier), 1 (A→A).  (1,1): t = 1 (A→A), 2 (A→B, dropped).  (0,3): t = 3, 4 (B→B).
-        let unchanged = try WindowBatch(data, [.init(clip: 0, start: 0), .init(clip: 1, start: 1), .init(clip: 0, start: 3)],
-                                        frames: 3, config: config, actionChangeWeight: 4) { $0 == 1 && $1 == 1 }
-        XCTAssertEqual(unchanged.frameWeights, [1, 1, 1, 1, 1, 1])
-        // (0,1): t = 1 (A→A), 2 (A→B).  (0,4): t = 4 (B→B), 5 (B→C).
-        let second = try WindowBatch(data, [.init(clip: 0, start: 1), .init(clip: 0, start: 4)], frames: 3, config: config,
-                                     actionChangeWeight: 4)
-        XCTAssertEqual(second.frameWeights, [1, 4, 1, 4])
-        XCTAssertEqual(second.weightSum, Double(4 * 1 + 4 * 4 + 4 * 1 + 4 * 4))  // 4 codes per frame
-        // t = 6 starts an episode: C before it belongs to the last one.
-        let episode = try WindowBatch(data, [.init(clip: 0, start: 6)], frames: 2, config: config, actionChangeWeight: 4)
-        XCTAssertEqual(episode.frameWeights, [1])
-        let plainBatch = try WindowBatch(data, [.init(clip: 0, start: 1), .init(clip: 0, start: 4)], frames: 3, config: config)
-        XCTAssertNil(plainBatch.frameWeights)
-
-        // The weighted loss is Σ_frames w_f · (cross-entropy of the frame's codes); the plain one is unchanged.
-        let (loss, plain) = try second.trainingNats(model)
-        let expectedPlain = try plainBatch.nats(model).item()
-        XCTAssertEqual(plain, expectedPlain, accuracy: 1e-4)
-        let logits = try model.codeLogits(codes: second.codes, actions: second.actions)             // [2, 2·4, 8]
-        let perToken = try F.crossEntropy(logits.reshape([-1, 8]), second.targets.reshape([-1]), reduction: .none).floats()
-        let expected = perToken.enumerated().map { Double($0.element) * [1.0, 4.0, 1.0, 4.0][$0.offset / 4] }.reduce(0, +)
-        XCTAssertEqual(try loss.item(), expected, accuracy: 1e-3)
-        XCTAssertGreaterThan(try loss.item(), plain)
-    }
-
     func testContextNoiseReplacesInputCodesButNeverTargets() throws {
         let data = try PriorDataset(clips: [randomClip(frames: 40, seed: 11), randomClip(frames: 40, seed: 12)])
         let config = tinyConfig(contextFrames: 3)
@@ -190,67 +153,24 @@ final class PriorTrainingTests: TwoThreadTestCase {
         XCTAssertNotEqual(try noisy.batch(step: 1).codes.int64s(), try noisy.batch(step: 2).codes.int64s())
     }
 
-    func testContextSamplesReplaceLaterInputsWithTheModelsOwnDraws() throws {
-        let data = try PriorDataset(clips: [randomClip(frames: 40, seed: 13), randomClip(frames: 40, seed: 14)])
-        let config = tinyConfig(contextFrames: 3)  // 2×2 grid, K = 8
+    func testOptionsRoundTripAndRunsWithRemovedFeaturesAreRefused() throws {
         var options = PriorTrainingOptions()
-        options.batch = 128
-        options.seed = 4
-        options.steps = 6
-        options.contextSamples = 0.5  // reached at step 6; at step 3 the probability is 0.25
-        Torch.manualSeed(0)
-        let trainer = try PriorTrainer(model: PriorModel(config: config), options: options, data: data)
-        // Make the model certain of code 5 everywhere, so every draw is 5.
-        try Tensor.noGrad {
-            try trainer.model.head.weight.zeroInPlace()
-            try trainer.model.head.bias!.zeroInPlace()
-            try trainer.model.head.bias!.addInPlace(Tensor([0, 0, 0, 0, 0, 60, 0, 0] as [Float], shape: [8]))
-        }
-        var changed = [Int: Int](), later = [Int: Int]()
-        for step in [3, 6] {
-            let plain = try trainer.batch(step: step)
-            let sampled = try trainer.selfSampled(plain, step: step)
-            XCTAssertEqual(try sampled.targets.int64s(), try plain.targets.int64s())
-            XCTAssertEqual(try sampled.actions.int64s(), try plain.actions.int64s())
-            let (before, after) = (try plain.codes.int64s(), try sampled.codes.int64s())
-            for i in before.indices {
-                if (i / 4) % 3 == 0 {
-                    XCTAssertEqual(after[i], before[i], "frame 0 has no prediction and stays true")
-                } else {
-                    later[step, default: 0] += 1
-                    if after[i] != before[i] { changed[step, default: 0] += 1; XCTAssertEqual(after[i], 5, "a draw from the model") }
-                }
+        options.contextNoise = 0.2
+        var fields = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(options)) as? [String: Any])
+        XCTAssertEqual(try JSONDecoder().decode(PriorTrainingOptions.self, from: JSONSerialization.data(withJSONObject: fields)), options)
+        // Written before context noise existed: none.
+        fields["contextNoise"] = nil
+        XCTAssertEqual(try JSONDecoder().decode(PriorTrainingOptions.self, from: JSONSerialization.data(withJSONObject: fields)).contextNoise, 0)
+        // The action-change weight and scheduled sampling were removed: a run that used them is refused by name.
+        for (key, value, name) in [("actionChangeWeight", 3.0, "action-change loss weight"), ("contextSamples", 0.2, "scheduled sampling")] {
+            var old = fields
+            old[key] = value
+            XCTAssertThrowsError(try JSONDecoder().decode(PriorTrainingOptions.self, from: JSONSerialization.data(withJSONObject: old))) {
+                XCTAssertTrue("\($0)".contains(name), "\($0)")
             }
-            // A function of (seed, step) and the weights: the same inputs again.
-            XCTAssertEqual(try trainer.selfSampled(plain, step: step).codes.int64s(), after)
+            old[key] = key == "actionChangeWeight" ? 1.0 : 0.0
+            XCTAssertNoThrow(try JSONDecoder().decode(PriorTrainingOptions.self, from: JSONSerialization.data(withJSONObject: old)))
         }
-        // A quarter, then half, of the later inputs are drawn; 7/8 of those were not already 5.
-        for (step, p) in [(3, 0.25), (6, 0.5)] {
-            let fraction = Double(changed[step] ?? 0) / Double(later[step] ?? 1)
-            XCTAssertEqual(fraction, p * 7 / 8, accuracy: 0.05, "step \(step): \(changed[step] ?? 0) of \(later[step] ?? 0)")
-        }
-        // Off: the batch is untouched.
-        options.contextSamples = 0
-        let off = try PriorTrainer(model: trainer.model, options: options, data: data)
-        let plain = try off.batch(step: 1)
-        XCTAssertEqual(try off.selfSampled(plain, step: 1).codes.int64s(), try plain.codes.int64s())
-    }
-
-    func testOptionsWithoutTheActionChangeWeightReadAsWeightOne() throws {
-        var options = PriorTrainingOptions()
-        options.actionChangeWeight = 3
-        let json = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
-        XCTAssertEqual(try JSONDecoder().decode(PriorTrainingOptions.self, from: Data(json.utf8)), options)
-        let old = json.replacingOccurrences(of: #","actionChangeWeight":3"#, with: "").replacingOccurrences(of: #""actionChangeWeight":3,"#, with: "")
-        XCTAssertFalse(old.contains("actionChangeWeight"))
-        XCTAssertEqual(try JSONDecoder().decode(PriorTrainingOptions.self, from: Data(old.utf8)).actionChangeWeight, 1)
-        // Nor does one written before context noise existed.
-        options.contextNoise = 0.1
-        let noisy = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
-        let older = noisy.replacingOccurrences(of: #","contextNoise":0.1"#, with: "").replacingOccurrences(of: #""contextNoise":0.1,"#, with: "")
-        XCTAssertFalse(older.contains("contextNoise"))
-        XCTAssertEqual(try JSONDecoder().decode(PriorTrainingOptions.self, from: Data(older.utf8)).contextNoise, 0)
-        XCTAssertEqual(try JSONDecoder().decode(PriorTrainingOptions.self, from: Data(older.utf8)).contextSamples, 0)
     }
 
     func testResumingFromACheckpointReproducesAnUninterruptedRun() throws {
@@ -261,7 +181,6 @@ final class PriorTrainingTests: TwoThreadTestCase {
         options.warmup = 3
         options.seed = 5
         options.contextNoise = 0.1  // its draws, too, must resume where they stopped
-        options.contextSamples = 0.2  // and the model's own draws
         func fresh() throws -> PriorTrainer {
             Torch.manualSeed(99)  // the trainer seeds initialisation itself
             return try PriorTrainer(config: tinyConfig(), options: options, data: data)

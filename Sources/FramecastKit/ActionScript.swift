@@ -3,9 +3,9 @@ import Media
 
 /// Parses the actions a prediction should follow: a script such as `MOVE_FORWARD*10,TURN_LEFT*5`
 /// (names or ids, `*N` repeats), or a CSV file (the sidecar format, or one name or id per line).
-enum ActionScript {
+package enum ActionScript {
     /// Action ids for `spec`, resolved against `names` (index = id).
-    static func parse(_ spec: String, names: [String]) throws -> [Int] {
+    package static func parse(_ spec: String, names: [String]) throws -> [Int] {
         if FileManager.default.fileExists(atPath: spec) { return try file(spec, names: names) }
         var ids: [Int] = []
         for item in spec.split(separator: ",", omittingEmptySubsequences: false) {
@@ -21,7 +21,7 @@ enum ActionScript {
     }
 
     /// A name or a numeric id → id, with an error listing the valid names.
-    static func resolve(_ token: String, names: [String]) throws -> Int {
+    package static func resolve(_ token: String, names: [String]) throws -> Int {
         if let index = names.firstIndex(of: token) { return index }
         if let id = Int(token) {
             guard id >= 0, id < names.count else { throw ActionScriptError("action id \(id) is out of range (the clip has \(names.count) actions: 0...\(names.count - 1))") }
@@ -46,9 +46,9 @@ enum ActionScript {
 }
 
 /// A bad action script, in words.
-struct ActionScriptError: Error, CustomStringConvertible, LocalizedError {
-    let message: String
-    init(_ message: String) { self.message = message }
-    var description: String { message }
-    var errorDescription: String? { message }
+package struct ActionScriptError: Error, CustomStringConvertible, LocalizedError {
+    package let message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
+    package var errorDescription: String? { message }
 }

@@ -4,7 +4,7 @@ import Prior
 extension CodeClip {
     /// The context frames of `clip` (starting at its frame `start`) followed by sample `s` of
     /// `rollout`, which followed `future`: a clip that remembers where its real frames end.
-    static func prediction(from clip: CodeClip, start: Int, context: PriorContext, future: [Int],
+    package static func prediction(from clip: CodeClip, start: Int, context: PriorContext, future: [Int],
                            rollout: Rollout, sample s: Int) -> CodeClip {
         let c = context.frames, total = c + future.count
         var codes = context.codes
@@ -20,7 +20,7 @@ extension CodeClip {
 
     /// The actions of a prediction clip: the context's, then `future` (which follows the last
     /// context frame), then −1 after the last frame.
-    static func predictionActions(context: PriorContext, future: [Int]) -> [Int32] {
+    package static func predictionActions(context: PriorContext, future: [Int]) -> [Int32] {
         context.actions.dropLast().map { $0 } + future.map { Int32($0) } + [-1]
     }
 }

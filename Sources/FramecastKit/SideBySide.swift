@@ -5,19 +5,19 @@ import Media
 /// Writes labelled side-by-side videos: optional ground truth, then one panel per predicted clip,
 /// enlarged by nearest neighbour, with the panel name, the frame number, CONTEXT on real context
 /// frames, and the action that led to each frame.
-enum SideBySide {
+package enum SideBySide {
     /// A source of ground-truth frames: decoded codes, or a video's real pixels.
-    enum Truth {
+    package enum Truth {
         case codes(CodeClip)
         case video(VideoReader, skip: Int)
     }
 
-    static func write(_ path: String, tokenizer: LoadedTokenizer, truth: CodeClip?, predictions: [CodeClip],
+    package static func write(_ path: String, tokenizer: VideoTokenizer, truth: CodeClip?, predictions: [CodeClip],
                       labels: [String], scale: Int) throws {
         try write(path, tokenizer: tokenizer, truth: truth.map { Truth.codes($0) }, predictions: predictions, labels: labels, scale: scale)
     }
 
-    static func write(_ path: String, tokenizer: LoadedTokenizer, truth: Truth?, predictions: [CodeClip],
+    package static func write(_ path: String, tokenizer: VideoTokenizer, truth: Truth?, predictions: [CodeClip],
                       labels: [String], scale: Int) throws {
         guard let first = predictions.first else { return }
         let frames = predictions.map(\.frames).max() ?? 0
@@ -54,7 +54,7 @@ enum SideBySide {
     }
 
     /// The frames of each clip, decoding each distinct code grid once (in batches of 64).
-    private static func decodeDistinct(_ clips: [CodeClip], _ tokenizer: LoadedTokenizer) throws -> [[[UInt8]]] {
+    private static func decodeDistinct(_ clips: [CodeClip], _ tokenizer: VideoTokenizer) throws -> [[[UInt8]]] {
         var index: [ArraySlice<UInt16>: Int] = [:]   // code grid → position among the distinct grids
         var distinct: [UInt16] = []
         var frameIndex: [[Int]] = []
@@ -74,20 +74,20 @@ enum SideBySide {
 }
 
 /// Composes and encodes a side-by-side MP4 one time step at a time.
-final class SideBySideWriter {
+package final class SideBySideWriter {
     /// One column of the video: its title and the actions drawn under it (`actions[t − 1]` leads
     /// to frame t; none for a real video).
-    struct Panel {
-        var name: String
-        var actions: [Int32] = []
-        var actionNames: [String] = []
+    package struct Panel {
+        package var name: String
+        package var actions: [Int32] = []
+        package var actionNames: [String] = []
 
-        init(name: String, clip: CodeClip?) {
+        package init(name: String, clip: CodeClip?) {
             self.name = name
             if let clip { (actions, actionNames) = (clip.actions, clip.actionNames) }
         }
 
-        init(name: String, actions: [Int32], actionNames: [String]) {
+        package init(name: String, actions: [Int32], actionNames: [String]) {
             (self.name, self.actions, self.actionNames) = (name, actions, actionNames)
         }
     }
@@ -99,7 +99,7 @@ final class SideBySideWriter {
     private let writer: VideoWriter
 
     /// - Parameter like: a clip giving the frame size, fps, context length and source position.
-    convenience init(path: String, panels: [Panel], like first: CodeClip, scale: Int) throws {
+    package convenience init(path: String, panels: [Panel], like first: CodeClip, scale: Int) throws {
         try self.init(path: path, panels: panels, frameWidth: first.frameWidth, frameHeight: first.frameHeight, fps: first.fps,
                       contextFrames: first.contextFrames ?? 0, startIndex: first.sourceStart ?? 0, scale: scale)
     }
@@ -107,7 +107,7 @@ final class SideBySideWriter {
     /// - Parameters:
     ///   - contextFrames: the first frames, marked CONTEXT.
     ///   - startIndex: the source frame number of frame 0.
-    init(path: String, panels: [Panel], frameWidth: Int, frameHeight: Int, fps: Double, contextFrames: Int,
+    package init(path: String, panels: [Panel], frameWidth: Int, frameHeight: Int, fps: Double, contextFrames: Int,
          startIndex: Int, scale: Int) throws {
         self.panels = panels
         self.frameWidth = frameWidth
@@ -126,7 +126,7 @@ final class SideBySideWriter {
     }
 
     /// Writes frame `t`: one picture (packed RGB at the clip's frame size) per panel, nil for none.
-    func write(_ t: Int, pictures: [[UInt8]?]) throws {
+    package func write(_ t: Int, pictures: [[UInt8]?]) throws {
         let w = frameWidth * scale, h = frameHeight * scale
         var canvas = Canvas(width: writer.width, height: writer.height, fill: (24, 24, 24))
         for (p, panel) in panels.enumerated() {
@@ -147,5 +147,5 @@ final class SideBySideWriter {
     }
 
     /// Completes the file (it appears at its path only now).
-    func finish() throws { try writer.finish() }
+    package func finish() throws { try writer.finish() }
 }

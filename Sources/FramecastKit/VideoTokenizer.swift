@@ -5,20 +5,23 @@ import Prior
 import SafeTensors
 import VQVAE
 
-/// A loaded tokenizer and the hash that code files record (its codes hash: the content hash, or
-/// the parent's for a tokenizer whose decoder was retrained on fixed codes).
-struct LoadedTokenizer {
-    let model: VQVAE
-    let hash: String
-    let path: String
+/// A per-frame VQ-VAE tokenizer loaded from a checkpoint: video ⇄ code clip. `hash` is what code
+/// files and priors record (the content hash, or for tokenizers made by the since-removed
+/// decoder-only retraining, the parent's).
+public struct VideoTokenizer {
+    public let model: VQVAE
+    public let hash: String
+    public let path: String
 
-    init(_ path: String) throws {
+    /// Loads the tokenizer checkpoint at `path`.
+    /// - Throws: `CheckpointError` naming the file and the problem.
+    public init(_ path: String) throws {
         let (model, metadata, _) = try TokenizerCheckpoint.load(path)
         self.init(model: model, hash: try TokenizerCheckpoint.codesHash(model, metadata: metadata), path: path)
     }
 
     /// An in-memory model (e.g. a fresh one for benchmarks); `path` only names it.
-    init(model: VQVAE, path: String) throws {
+    package init(model: VQVAE, path: String) throws {
         self.init(model: model, hash: try TokenizerCheckpoint.contentHash(model), path: path)
     }
 
@@ -28,17 +31,17 @@ struct LoadedTokenizer {
         self.path = path
     }
 
-    var config: VQVAEConfig { model.config }
+    public var config: VQVAEConfig { model.config }
 
     /// Checks that `clip` (read from `file`) holds this tokenizer's codes.
     /// - Throws: `CodeFileError` naming the file and both hashes, or the codebook sizes.
-    func check(_ clip: CodeClip, file: String) throws {
+    public func check(_ clip: CodeClip, file: String) throws {
         try clip.validate(against: hash, codebookSize: config.codebookSize, file: file)
     }
 
     /// Encodes a video (streaming, in batches) into a code clip with its sidecar's actions; with
     /// `limit`, only its first `limit` frames (the sidecar must then cover at least those).
-    func encode(video: String, batch: Int = 64, limit: Int? = nil) throws -> CodeClip {
+    public func encode(video: String, batch: Int = 64, limit: Int? = nil) throws -> CodeClip {
         let c = config
         let reader = try VideoReader(path: video, size: (c.frameWidth, c.frameHeight), fit: .crop)
         let track = try ActionTrack.load(forVideo: video)
@@ -76,7 +79,7 @@ struct LoadedTokenizer {
     }
 
     /// Decodes a code clip's frames in batches, handing each frame to `body`.
-    func decode(_ clip: CodeClip, batch: Int = 64, _ body: ([UInt8]) throws -> Void) throws {
+    public func decode(_ clip: CodeClip, batch: Int = 64, _ body: ([UInt8]) throws -> Void) throws {
         let n = clip.codesPerFrame
         for start in stride(from: 0, to: clip.frames, by: batch) {
             let count = min(batch, clip.frames - start)
@@ -85,7 +88,7 @@ struct LoadedTokenizer {
     }
 
     /// The frames (packed RGB each) of code grids given row-major, decoded `batch` at a time.
-    func decodeFrames(_ codes: [UInt16], batch: Int = 64) throws -> [[UInt8]] {
+    public func decodeFrames(_ codes: [UInt16], batch: Int = 64) throws -> [[UInt8]] {
         let n = config.gridWidth * config.gridHeight, frameBytes = config.frameWidth * config.frameHeight * 3
         let frames = codes.count / n
         var out: [[UInt8]] = []
@@ -99,10 +102,10 @@ struct LoadedTokenizer {
     }
 }
 
-extension LoadedTokenizer {
+extension VideoTokenizer {
     /// Loads the prior at `path` and checks it was trained on this tokenizer's codes.
     /// - Throws: `CheckpointError` naming both hashes when it was not.
-    func loadPrior(_ path: String) throws -> PriorCheckpoint.Loaded {
+    public func loadPrior(_ path: String) throws -> PriorCheckpoint.Loaded {
         let loaded = try PriorCheckpoint.load(path)
         guard hash == loaded.source.tokenizerHash else {
             throw CheckpointError(path, "was trained on codes of tokenizer \(loaded.source.tokenizerHash.prefix(12))…, but the tokenizer \(self.path) is \(hash.prefix(12))…")

@@ -1,4 +1,4 @@
-@testable import framecast
+@testable import FramecastKit
 import Foundation
 import Media
 import TestSupport

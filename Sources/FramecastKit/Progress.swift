@@ -2,7 +2,7 @@ import Foundation
 
 /// Progress on stderr: a redrawn bar with rate and ETA on a terminal, plain lines every few
 /// seconds otherwise (logs, CI).
-final class Progress {
+package final class ProgressReporter {
     private let label: String
     private let total: Int?
     private let unit: String
@@ -12,7 +12,7 @@ final class Progress {
     private lazy var lastPrint = interactive ? Date.distantPast : start
     private let interactive = isatty(STDERR_FILENO) != 0
 
-    init(_ label: String, total: Int?, unit: String = "frames", from initial: Int = 0) {
+    package init(_ label: String, total: Int?, unit: String = "frames", from initial: Int = 0) {
         self.label = label
         self.total = total
         self.unit = unit
@@ -20,7 +20,7 @@ final class Progress {
     }
 
     /// Reports that `done` units are complete; `extra` is appended (e.g. loss figures).
-    func update(_ done: Int, extra: String = "") {
+    package func update(_ done: Int, extra: String = "") {
         let now = Date()
         guard now.timeIntervalSince(lastPrint) >= (interactive ? 0.1 : 5) else { return }
         lastPrint = now
@@ -28,7 +28,7 @@ final class Progress {
     }
 
     /// Prints the final line.
-    func finish(_ done: Int, extra: String = "") {
+    package func finish(_ done: Int, extra: String = "") {
         emit(done, extra: extra, final: true)
     }
 
@@ -52,14 +52,14 @@ final class Progress {
         FileHandle.standardError.write(Data(text.utf8))
     }
 
-    static func clock(_ seconds: Double) -> String {
+    package static func clock(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
         return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
     }
 }
 
 /// Prints `value` as one line of JSON on stdout (keys sorted).
-func printJSON<T: Encodable>(_ value: T) throws {
+package func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))

@@ -3,9 +3,9 @@ import Media
 import VQVAE
 
 /// Reads every frame of `clips` at `width × height` (center crop) into memory.
-func loadFrames(_ clips: ClipSet, width: Int, height: Int, label: String) throws -> FrameBank {
+package func loadFrames(_ clips: ClipSet, width: Int, height: Int, label: String) throws -> FrameBank {
     var bank = FrameBank(width: width, height: height)
-    let progress = Progress("loading \(label)", total: clips.videos.count, unit: "clips")
+    let progress = ProgressReporter("loading \(label)", total: clips.videos.count, unit: "clips")
     for (i, video) in clips.videos.enumerated() {
         let reader = try VideoReader(path: video, size: (width, height), fit: .crop)
         while let frame = try reader.next() { bank.append(frame.rgb) }
@@ -16,10 +16,10 @@ func loadFrames(_ clips: ClipSet, width: Int, height: Int, label: String) throws
 }
 
 /// Appends one JSON object per line to a log file.
-final class JSONLinesLog {
+package final class JSONLinesLog {
     private let handle: FileHandle
 
-    init(path: String, truncate: Bool) throws {
+    package init(path: String, truncate: Bool) throws {
         if truncate || !FileManager.default.fileExists(atPath: path) {
             guard FileManager.default.createFile(atPath: path, contents: nil) else {
                 throw MediaError(path, "cannot create the training log")
@@ -30,7 +30,7 @@ final class JSONLinesLog {
         self.handle = handle
     }
 
-    func write(_ object: [String: Any]) {
+    package func write(_ object: [String: Any]) {
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
         handle.write(data + Data("\n".utf8))
     }
@@ -39,7 +39,7 @@ final class JSONLinesLog {
 
     /// Drops lines of the log at `path` past `step` (from a run that went further than its last
     /// checkpoint), so a resumed run logs each step once.
-    static func truncate(_ path: String, after step: Int) throws {
+    package static func truncate(_ path: String, after step: Int) throws {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else { return }
         let kept = text.split(separator: "\n").filter { line in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
@@ -51,4 +51,4 @@ final class JSONLinesLog {
 }
 
 /// Rounds for logs and reports.
-func round4(_ x: Double) -> Double { (x * 10000).rounded() / 10000 }
+package func round4(_ x: Double) -> Double { (x * 10000).rounded() / 10000 }

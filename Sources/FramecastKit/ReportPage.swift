@@ -6,26 +6,26 @@ import VQVAE
 /// The HTML of `framecast report`: one self-contained page (PNG plots and H.264 videos embedded as
 /// data URIs). A small script records whether every image decoded and every video loaded in
 /// `#media-status`, which Tools/check-report reads back from headless Chromium.
-struct ReportPage {
-    struct Video {
-        var title: String
-        var mp4: Data
+package struct ReportPage {
+    package struct Video {
+        package var title: String
+        package var mp4: Data
     }
 
-    var tokenizerPath: String
-    var priorPath: String
-    var clips: [String]
-    var tokenizerConfig: VQVAEConfig
-    var priorConfig: PriorConfig
-    var tokenizerParameters: Int
-    var priorParameters: Int
-    var tokenizer: TokenizerEvaluation
-    var rollouts: RolloutEvaluation.Report
-    var tokenizerLog: TrainingLog
-    var priorLog: TrainingLog
-    var videos: [Video]
+    package var tokenizerPath: String
+    package var priorPath: String
+    package var clips: [String]
+    package var tokenizerConfig: VQVAEConfig
+    package var priorConfig: PriorConfig
+    package var tokenizerParameters: Int
+    package var priorParameters: Int
+    package var tokenizer: TokenizerEvaluation
+    package var rollouts: RolloutEvaluation.Report
+    package var tokenizerLog: TrainingLog
+    package var priorLog: TrainingLog
+    package var videos: [Video]
 
-    func html() throws -> String {
+    package func html() throws -> String {
         var body: [String] = []
         body.append("<h1>framecast report</h1>")
         body.append("<p>Validation clips: \(clips.map { "<code>\(escape($0))</code>" }.joined(separator: ", ")). Generated \(escape(ISO8601DateFormatter().string(from: Date()))).</p>")
@@ -57,7 +57,7 @@ struct ReportPage {
             ]]))
         }
         let r = rollouts
-        body.append("<p>Open-loop rollouts: \(r.windows) windows, \(r.contextFrames) real context frames, then \(r.horizon) predicted frames. PSNR per frame (dB, capped at 50) / SSIM at horizon h. ΔPSNR (true − shuffled actions, mean over h = 1…8): greedy <b>\(f(r.deltaPSNRGreedy)) dB</b>, sampled <b>\(f(r.deltaPSNRSampled)) dB</b>. Rollout speed \(f(r.framesPerSecond, 1)) frames/s. Action guidance w = \(f(r.actionGuidance)) (1 = none)\(r.actionGuidance == 1 ? "" : " against " + r.guidanceBaseline.rawValue).</p>")
+        body.append("<p>Open-loop rollouts: \(r.windows) windows, \(r.contextFrames) real context frames, then \(r.horizon) predicted frames. PSNR per frame (dB, capped at 50) / SSIM at horizon h. ΔPSNR (true − shuffled actions, mean over h = 1…8): greedy <b>\(f(r.deltaPSNRGreedy)) dB</b>, sampled <b>\(f(r.deltaPSNRSampled)) dB</b>. Rollout speed \(f(r.framesPerSecond, 1)) frames/s. Action guidance w = \(f(r.actionGuidance)) (1 = none; u conditions on the previous action).</p>")
         let shown = [1, 2, 4, 8, 12, 16].filter { $0 <= r.horizon }
         let rows: [(String, RolloutEvaluation.Curve)] = [
             ("prior, greedy", r.greedy), ("prior, greedy, shuffled actions", r.greedyShuffled),

@@ -8,60 +8,56 @@ import VQVAE
 
 /// Open-loop rollouts of a prior on validation clips, scored per horizon against the real frames
 /// (shared by `eval prior` and `report`).
-enum RolloutEvaluation {
+package enum RolloutEvaluation {
     /// PSNR and SSIM per horizon h = 1...H (index h − 1).
-    struct Curve: Codable {
-        var psnr: [Double]
-        var ssim: [Double]
+    package struct Curve: Codable {
+        package var psnr: [Double]
+        package var ssim: [Double]
     }
 
     /// Everything `eval prior` measures.
-    struct Report: Codable {
-        var windows: Int
-        var contextFrames: Int
-        var horizon: Int
-        var greedy: Curve
-        var greedyShuffled: Curve
-        var sampled: Curve
-        var sampledShuffled: Curve
+    package struct Report: Codable {
+        package var windows: Int
+        package var contextFrames: Int
+        package var horizon: Int
+        package var greedy: Curve
+        package var greedyShuffled: Curve
+        package var sampled: Curve
+        package var sampledShuffled: Curve
         /// Nearest-mean picks (`SamplingOptions.nearestMean`, T = 1), true and shuffled actions.
-        var nearestMean: Curve?
-        var nearestMeanShuffled: Curve?
-        var copyLast: Curve
-        var tokenizerCeiling: Curve
-        var deltaPSNRGreedy: Double
-        var deltaPSNRSampled: Double
-        var deltaPSNRNearestMean: Double?
-        var teacherForced: PriorEvaluation?
-        var framesPerSecond: Double
+        package var nearestMean: Curve?
+        package var nearestMeanShuffled: Curve?
+        package var copyLast: Curve
+        package var tokenizerCeiling: Curve
+        package var deltaPSNRGreedy: Double
+        package var deltaPSNRSampled: Double
+        package var deltaPSNRNearestMean: Double?
+        package var teacherForced: PriorEvaluation?
+        package var framesPerSecond: Double
         /// The classifier-free action guidance w of every rollout (1 = none).
-        var actionGuidance: Double
-        /// What the guidance's unconditional logits condition on.
-        var guidanceBaseline: GuidanceBaseline
+        package var actionGuidance: Double
         /// Temperature and top-p of the sampled rows (the greedy rows use temperature 0).
-        var temperature: Double
-        var topP: Double
-        /// Frames dropped at once when a rollout's window is full (`SamplingOptions.windowStride`).
-        var windowStride: Int
+        package var temperature: Double
+        package var topP: Double
 
-        enum CodingKeys: String, CodingKey {
+        package enum CodingKeys: String, CodingKey {
             case windows, horizon, greedy, sampled
             case contextFrames = "context_frames", greedyShuffled = "greedy_shuffled", sampledShuffled = "sampled_shuffled"
             case copyLast = "copy_last", tokenizerCeiling = "tokenizer_ceiling", deltaPSNRGreedy = "delta_psnr_greedy_h1_8"
             case deltaPSNRSampled = "delta_psnr_sampled_h1_8", teacherForced = "teacher_forced", framesPerSecond = "rollout_frames_per_second"
-            case actionGuidance = "action_guidance", guidanceBaseline = "guidance_baseline", nearestMean = "nearest_mean", nearestMeanShuffled = "nearest_mean_shuffled"
-            case deltaPSNRNearestMean = "delta_psnr_nearest_mean_h1_8", temperature, topP = "top_p", windowStride = "window_stride"
+            case actionGuidance = "action_guidance", nearestMean = "nearest_mean", nearestMeanShuffled = "nearest_mean_shuffled"
+            case deltaPSNRNearestMean = "delta_psnr_nearest_mean_h1_8", temperature, topP = "top_p"
         }
     }
 
     /// Real frames and codes of one validation clip.
-    struct Clip {
-        var frames: [[UInt8]]
-        var codes: CodeClip
+    package struct Clip {
+        package var frames: [[UInt8]]
+        package var codes: CodeClip
     }
 
     /// Decodes and encodes every video of `set` at the tokenizer's frame size.
-    static func load(_ set: ClipSet, tokenizer tok: LoadedTokenizer) throws -> [Clip] {
+    package static func load(_ set: ClipSet, tokenizer tok: VideoTokenizer) throws -> [Clip] {
         try set.videos.map { video in
             let reader = try VideoReader(path: video, size: (tok.config.frameWidth, tok.config.frameHeight), fit: .crop)
             var frames: [[UInt8]] = []
@@ -72,10 +68,10 @@ enum RolloutEvaluation {
 
     /// PSNR and SSIM per horizon of every row of one window, and the time its rollouts took.
     private struct WindowScores {
-        var psnr: [String: [Double]] = [:]
-        var ssim: [String: [Double]] = [:]
-        var rolloutFrames = 0
-        var rolloutSeconds = 0.0
+        package var psnr: [String: [Double]] = [:]
+        package var ssim: [String: [Double]] = [:]
+        package var rolloutFrames = 0
+        package var rolloutSeconds = 0.0
     }
 
     /// For evenly spaced windows of C + H frames (no episode start after their first frame), gives the
@@ -83,18 +79,13 @@ enum RolloutEvaluation {
     /// greedy and sampled (at `temperature` and `topP`), and scores them; also copy-last-frame and the
     /// tokenizer ceiling. Windows are scored on `workers` threads (one libtorch thread each) and
     /// summed in window order, so the figures do not depend on the worker count.
-    static func measure(_ data: [Clip], clipsName: String, tokenizer tok: LoadedTokenizer, prior loaded: PriorCheckpoint.Loaded,
+    package static func measure(_ data: [Clip], clipsName: String, tokenizer tok: VideoTokenizer, prior loaded: PriorCheckpoint.Loaded,
                         contextFrames c: Int, horizon: Int, windows: Int, seed: UInt64,
-                        actionGuidance: Double = 1, guidanceBaseline: GuidanceBaseline = .noAction, nearestMean: Bool = false,
-                        temperature: Double = 1, topP: Double = 1, windowStride: Int = 1, workers: Int = 1) throws -> Report {
-        var all: [(clip: Int, start: Int)] = []
-        for (i, clip) in data.enumerated() where clip.codes.frames >= c + horizon {
-            for s in 0...(clip.codes.frames - c - horizon) where !clip.codes.episodeStart[(s + 1)..<(s + c + horizon)].contains(true) {
-                all.append((i, s))
-            }
-        }
+                        sampling: SamplingOptions = Recipe.sampling, nearestMean: Bool = false, workers: Int = 1) throws -> Report {
+        let (actionGuidance, temperature, topP) = (sampling.actionGuidance, sampling.temperature, sampling.topP)
+        let all = windowStarts(data.map(\.codes), span: c + horizon)
         guard all.count >= 2 else { throw MediaError(clipsName, "has no window of \(c + horizon) frames without an episode start") }
-        let chosen = all.count <= windows ? all : (0..<windows).map { all[$0 * all.count / windows] }
+        let chosen = evenlySpaced(all, count: windows)
         let codeVectors = try tok.model.codeVectors()
         loaded.model.training = false
         let (width, height) = (tok.config.frameWidth, tok.config.frameHeight)
@@ -111,7 +102,7 @@ enum RolloutEvaluation {
             let clip = data[window.clip], s = window.start
             let context = try sampler.context(from: clip.codes, start: s, frames: c)
             let trueActions = clip.codes.actions[(s + c - 1)..<(s + c - 1 + horizon)].map { Int($0) }
-            let other = chosen[(k + chosen.count / 2) % chosen.count]  // another window's actions
+            let other = chosen[shuffledPartner(of: k, count: chosen.count)]  // another window's actions
             let shuffled = data[other.clip].codes.actions[(other.start + c - 1)..<(other.start + c - 1 + horizon)].map { Int($0) }
             let perFrame = clip.codes.codesPerFrame
             let truthCodes = Array(clip.codes.codes[((s + c) * perFrame)..<((s + c + horizon) * perFrame)])
@@ -122,8 +113,7 @@ enum RolloutEvaluation {
             for (key, actions, t, mean) in modes {
                 let t0 = Date()
                 let options = SamplingOptions(temperature: t, topP: t > 0 && !mean ? topP : 1, seed: seed &+ UInt64(k),
-                                              actionGuidance: actionGuidance, guidanceBaseline: guidanceBaseline, nearestMean: mean,
-                                              windowStride: windowStride)
+                                              actionGuidance: actionGuidance, nearestMean: mean)
                 let rollout = try sampler.rollout(context: context, actions: actions.map { max(0, $0) }, samples: 1, options: options)
                 scores.rolloutSeconds += Date().timeIntervalSince(t0)
                 scores.rolloutFrames += horizon
@@ -139,7 +129,7 @@ enum RolloutEvaluation {
             return scores
         }
 
-        let progress = Progress("eval prior", total: chosen.count, unit: "windows")
+        let progress = ProgressReporter("eval prior", total: chosen.count, unit: "windows")
         let scored = try concurrentWindows(chosen.count, workers: workers, progress: progress) { k in
             try score(k, PriorSampler(model: loaded.model, source: loaded.source, codeVectors: codeVectors))
         }
@@ -159,10 +149,7 @@ enum RolloutEvaluation {
         let rolloutSeconds = scored.map(\.rolloutSeconds).reduce(0, +)
         let n = Double(chosen.count)
         func curve(_ key: String) -> Curve { Curve(psnr: sums[key]!.psnr.map { $0 / n }, ssim: sums[key]!.ssim.map { $0 / n }) }
-        func delta(_ a: String, _ b: String) -> Double {
-            let k = min(8, horizon)
-            return (0..<k).map { curve(a).psnr[$0] - curve(b).psnr[$0] }.reduce(0, +) / Double(k)
-        }
+        func delta(_ a: String, _ b: String) -> Double { deltaPSNR(curve(a).psnr, curve(b).psnr) }
         var teacherForced: PriorEvaluation?
         if let baselines = loaded.baselines {
             teacherForced = try loaded.model.evaluate(try PriorDataset(clips: data.map(\.codes)), baselines: baselines, limit: 512)
@@ -174,13 +161,40 @@ enum RolloutEvaluation {
                       deltaPSNRGreedy: delta("greedy", "greedy_shuffled"), deltaPSNRSampled: delta("sampled", "sampled_shuffled"),
                       deltaPSNRNearestMean: nearestMean ? delta("mean", "mean_shuffled") : nil,
                       teacherForced: teacherForced, framesPerSecond: Double(rolloutFrames) / rolloutSeconds,
-                      actionGuidance: actionGuidance, guidanceBaseline: guidanceBaseline, temperature: temperature, topP: topP, windowStride: windowStride)
+                      actionGuidance: actionGuidance, temperature: temperature, topP: topP)
+    }
+
+    /// Every (clip, start) whose `span` frames stay inside one episode (no episode start after
+    /// the first frame), clip by clip in order.
+    package static func windowStarts(_ clips: [CodeClip], span: Int) -> [(clip: Int, start: Int)] {
+        var all: [(clip: Int, start: Int)] = []
+        for (i, clip) in clips.enumerated() where clip.frames >= span {
+            for s in 0...(clip.frames - span) where !clip.episodeStart[(s + 1)..<(s + span)].contains(true) {
+                all.append((i, s))
+            }
+        }
+        return all
+    }
+
+    /// `count` evenly spaced items of `all` (all of them when there are no more than `count`).
+    package static func evenlySpaced<T>(_ all: [T], count: Int) -> [T] {
+        all.count <= count ? all : (0..<count).map { all[$0 * all.count / count] }
+    }
+
+    /// The window whose actions window `k` of `count` is rolled out under as "shuffled actions":
+    /// the one half the list away, so every window's partner is another window.
+    package static func shuffledPartner(of k: Int, count: Int) -> Int { (k + count / 2) % count }
+
+    /// ΔPSNR: the mean over h = 1…min(8, H) of `a[h] − b[h]`.
+    package static func deltaPSNR(_ a: [Double], _ b: [Double]) -> Double {
+        let k = min(8, a.count, b.count)
+        return (0..<k).map { a[$0] - b[$0] }.reduce(0, +) / Double(k)
     }
 
     /// `body(0) … body(count − 1)` on `workers` threads (each with one libtorch thread), results in
     /// index order; the first error thrown stops the remaining work and is rethrown. The main
     /// thread's libtorch thread count is restored afterwards.
-    private static func concurrentWindows(_ count: Int, workers: Int, progress: Progress,
+    private static func concurrentWindows(_ count: Int, workers: Int, progress: ProgressReporter,
                                           _ body: (Int) throws -> WindowScores) throws -> [WindowScores] {
         let workers = max(1, min(workers, count))
         guard workers > 1 else {
@@ -189,13 +203,13 @@ enum RolloutEvaluation {
         /// Shared by the workers: the results slots (each written by one worker), the first error
         /// and the done count, guarded by `lock`.
         final class Shared: @unchecked Sendable {
-            let lock = NSLock()
-            var results: [WindowScores?]
-            var error: (any Error)?
-            var done = 0
-            let body: (Int) throws -> WindowScores
-            let progress: Progress
-            init(count: Int, body: @escaping (Int) throws -> WindowScores, progress: Progress) {
+            package let lock = NSLock()
+            package var results: [WindowScores?]
+            package var error: (any Error)?
+            package var done = 0
+            package let body: (Int) throws -> WindowScores
+            package let progress: ProgressReporter
+            package init(count: Int, body: @escaping (Int) throws -> WindowScores, progress: ProgressReporter) {
                 results = Array(repeating: nil, count: count)
                 self.body = body
                 self.progress = progress
@@ -228,12 +242,12 @@ enum RolloutEvaluation {
     }
 
     /// "T=1", or "T=0.8 top-p 0.9": the sampled rows' settings.
-    static func samplingLabel(_ r: Report) -> String {
+    package static func samplingLabel(_ r: Report) -> String {
         String(format: "T=%g", r.temperature) + (r.topP < 1 ? String(format: " top-p %g", r.topP) : "")
     }
 
     /// PSNR and SSIM against the horizon, side by side, as a 960×380 canvas.
-    static func plot(_ r: Report) -> Canvas {
+    package static func plot(_ r: Report) -> Canvas {
         let named: [(String, Curve)] = [("PRIOR GREEDY", r.greedy), ("GREEDY SHUFFLED ACTIONS", r.greedyShuffled),
                                         ("PRIOR " + samplingLabel(r).uppercased(), r.sampled), ("COPY LAST FRAME", r.copyLast), ("TOKENIZER CEILING", r.tokenizerCeiling)]
             + (r.nearestMean.map { [("PRIOR NEAREST-MEAN", $0)] } ?? [])
@@ -250,10 +264,9 @@ enum RolloutEvaluation {
     }
 
     /// The readable table `eval prior` prints.
-    static func table(_ report: Report) -> String {
+    package static func table(_ report: Report) -> String {
         var lines = ["rollout PSNR (dB, per frame capped at 50) over \(report.windows) windows, \(report.contextFrames) context frames"
-                     + (report.windowStride == 1 ? "" : ", window stride \(report.windowStride)")
-                     + (report.actionGuidance == 1 ? ":" : String(format: ", action guidance %.2f against %@:", report.actionGuidance, report.guidanceBaseline.rawValue))]
+                     + (report.actionGuidance == 1 ? ":" : String(format: ", action guidance %.2f:", report.actionGuidance))]
         var rows: [(String, Curve)] = [("prior greedy", report.greedy), ("  shuffled actions", report.greedyShuffled),
                                        ("prior " + samplingLabel(report), report.sampled), ("  shuffled actions", report.sampledShuffled)]
         if let mean = report.nearestMean, let shuffled = report.nearestMeanShuffled {

@@ -2,8 +2,8 @@ import Foundation
 
 /// The feature flags the kernel reports for this CPU (`flags` in /proc/cpuinfo; empty where
 /// there is no such file).
-enum CPUFlags {
-    static let current: Set<String> = {
+package enum CPUFlags {
+    package static let current: Set<String> = {
         guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
               let colon = line.firstIndex(of: ":") else { return [] }
@@ -13,7 +13,7 @@ enum CPUFlags {
     /// How oneDNN runs bfloat16 convolutions here: on AMX tiles, with AVX-512 BF16 instructions,
     /// or neither (nil: bfloat16 is emulated and slower than float32). Where it is not nil,
     /// `train tokenizer` computes its convolutions in bfloat16 by default.
-    static var bfloat16Support: String? {
+    package static var bfloat16Support: String? {
         if current.contains("amx_bf16") { return "AMX" }
         if current.contains("avx512_bf16") { return "AVX512-BF16" }
         return nil

@@ -1,13 +1,13 @@
 import Foundation
 
 /// A run's JSON-lines training log (one object per line, each with a `step`), read for plotting.
-struct TrainingLog {
+package struct TrainingLog {
     /// Where it was looked for.
-    let path: String
+    package let path: String
     /// Its rows, in file order; empty when the file is missing or unreadable.
-    let rows: [[String: Double]]
+    package let rows: [[String: Double]]
 
-    init(path: String) {
+    package init(path: String) {
         self.path = path
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         rows = text.split(separator: "\n").compactMap { line in
@@ -18,7 +18,7 @@ struct TrainingLog {
     }
 
     /// `log.jsonl` in the checkpoint's folder when it exists, else `NAME.log.jsonl` beside `NAME.safetensors`.
-    static func defaultPath(for checkpoint: String) -> String {
+    package static func defaultPath(for checkpoint: String) -> String {
         let folder = URL(fileURLWithPath: checkpoint).deletingLastPathComponent()
         let beside = folder.appendingPathComponent("log.jsonl").path
         if FileManager.default.fileExists(atPath: beside) { return beside }
@@ -26,7 +26,7 @@ struct TrainingLog {
     }
 
     /// (step, value) for every row that has `key`.
-    func series(_ key: String) -> [(Double, Double)] {
+    package func series(_ key: String) -> [(Double, Double)] {
         rows.compactMap { row in row[key].map { (row["step"]!, $0) } }
     }
 }

@@ -4,7 +4,7 @@ import Media
 /// A video's frames in batches, decoded on a second thread one batch ahead of the consumer, so
 /// video decoding overlaps the tokenizer's work. At most two batches exist at a time: memory does
 /// not grow with the video's length.
-final class ReadAheadBatches: @unchecked Sendable {
+package final class ReadAheadBatches: @unchecked Sendable {
     // `reader`, `read` and `result` are touched by one side at a time: the queue's block writes
     // them and signals `ready`; `next()` reads them only after waiting on it.
     private let reader: VideoReader
@@ -17,7 +17,7 @@ final class ReadAheadBatches: @unchecked Sendable {
     private var reading = false   // a batch is being read (touched by the consumer only)
 
     /// Starts decoding the first batch of `batch` frames; with `limit`, stops after that many.
-    init(_ reader: VideoReader, batch: Int, limit: Int? = nil) {
+    package init(_ reader: VideoReader, batch: Int, limit: Int? = nil) {
         precondition(batch > 0)
         self.reader = reader
         self.batch = batch
@@ -28,7 +28,7 @@ final class ReadAheadBatches: @unchecked Sendable {
     /// The next batch (packed RGB frames, at most `batch` of them); empty after the last frame
     /// (and on every later call).
     /// - Throws: the error met while decoding this batch; later calls return empty.
-    func next() throws -> [UInt8] {
+    package func next() throws -> [UInt8] {
         guard reading else { return [] }
         ready.wait()
         reading = false
@@ -39,7 +39,7 @@ final class ReadAheadBatches: @unchecked Sendable {
     }
 
     /// Frames decoded so far (call after `next()` returned an empty batch for the total).
-    var framesRead: Int { read }
+    package var framesRead: Int { read }
 
     private func readAhead() {
         reading = true

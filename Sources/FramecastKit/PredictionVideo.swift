@@ -8,10 +8,10 @@ import Prior
 ///
 /// Columns: the truth (when given; its first frames must be the context), then one per sample.
 /// It shows the same frames as `SideBySide.write` given the finished clips.
-final class PredictionVideo: @unchecked Sendable {
+package final class PredictionVideo: @unchecked Sendable {
     // Everything below is touched only on `queue` once `init` returns.
     private let queue = DispatchQueue(label: "framecast.prediction-video")
-    private let tokenizer: LoadedTokenizer
+    private let tokenizer: VideoTokenizer
     private let writer: SideBySideWriter
     private let truth: CodeClip?
     private let samples: Int
@@ -23,7 +23,7 @@ final class PredictionVideo: @unchecked Sendable {
     ///   - clip: the clip the context was taken from (its size, fps, names and position).
     ///   - start: where the context begins in `clip`.
     ///   - truth: the real continuation's codes, from the context's first frame on.
-    init(path: String, tokenizer: LoadedTokenizer, clip: CodeClip, start: Int, context: PriorContext, future: [Int],
+    package init(path: String, tokenizer: VideoTokenizer, clip: CodeClip, start: Int, context: PriorContext, future: [Int],
          truth: CodeClip?, labels: [String], scale: Int) throws {
         self.tokenizer = tokenizer
         self.truth = truth
@@ -45,7 +45,7 @@ final class PredictionVideo: @unchecked Sendable {
     }
 
     /// Queues generated frame `g` (after the context): `codes` holds each sample's grid, [S, h, w].
-    func add(frame g: Int, codes: [UInt16]) {
+    package func add(frame g: Int, codes: [UInt16]) {
         queue.async { [self] in
             run {
                 let t = contextFrames + g
@@ -64,7 +64,7 @@ final class PredictionVideo: @unchecked Sendable {
 
     /// Waits for the queued frames and completes the file.
     /// - Throws: the first error met while decoding or writing.
-    func finish() throws {
+    package func finish() throws {
         try queue.sync {
             if let failure { throw failure }
             try writer.finish()

@@ -1,0 +1,101 @@
+import Foundation
+import NN
+import Prior
+import VQVAE
+
+/// `train prior` as a library call: the action-conditioned prior trained on code files.
+package final class PriorTraining: TrainingJob {
+    /// What a new run is made of; `Recipe` gives every default.
+    package struct Settings {
+        /// Training and validation code files (folders or files).
+        package var codes: [String] = []
+        package var validation: [String] = []
+        /// The model's shape (grid, K and actions are taken from the code files).
+        package var config = Recipe.prior
+        package var options = Recipe.priorTraining
+        /// Validation windows per evaluation during training.
+        package var evalWindows = Recipe.priorEvalWindows
+        package init() {}
+    }
+
+    package let label = "train prior"
+    package let trainer: PriorTrainer
+    package let data: PriorDataset
+    package let validationData: PriorDataset?
+    private let evalWindows: Int
+    private var window: [PriorStepStats] = []
+
+    /// A new run from `settings`, or (`run.resume`) the run's checkpoint; its data sources are
+    /// recorded in the run folder so a resume needs none.
+    package init(_ settings: Settings, run: TrainingRun) throws {
+        let sources = try run.sources(["codes": settings.codes, "validation": settings.validation])
+        let codes = sources["codes"] ?? [], validation = sources["validation"] ?? []
+        guard !codes.isEmpty else { throw CheckpointError(run.folder, "no training code files (--codes) given or recorded in run.json") }
+        data = try PriorDataset(paths: codes)
+        validationData = validation.isEmpty ? nil : try PriorDataset(paths: validation)
+        try validationData?.check(against: data.source)
+        evalWindows = settings.evalWindows
+        if run.resume {
+            trainer = try PriorCheckpoint.resume(run.checkpoint, data: data)
+        } else {
+            var config = data.defaultConfig()
+            for key in [\PriorConfig.layers, \.width, \.heads, \.contextFrames, \.trainingFrames] { config[keyPath: key] = settings.config[keyPath: key] }
+            config.framePositions = settings.config.framePositions
+            config.dropout = settings.config.dropout
+            config.actionIntoFrame = settings.config.actionIntoFrame
+            config.actionModulation = settings.config.actionModulation
+            trainer = try PriorTrainer(config: config, options: settings.options, data: data)
+        }
+    }
+
+    package var step: Int { trainer.step }
+    package var totalSteps: Int { trainer.options.steps }
+    package func setTotalSteps(_ steps: Int) { trainer.setTotalSteps(steps) }
+    package func advance() throws { window.append(try trainer.trainStep()) }
+
+    package func logRow(elapsed: Double) -> (row: [String: Any], progress: String) {
+        defer { window.removeAll() }
+        guard let last = window.last else { return ([:], "") }
+        let n = Double(window.count)
+        let bits = window.map(\.bitsPerToken).reduce(0, +) / n
+        let tokensPerSecond = Double(window.map(\.tokens).reduce(0, +)) / window.map(\.seconds).reduce(0, +)
+        let row: [String: Any] = ["loss": round4(window.map(\.loss).reduce(0, +) / n), "bits_per_token": round4(bits),
+                                  "grad_norm": round4(window.map(\.gradientNorm).reduce(0, +) / n), "lr": last.learningRate,
+                                  "tokens_per_second": round4(tokensPerSecond), "elapsed": round4(elapsed)]
+        return (row, String(format: "%.3f bits/token, %.0f tokens/s", bits, tokensPerSecond))
+    }
+
+    package func validate() throws -> (row: [String: Any], line: String)? {
+        guard let validationData else { return nil }
+        let e = try trainer.evaluate(validationData, limit: evalWindows)
+        return (["val_bits_per_token": round4(e.bitsPerToken), "val_shuffled_bits_per_token": round4(e.shuffledActionBitsPerToken),
+                 "val_no_action_bits_per_token": round4(e.noActionBitsPerToken)],
+                String(format: "%.3f bits/token (shuffled actions %.3f, no actions %.3f; unigram %.3f, copy-previous %.3f)",
+                       e.bitsPerToken, e.shuffledActionBitsPerToken, e.noActionBitsPerToken, e.unigramBitsPerToken, e.copyPreviousBitsPerToken))
+    }
+
+    package func saveCheckpoint(to path: String) throws {
+        try PriorCheckpoint.save(trainer.model, source: data.source, trainer: trainer, to: path)
+    }
+
+    /// Trains to the end, writes RUN/prior.safetensors and RUN/report.json (with a final
+    /// validation on every validation window); returns the report as one JSON line.
+    package static func run(_ settings: Settings, folder: String, resume: Bool, cadence: TrainingCadence) throws -> String {
+        let run = try TrainingRun(folder: folder, resume: resume)
+        let job = try PriorTraining(settings, run: run)
+        let log = try run.openLog(at: job.step)
+        let model = job.trainer.model
+        FileHandle.standardError.write(Data("prior: \(model.parameterCount) parameters, \(model.config.layers) layers, width \(model.config.width), context \(model.config.contextFrames) frames, \(job.trainer.windows.count) training windows from \(job.data.clips.count) clips, \(Torch.threads) threads\n".utf8))
+        let seconds = try run.train(job, cadence: cadence, probeSteps: 10, log: log)
+        try PriorCheckpoint.save(model, source: job.data.source, trainer: nil, metadata: ["steps": String(job.step)],
+                                 baselines: job.trainer.baselines, to: folder + "/prior.safetensors")
+        var report: [String: Any] = ["prior": folder + "/prior.safetensors", "steps": job.step, "parameters": model.parameterCount,
+                                     "training_windows": job.trainer.windows.count, "seconds": round4(seconds)]
+        if let validationData = job.validationData {
+            FileHandle.standardError.write(Data("train prior: final validation on every window of the validation clips (report.json)...\n".utf8))
+            let e = try job.trainer.evaluate(validationData, limit: 100_000)
+            report["validation"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(e))
+        }
+        return try run.writeReport(report)
+    }
+}

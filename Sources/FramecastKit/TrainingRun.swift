@@ -1,0 +1,123 @@
+import Foundation
+import Media
+import Prior
+import VQVAE
+
+/// One model being trained, as the shared training loop (`TrainingRun.train`) drives it: the
+/// generic trainer of IRIS's components, here for the tokenizer and the prior.
+package protocol TrainingJob: AnyObject {
+    /// "train tokenizer", "train prior": the progress label.
+    var label: String { get }
+    /// Steps completed, and the run's length.
+    var step: Int { get }
+    var totalSteps: Int { get }
+    /// Changes the run's length (a time budget converted to steps); the schedule follows.
+    func setTotalSteps(_ steps: Int)
+    /// One optimizer step; the job keeps its figures until `logRow`.
+    func advance() throws
+    /// The log row and progress text of the steps since the last call.
+    func logRow(elapsed: Double) -> (row: [String: Any], progress: String)
+    /// Validation figures at this step (nil without validation data): a log row and a line for stderr.
+    func validate() throws -> (row: [String: Any], line: String)?
+    /// Writes the resumable checkpoint.
+    func saveCheckpoint(to path: String) throws
+}
+
+/// How often a run logs, validates and checkpoints, and its time budget.
+package struct TrainingCadence {
+    package var logEvery = Recipe.logEvery
+    package var evalEvery = Recipe.evalEvery
+    package var checkpointEvery = Recipe.checkpointEvery
+    /// Train for about this many minutes instead of the step count.
+    package var minutes: Double?
+    package init() {}
+}
+
+/// What every training run shares: the run folder with its resumable checkpoint, `run.json`
+/// (the data sources, fixed for the life of a run), the JSON-lines log, the `--minutes` budget
+/// and the loop of steps, logging, validation and checkpoints.
+package struct TrainingRun {
+    package let folder: String
+    package let resume: Bool
+
+    package var checkpoint: String { folder + "/checkpoint.safetensors" }
+    package var logPath: String { folder + "/log.jsonl" }
+    private var infoPath: String { folder + "/run.json" }
+
+    package init(folder: String, resume: Bool) throws {
+        self.folder = folder
+        self.resume = resume
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        if resume, !FileManager.default.fileExists(atPath: checkpoint) {
+            throw CheckpointError(checkpoint, "no checkpoint to resume from")
+        }
+    }
+
+    /// The run's data sources: on `--resume`, those recorded in run.json fill the ones not given.
+    /// The result is recorded again.
+    package func sources(_ given: [String: [String]]) throws -> [String: [String]] {
+        var sources = given
+        if resume, let data = FileManager.default.contents(atPath: infoPath),
+           let recorded = try? JSONSerialization.jsonObject(with: data) as? [String: [String]] {
+            for (key, value) in recorded where sources[key]?.isEmpty ?? true { sources[key] = value }
+        }
+        try AtomicFile.write(try JSONSerialization.data(withJSONObject: sources, options: [.sortedKeys, .prettyPrinted]), to: infoPath)
+        return sources
+    }
+
+    /// The log: new for a fresh run; for a resumed one, cut back to the checkpoint's step.
+    package func openLog(at step: Int) throws -> JSONLinesLog {
+        if resume {
+            try JSONLinesLog.truncate(logPath, after: step)
+            FileHandle.standardError.write(Data("resuming at step \(step)\n".utf8))
+        }
+        return try JSONLinesLog(path: logPath, truncate: !resume)
+    }
+
+    /// With a time budget on a fresh run: times the first `probeSteps` steps (after a few untimed
+    /// warm-up steps), then fixes the run's length (stored in checkpoints, so `--resume` keeps it).
+    package func applyBudget(minutes: Double?, probeSteps: Int, to job: TrainingJob) throws {
+        guard let minutes, !resume else { return }
+        job.setTotalSteps(1_000_000)
+        let warmUp = max(2, probeSteps / 4)  // the first steps are slower (allocation, caches): not timed
+        while job.step < warmUp { try job.advance() }
+        let start = Date()
+        while job.step < probeSteps { try job.advance() }
+        let perStep = Date().timeIntervalSince(start) / Double(probeSteps - warmUp)
+        job.setTotalSteps(Int(minutes * 60 / perStep))
+        FileHandle.standardError.write(Data(String(format: "%.2f s/step: %d steps fit in %g minutes\n", perStep, job.totalSteps, minutes).utf8))
+    }
+
+    /// Trains `job` to its last step: logs every `logEvery` steps, validates every `evalEvery` and
+    /// checkpoints every `checkpointEvery` (and at the last step). Returns the seconds it took.
+    package func train(_ job: TrainingJob, cadence: TrainingCadence, probeSteps: Int, log: JSONLinesLog) throws -> Double {
+        try applyBudget(minutes: cadence.minutes, probeSteps: probeSteps, to: job)
+        let total = job.totalSteps
+        let progress = ProgressReporter(job.label, total: total, unit: "steps", from: job.step)
+        let started = Date()
+        while job.step < total {
+            try job.advance()
+            let step = job.step
+            if step % cadence.logEvery == 0 || step == total {
+                let (row, text) = job.logRow(elapsed: Date().timeIntervalSince(started))
+                log.write(row.merging(["step": step]) { $1 })
+                progress.update(step, extra: text)
+            }
+            if step % cadence.evalEvery == 0 || step == total, let (row, line) = try job.validate() {
+                log.write(row.merging(["step": step]) { $1 })
+                FileHandle.standardError.write(Data("\nstep \(step) validation: \(line)\n".utf8))
+            }
+            if step % cadence.checkpointEvery == 0 || step == total {
+                try job.saveCheckpoint(to: checkpoint)
+            }
+        }
+        progress.finish(job.step)
+        return Date().timeIntervalSince(started)
+    }
+
+    /// Writes `report` to the run's report.json and returns it as one JSON line.
+    package func writeReport(_ report: [String: Any]) throws -> String {
+        try AtomicFile.write(try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted]), to: folder + "/report.json")
+        return String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self)
+    }
+}

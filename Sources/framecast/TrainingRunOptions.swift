@@ -1,0 +1,43 @@
+import ArgumentParser
+import FramecastKit
+
+/// Options every training command shares.
+struct TrainingRunOptions: ParsableArguments {
+    @Option(help: "Run folder for checkpoints, log and report.")
+    var out: String
+
+    @Flag(help: "Continue the run in --out from its last checkpoint.")
+    var resume = false
+
+    @Option(help: "Train for about this many minutes instead of --steps (the step count is set from the speed of the first steps).")
+    var minutes: Double?
+
+    @Option(help: "Random seed (initialisation, batches, random draws).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Validate every N steps.")
+    var evalEvery = Recipe.evalEvery
+
+    @Option(help: "Write a checkpoint every N steps.")
+    var checkpointEvery = Recipe.checkpointEvery
+
+    @Option(help: "Log a line every N steps.")
+    var logEvery = Recipe.logEvery
+
+    @Option(help: "Compute threads (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        if let minutes, !(minutes > 0) { throw ValidationError("--minutes must be positive") }
+        guard evalEvery > 0, checkpointEvery > 0, logEvery > 0 else {
+            throw ValidationError("--eval-every, --checkpoint-every and --log-every must be positive")
+        }
+    }
+
+    /// The loop's cadence and budget.
+    var cadence: TrainingCadence {
+        var c = TrainingCadence()
+        (c.logEvery, c.evalEvery, c.checkpointEvery, c.minutes) = (logEvery, evalEvery, checkpointEvery, minutes)
+        return c
+    }
+}
