@@ -64,7 +64,10 @@ let package = Package(
         // The action-conditioned transformer prior over code grids: model, training, sampling.
         // The build target's vector register count, for the Swift decoder's tile shapes.
         .target(name: "CHostCPU"),
-        .target(name: "Prior", dependencies: ["NN", "CodeFile", "SafeTensors", "CHostCPU"], swiftSettings: hostVectorFlags),
+        // Optimised in debug builds too: unoptimised SIMD code makes the Swift decoder ~100x slower, and the
+        // tests sample the shipped model.
+        .target(name: "Prior", dependencies: ["NN", "CodeFile", "SafeTensors", "CHostCPU"],
+                swiftSettings: hostVectorFlags + [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // Throughput / thread-contention benchmark: `swift run -c release NNBench`.
         .executableTarget(name: "NNBench", dependencies: ["NN"]),
         // Image quality metrics (PSNR, SSIM) on 8-bit RGB; no dependencies.

@@ -40,7 +40,6 @@ package final class PriorTraining: TrainingJob {
         } else {
             var config = data.defaultConfig()
             for key in [\PriorConfig.layers, \.width, \.heads, \.contextFrames, \.trainingFrames] { config[keyPath: key] = settings.config[keyPath: key] }
-            config.framePositions = settings.config.framePositions
             config.dropout = settings.config.dropout
             config.actionIntoFrame = settings.config.actionIntoFrame
             config.actionModulation = settings.config.actionModulation
@@ -48,9 +47,7 @@ package final class PriorTraining: TrainingJob {
         }
     }
 
-    package var step: Int { trainer.step }
-    package var totalSteps: Int { trainer.options.steps }
-    package func setTotalSteps(_ steps: Int) { trainer.setTotalSteps(steps) }
+    package var stepper: any StepTrainer { trainer }
     package func advance() throws { window.append(try trainer.trainStep()) }
 
     package func logRow(elapsed: Double) -> (row: [String: Any], progress: String) {

@@ -44,7 +44,6 @@ public enum Recipe {
         c.width = 192
         c.heads = 4
         c.contextFrames = 8
-        c.framePositions = .rotary
         c.trainingFrames = 16
         c.dropout = 0
         c.actionIntoFrame = true

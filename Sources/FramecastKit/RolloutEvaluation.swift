@@ -130,9 +130,9 @@ package enum RolloutEvaluation {
         }
 
         let progress = ProgressReporter("eval prior", total: chosen.count, unit: "windows")
-        let scored = try concurrentWindows(chosen.count, workers: workers, progress: progress) { k in
-            try score(k, PriorSampler(model: loaded.model, source: loaded.source, codeVectors: codeVectors))
-        }
+        // One sampler for every window and worker: the decoder's weights are packed once.
+        let sampler = PriorSampler(model: loaded.model, source: loaded.source, codeVectors: codeVectors)
+        let scored = try concurrentWindows(chosen.count, workers: workers, progress: progress) { k in try score(k, sampler) }
         progress.finish(chosen.count)
         var sums = [String: (psnr: [Double], ssim: [Double])]()
         for window in scored {

@@ -53,9 +53,7 @@ package final class TokenizerTraining: TrainingJob {
         evalFrames = settings.evalFrames
     }
 
-    package var step: Int { trainer.step }
-    package var totalSteps: Int { trainer.options.steps }
-    package func setTotalSteps(_ steps: Int) { trainer.setTotalSteps(steps) }
+    package var stepper: any StepTrainer { trainer }
     package func advance() throws { window.append(try trainer.trainStep()) }
 
     package func logRow(elapsed: Double) -> (row: [String: Any], progress: String) {

@@ -3,16 +3,31 @@ import Media
 import Prior
 import VQVAE
 
+/// A trainer whose run length can be changed once its speed is known.
+package protocol StepTrainer: AnyObject {
+    /// Steps completed.
+    var step: Int { get }
+    /// The run's length.
+    var totalSteps: Int { get }
+    /// Changes the run's length (a time budget converted to steps); the schedule follows.
+    func setTotalSteps(_ steps: Int)
+}
+
+extension TokenizerTrainer: StepTrainer {
+    package var totalSteps: Int { options.steps }
+}
+
+extension PriorTrainer: StepTrainer {
+    package var totalSteps: Int { options.steps }
+}
+
 /// One model being trained, as the shared training loop (`TrainingRun.train`) drives it: the
 /// generic trainer of IRIS's components, here for the tokenizer and the prior.
 package protocol TrainingJob: AnyObject {
     /// "train tokenizer", "train prior": the progress label.
     var label: String { get }
-    /// Steps completed, and the run's length.
-    var step: Int { get }
-    var totalSteps: Int { get }
-    /// Changes the run's length (a time budget converted to steps); the schedule follows.
-    func setTotalSteps(_ steps: Int)
+    /// The model's trainer: its step and run length.
+    var stepper: any StepTrainer { get }
     /// One optimizer step; the job keeps its figures until `logRow`.
     func advance() throws
     /// The log row and progress text of the steps since the last call.
@@ -21,6 +36,12 @@ package protocol TrainingJob: AnyObject {
     func validate() throws -> (row: [String: Any], line: String)?
     /// Writes the resumable checkpoint.
     func saveCheckpoint(to path: String) throws
+}
+
+extension TrainingJob {
+    var step: Int { stepper.step }
+    var totalSteps: Int { stepper.totalSteps }
+    func setTotalSteps(_ steps: Int) { stepper.setTotalSteps(steps) }
 }
 
 /// How often a run logs, validates and checkpoints, and its time budget.

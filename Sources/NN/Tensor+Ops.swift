@@ -18,7 +18,7 @@ extension Tensor {
     }
     public func contiguous() throws -> Tensor { try make("contiguous") { ct_contiguous($0) } }
     /// The same 4-D tensor stored NHWC (channels last). Convolutions of such an input skip
-    /// oneDNN's layout reorder; measured ~1.4× faster for the tokenizer's encoder at inference.
+    /// oneDNN's layout reorder (faster for the tokenizer's encoder at inference: docs/numerics.md).
     public func channelsLast() throws -> Tensor { try make("channelsLast") { ct_channels_last($0) } }
     /// `self[..., start:end:step, ...]` along `dim` (end is exclusive; `Int.max` means "to the end").
     public func slice(dim: Int, start: Int = 0, end: Int = Int.max, step: Int = 1) throws -> Tensor {

@@ -37,10 +37,10 @@ public enum Torch {
 
     /// The default intra-op thread count. libtorch itself starts with 1 here.
     ///
-    /// Measured on this 2-core machine class while other processes use the cores: libgomp's
-    /// default wait policy (spin ~300k iterations before sleeping) with 2 threads makes GEMMs ~4×
-    /// and small ops ~10–1000× slower than with `OMP_WAIT_POLICY=PASSIVE`, and libgomp reads that
-    /// variable only when it is loaded. So: every core when the process was started with a wait
+    /// While other processes use the cores, libgomp's default wait policy (spinning before it
+    /// sleeps) with 2 threads makes GEMMs and small ops many times slower than with
+    /// `OMP_WAIT_POLICY=PASSIVE` (docs/numerics.md), and libgomp reads that variable only when it
+    /// is loaded. So: every core when the process was started with a wait
     /// policy or spin count (see `ensureProcessEnvironment()`), otherwise 1 thread (no spinning
     /// partner thread at all). `FRAMECAST_THREADS=n` overrides both.
     public static func defaultThreadCount(cores: Int, override: String?, waitPolicy: String?, spinCount: String?) -> Int {

@@ -17,6 +17,15 @@ public enum PriorCheckpoint {
         public let baselines: Baselines?
         public let metadata: [String: String]
         let tensors: [String: Tensor]
+
+        /// A loaded prior from its parts (for pairing a model in memory with a code source).
+        public init(model: PriorModel, source: CodeSource, baselines: Baselines?, metadata: [String: String]) {
+            self.init(model: model, source: source, baselines: baselines, metadata: metadata, tensors: [:])
+        }
+
+        init(model: PriorModel, source: CodeSource, baselines: Baselines?, metadata: [String: String], tensors: [String: Tensor]) {
+            (self.model, self.source, self.baselines, self.metadata, self.tensors) = (model, source, baselines, metadata, tensors)
+        }
     }
 
     /// Saves `model`; with `trainer`, also what resuming needs. `compact` stores weights as F16.
@@ -57,7 +66,17 @@ public enum PriorCheckpoint {
         guard metadata["format"] == format else {
             throw fail("not a framecast prior checkpoint (format is '\(metadata["format"] ?? "missing")')")
         }
-        guard let config = decode(PriorConfig.self, metadata["config"]) else { throw fail("checkpoint has no readable prior config") }
+        let config: PriorConfig
+        do {
+            guard let text = metadata["config"] else { throw fail("checkpoint has no prior config") }
+            config = try JSONDecoder().decode(PriorConfig.self, from: Data(text.utf8))
+        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
+            throw fail(context.debugDescription)
+        } catch let error as PriorError {
+            throw error
+        } catch {
+            throw fail("checkpoint has no readable prior config")
+        }
         guard let source = decode(CodeSource.self, metadata["source"]) else { throw fail("checkpoint has no readable code source") }
         let model: PriorModel
         do {

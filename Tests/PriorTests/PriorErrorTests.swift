@@ -81,7 +81,7 @@ final class PriorErrorTests: TwoThreadTestCase {
         let (sampler, _) = try makeSampler()
         let short = try PriorDataset(clips: [randomClip(frames: 5, episodeStarts: [1, 2, 3, 4], seed: 1)])
         assertPriorError(try PriorTrainer(model: sampler.model, options: PriorTrainingOptions(), data: short),
-                         { $0 == .noWindows(frames: 3) })
+                         { $0 == .noWindows(frames: 6) })   // windows of twice the context
         assertPriorError(try PriorDataset(clips: []), { $0 == .noClips })
         let dir = try temporaryDirectory(self)
         assertPriorError(try PriorDataset(paths: [dir.path]), { $0 == .noClips }, mentions: [dir.path])

@@ -23,7 +23,7 @@ final class PriorModelTests: TwoThreadTestCase {
 
     func testChangingALaterTokenNeverChangesEarlierLogits() throws {
         try checkCausality(tinyConfig(), frames: 3)
-        try checkCausality(tinyConfig(contextFrames: 2, positions: .rotary), frames: 4)   // banded, longer than the window
+        try checkCausality(tinyConfig(contextFrames: 2), frames: 4)   // banded, longer than the window
     }
 
     func checkCausality(_ config: PriorConfig, frames: Int) throws {
@@ -43,7 +43,7 @@ final class PriorModelTests: TwoThreadTestCase {
                 a[f] = (a[f] + 1) % Int64(config.actionCount + 1)
             }
             let changed = try logits(model, c, a, frames: frames)
-            let name = "\(config.framePositions) position \(position)"
+            let name = "position \(position)"
             XCTAssertEqual(Array(changed[0..<(position * k)]), Array(base[0..<(position * k)]), "\(name) leaked backwards")
             XCTAssertNotEqual(Array(changed[(position * k)...]), Array(base[(position * k)...]), "\(name) changed nothing")
         }
@@ -92,21 +92,23 @@ final class PriorModelTests: TwoThreadTestCase {
         XCTAssertNotEqual(try logits(modulated, codes, actions, frames: 3), try logits(plain, codes, actions, frames: 3))
     }
 
-    func testConfigsWithoutFramePositionsReadAsLearnedOnesOverTheContext() throws {
+    func testConfigsRoundTripAndLearnedFramePositionsAreRefused() throws {
         var config = tinyConfig(contextFrames: 5)
         var object = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(config)) as? [String: Any])
-        XCTAssertEqual(object.removeValue(forKey: "framePositions") as? String, "learned")
-        XCTAssertEqual(object.removeValue(forKey: "trainingFrames") as? Int, 5)
+        XCTAssertEqual(object["framePositions"] as? String, "rotary")
         XCTAssertEqual(try JSONDecoder().decode(PriorConfig.self, from: JSONSerialization.data(withJSONObject: object)), config)
-        config.trainingFrames = 6
-        XCTAssertEqual(config.problems, [])
-        XCTAssertEqual(config.trainingWindow, 5, "learned frame positions train on their context")
-        config = tinyConfig(contextFrames: 5, positions: .rotary)
+        // Learned frame positions were removed: a prior that has them (or predates the field) is refused by name.
+        for value in ["learned", nil] as [String?] {
+            object["framePositions"] = value
+            XCTAssertThrowsError(try JSONDecoder().decode(PriorConfig.self, from: JSONSerialization.data(withJSONObject: object))) {
+                XCTAssertTrue("\($0)".contains("learned frame positions"), "\($0)")
+            }
+        }
         XCTAssertEqual(config.problems, [])
         XCTAssertEqual(config.trainingWindow, 10)
         config.trainingFrames = 4
         XCTAssertTrue(config.problems.contains { $0.contains("at least the context") }, "\(config.problems)")
-        config = tinyConfig(positions: .rotary)
+        config = tinyConfig()
         config.heads = 32                                    // head width 1
         XCTAssertTrue(config.problems.contains { $0.contains("even head width") }, "\(config.problems)")
     }
@@ -126,7 +128,7 @@ final class PriorModelTests: TwoThreadTestCase {
         // layers it reaches frame 2 through frame 1's keys (what a sliding cache keeps), not frame 3.
         for layers in [1, 2] {
             Torch.manualSeed(21)
-            var config = tinyConfig(contextFrames: 2, positions: .rotary)
+            var config = tinyConfig(contextFrames: 2)
             config.layers = layers
             let model = try PriorModel(config: config)
             let (codes, actions) = try randomWindow(config, frames: 4, seed: 6)
@@ -141,7 +143,7 @@ final class PriorModelTests: TwoThreadTestCase {
 
     func testRotaryLogitsDependOnFrameDistancesOnly() throws {
         Torch.manualSeed(22)
-        let config = tinyConfig(contextFrames: 3, positions: .rotary)
+        let config = tinyConfig(contextFrames: 3)
         let model = try PriorModel(config: config)
         try randomiseModulation(model)
         let (codes, actions) = try randomWindow(config, frames: 3, seed: 7)
@@ -154,7 +156,6 @@ final class PriorModelTests: TwoThreadTestCase {
         let far = try hidden(from: 1000)
         XCTAssertLessThan(zip(far, atZero).map { abs($0 - $1) }.max() ?? .infinity, 1e-4, "frames 1000...1002")
         XCTAssertEqual(try hidden(from: 0), atZero)
-        XCTAssertNil(model.frameEmbedding)
         XCTAssertFalse(model.namedParameters.contains { $0.0.hasPrefix("frame_embedding") })
     }
 
@@ -162,18 +163,9 @@ final class PriorModelTests: TwoThreadTestCase {
         // The cache drops its oldest frame instead of feeding the window again: every logit equals
         // one banded forward pass over all frames from the first one fed, with or without guidance.
         for engine in PriorSampler.Engine.allCases {
-            try checkCacheAgainstFullForward(contextFrames: 4, given: 1, engine: engine, positions: .rotary)
-            try checkCacheAgainstFullForward(contextFrames: 3, given: 2, engine: engine, positions: .rotary)
-            try checkCacheAgainstFullForward(contextFrames: 3, given: 2, engine: engine, guidance: 2.5, positions: .rotary)
-        }
-    }
-
-    func testCachedLogitsMatchAFullForwardIncludingAfterTheWindowSlides() throws {
-        // A 1-frame context fills a 4-frame window through the cache before it slides; a
-        // 2-frame context fills a 3-frame window at once and slides at every frame.
-        for engine in PriorSampler.Engine.allCases {
             try checkCacheAgainstFullForward(contextFrames: 4, given: 1, engine: engine)
             try checkCacheAgainstFullForward(contextFrames: 3, given: 2, engine: engine)
+            try checkCacheAgainstFullForward(contextFrames: 3, given: 2, engine: engine, guidance: 2.5)
         }
     }
 
@@ -184,10 +176,9 @@ final class PriorModelTests: TwoThreadTestCase {
         }
     }
 
-    func checkCacheAgainstFullForward(contextFrames: Int, given: Int, engine: PriorSampler.Engine, guidance: Double = 1,
-                                      positions: FramePositions = .learned) throws {
+    func checkCacheAgainstFullForward(contextFrames: Int, given: Int, engine: PriorSampler.Engine, guidance: Double = 1) throws {
         Torch.manualSeed(13)
-        let config = tinyConfig(contextFrames: contextFrames, positions: positions)
+        let config = tinyConfig(contextFrames: contextFrames)
         let model = try PriorModel(config: config)
         try randomiseModulation(model)
         let clip = randomClip(frames: 4, seed: 5)
@@ -207,15 +198,9 @@ final class PriorModelTests: TwoThreadTestCase {
             let id = f < n - 1 ? Int(context.actions[f]) : future[min(f - (n - 1), future.count - 1)]
             return Int64(id < 0 ? config.noAction : id)
         }
-        // The window that generated frame m: it starts with the last C − 1 given frames and (learned
-        // frame positions) drops one frame whenever it would exceed C; with rotary ones
-        // the reference is one banded pass from the first frame fed.
-        var windowStart: [Int: Int] = [:]
-        var first = max(0, n - (contextFrames - 1))
-        for m in n..<(n + future.count) {
-            if m - first == contextFrames && positions == .learned { first += 1 }
-            windowStart[m] = first
-        }
+        // The reference for frame m: one banded forward pass from the first frame fed (the last C − 1 given frames).
+        let first = max(0, n - (contextFrames - 1))
+        let windowStart = Dictionary(uniqueKeysWithValues: (n..<(n + future.count)).map { ($0, first) })
         var maxError: Float = 0
         for s in 0..<samples {
             let frames = (0..<(n + future.count)).map { f -> [Int64] in
@@ -235,7 +220,7 @@ final class PriorModelTests: TwoThreadTestCase {
                 for i in 0..<k { maxError = max(maxError, abs(full[position * k + i] - cached[s * k + i])) }
             }
         }
-        XCTAssertLessThan(maxError, 1e-4, "\(engine) \(positions) guidance \(guidance)")
+        XCTAssertLessThan(maxError, 1e-4, "\(engine) guidance \(guidance)")
         XCTAssertGreaterThan(observed.last!.frame, config.contextFrames, "the window must have slid")
     }
 

@@ -19,11 +19,10 @@ func randomClip(frames: Int, grid: Int = 2, k: Int = 8, actions names: [String] 
         source: "synthetic", sourceBytes: 0, actionNames: names)
 }
 
-/// A tiny config matching `randomClip`'s defaults; rotary frame positions train on twice the context.
-func tinyConfig(contextFrames: Int = 3, positions: FramePositions = .learned) -> PriorConfig {
+/// A tiny config matching `randomClip`'s defaults, trained on windows of twice the context.
+func tinyConfig(contextFrames: Int = 3) -> PriorConfig {
     var c = PriorConfig()
-    c.framePositions = positions
-    c.trainingFrames = positions == .rotary ? 2 * contextFrames : contextFrames
+    c.trainingFrames = 2 * contextFrames
     c.layers = 2
     c.width = 32
     c.heads = 2

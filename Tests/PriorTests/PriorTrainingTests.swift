@@ -31,9 +31,9 @@ final class PriorTrainingTests: TwoThreadTestCase {
         let trainer = try PriorTrainer(model: PriorModel(config: tinyConfig(contextFrames: 3)), options: options, data: data)
         for step in 1...5 {
             let batch = try trainer.batch(step: step)
-            XCTAssertEqual(batch.codes.shape, [64, 3, 4])
+            XCTAssertEqual(batch.codes.shape, [64, 6, 4])   // windows of twice the context
         }
-        let allowed = Set(data.windows(length: 3))
+        let allowed = Set(data.windows(length: 6))
         XCTAssertTrue(trainer.windows.allSatisfy { allowed.contains($0) })
         XCTAssertFalse(trainer.windows.contains { $0.clip == 0 && ($0.start == 2 || $0.start == 3 || $0.start == 4) })
     }
@@ -54,18 +54,9 @@ final class PriorTrainingTests: TwoThreadTestCase {
         XCTAssertLessThan(bits(b.copyEpsilon), bits(b.copyEpsilon * 0.9))
     }
 
-    /// Trains a 2-layer, width-64 prior on the moving-square world; greedy next frames on held-out
-    /// clips must move the square the commanded way.
+    /// Trains a 2-layer, width-64 prior on the moving-square world (windows of 4 frames banded to
+    /// 2); greedy next frames on held-out clips must move the square the commanded way.
     func testATinyPriorLearnsTheActionEffect() throws {
-        try checkSquareWorld(positions: .learned)
-    }
-
-    /// The same with rotary frame positions, trained on windows of 4 frames banded to 2.
-    func testATinyRotaryPriorLearnsTheActionEffect() throws {
-        try checkSquareWorld(positions: .rotary)
-    }
-
-    func checkSquareWorld(positions: FramePositions) throws {
         Torch.manualSeed(21)
         let train = try PriorDataset(clips: (0..<8).map { SquareWorld.clip(frames: 200, seed: UInt64(100 + $0)) })
         var config = train.defaultConfig()
@@ -73,15 +64,15 @@ final class PriorTrainingTests: TwoThreadTestCase {
         config.width = 64
         config.heads = 4
         config.contextFrames = 2
-        config.framePositions = positions
-        config.trainingFrames = positions == .rotary ? 4 : 2
+        config.trainingFrames = 4
         config.dropout = 0
         var options = PriorTrainingOptions()
         options.steps = 1500
-        options.batch = positions == .rotary ? 16 : 32          // about the same tokens a step
+        options.batch = 16
         options.learningRate = 3e-3
         options.warmup = 20
         options.weightDecay = 0
+        options.contextNoise = 0
         let trainer = try PriorTrainer(model: PriorModel(config: config), options: options, data: train)
         let started = Date()
         var last: PriorStepStats?
@@ -90,7 +81,7 @@ final class PriorTrainingTests: TwoThreadTestCase {
 
         let validation = try PriorDataset(clips: [SquareWorld.clip(frames: 120, seed: 999)])
         let evaluation = try trainer.evaluate(validation)
-        print("square world (\(positions)): \(options.steps) steps in \(String(format: "%.1f", seconds)) s, train \(last!.bitsPerToken) bits; val",
+        print("square world: \(options.steps) steps in \(String(format: "%.1f", seconds)) s, train \(last!.bitsPerToken) bits; val",
               String(decoding: try JSONEncoder().encode(evaluation), as: UTF8.self))
         XCTAssertLessThan(evaluation.bitsPerToken, evaluation.copyPreviousBitsPerToken)
         XCTAssertLessThan(evaluation.bitsPerToken, evaluation.unigramBitsPerToken)
@@ -119,7 +110,7 @@ final class PriorTrainingTests: TwoThreadTestCase {
             cell = SquareWorld.move(cell, id)
             if Array(rollout.frame(sample: 0, t)) == SquareWorld.grid(cell) { followed += 1 }
         }
-        print("square world (\(positions)): \(correct)/\(cases) one-step predictions correct, \(followed)/\(names.count) rollout frames follow the commands")
+        print("square world: \(correct)/\(cases) one-step predictions correct, \(followed)/\(names.count) rollout frames follow the commands")
         XCTAssertGreaterThanOrEqual(Double(correct) / Double(cases), 0.9)
     }
 
@@ -129,6 +120,7 @@ final class PriorTrainingTests: TwoThreadTestCase {
         var options = PriorTrainingOptions()
         options.batch = 64
         options.seed = 9
+        options.contextNoise = 0
         Torch.manualSeed(0)
         let clean = try PriorTrainer(model: PriorModel(config: config), options: options, data: data)
         options.contextNoise = 0.25
@@ -140,7 +132,7 @@ final class PriorTrainingTests: TwoThreadTestCase {
             XCTAssertEqual(try a.targets.int64s(), try b.targets.int64s())
             XCTAssertEqual(try a.actions.int64s(), try b.actions.int64s())
             let (trueCodes, noisyCodes) = (try a.codes.int64s(), try b.codes.int64s())
-            XCTAssertEqual(stride(from: 0, to: trueCodes.count, by: 12).flatMap { trueCodes[($0 + 4)..<($0 + 12)] }, try a.targets.int64s())
+            XCTAssertEqual(stride(from: 0, to: trueCodes.count, by: 24).flatMap { trueCodes[($0 + 4)..<($0 + 24)] }, try a.targets.int64s())  // windows of 6 frames of 4 codes
             XCTAssertTrue(noisyCodes.allSatisfy { $0 >= 0 && $0 < Int64(config.codebookSize) })
             replaced += zip(trueCodes, noisyCodes).filter { $0 != $1 }.count
             total += trueCodes.count

@@ -10,6 +10,9 @@ IO.safetensors holds inputs and framecast's outputs (written by Tests/ReferenceT
              prior.code_logits F32 [B, (F-1)*hw, K]
   rollout:   rollout.context_codes I64 [n, hw]; rollout.context_actions I64 [n]; rollout.actions I64 [G];
              rollout.codes I64 [G, hw]; rollout.logits F32 [G*hw, K] (greedy, one sample, KV cache)
+  training:  train.grad.NAME (every parameter's gradient of the loss on prior.codes/prior.actions at the
+             start), train.losses F32 [3] (the loss before each of 3 AdamW steps), train.param.NAME
+             (every parameter after them); see train_prior below
 Any group may be absent. Prints one line per figure and exits 1 when a float difference exceeds
 the tolerance or a code differs. --perturb deliberately breaks the reference (to show the check fails).
 """
@@ -47,6 +50,33 @@ def max_abs(a, b):
     if a.shape != b.shape:
         raise SystemExit(f"check: shape mismatch {list(a.shape)} vs {list(b.shape)}")
     return float((a.double() - b.double()).abs().max()) if a.numel() else 0.0
+
+
+def train_prior(model, codes, actions, steps=3, lr=1e-3, weight_decay=0.1):
+    """PriorTrainer's step at a fixed learning rate: mean cross-entropy of the codes of frames 1..F-1,
+    global-norm clip at 1, AdamW (betas 0.9/0.95) with weight decay on the blocks' and head's
+    matrices only. Returns (losses, the gradients at the start, the parameters after `steps`)."""
+    params = dict(model.named_parameters())
+    decays = [n for n in params if (n.startswith("blocks.") and n.endswith(".weight") and ".ln" not in n) or n == "head.weight"]
+    optimizer = torch.optim.AdamW([{"params": [params[n] for n in decays], "weight_decay": weight_decay},
+                                   {"params": [p for n, p in params.items() if n not in decays], "weight_decay": 0.0}],
+                                  lr=lr, betas=(0.9, 0.95), eps=1e-8)
+    k = model.config.codebookSize
+    targets = codes[:, 1:].reshape(-1)
+    losses, grads = [], {}
+    model.train()
+    with torch.enable_grad():
+        for step in range(steps):
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model.code_logits(codes, actions).reshape(-1, k), targets)
+            losses.append(float(loss))
+            loss.backward()
+            if step == 0:
+                grads = {n: p.grad.detach().clone() for n, p in params.items()}
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+    model.eval()
+    return losses, grads, {n: p.detach() for n, p in params.items()}
 
 
 def main():
@@ -99,6 +129,18 @@ def main():
                             pick=lambda logits: logits.argmax(-1), observe=lambda f, j, logits: seen.append(logits[0]))
         figure("rollout_codes_mismatched", float((out[0] != io["rollout.codes"]).sum()), limit=0)
         figure("rollout_logits_max_abs_diff", max_abs(torch.stack(seen), io["rollout.logits"]))
+
+    if "train.losses" in io:
+        model, _ = prior_ref.load_prior(args.prior)
+        losses, grads, params = train_prior(model, io["prior.codes"], io["prior.actions"])
+        figure("train_loss_max_abs_diff", max(abs(a - b) for a, b in zip(losses, io["train.losses"].tolist())))
+        missing = [n for n in params if "train.grad." + n not in io or "train.param." + n not in io]
+        figure("train_parameters_missing", float(len(missing)), limit=0)
+        figure("train_grad_max_abs_diff", max(max_abs(g, io["train.grad." + n]) for n, g in grads.items() if n not in missing))
+        figure("train_param_after_3_steps_max_abs_diff",
+               max(max_abs(p, io["train.param." + n]) for n, p in params.items() if n not in missing))
+        report["train_grad_scale"] = max(float(g.abs().max()) for g in grads.values())
+        report["train_loss_drop"] = losses[0] - losses[-1]
 
     report["passed"] = not failures
     print("check: " + ("PASS" if not failures else "FAIL " + ", ".join(failures))

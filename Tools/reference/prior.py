@@ -2,8 +2,7 @@
 
 Same architecture, parameter names and arithmetic as the Swift code, so a framecast prior
 checkpoint loads with `load_state_dict` and gives the same logits; `rollout` is the Swift
-PriorSampler's KV-cache sampling loop (window re-prefill with learned frame positions; with rotary
-ones the cache drops its oldest frame instead).
+PriorSampler's KV-cache sampling loop (when the window is full the cache drops its oldest frame).
 Shapes: B windows/samples, F frames, hw codes per frame, T tokens = F*(hw+1), C width, K codes.
 """
 import json
@@ -23,23 +22,26 @@ PRIOR_FORMAT = "framecast-prior"
 class PriorConfig:
     """PriorConfig.swift; field names as in the checkpoint's JSON."""
     layers: int = 4
-    width: int = 256
+    width: int = 192
     heads: int = 4
     contextFrames: int = 8
     gridWidth: int = 8
     gridHeight: int = 8
     codebookSize: int = 512
     actionCount: int = 1
-    dropout: float = 0.1
+    dropout: float = 0.0
     actionIntoFrame: bool = True
-    actionModulation: bool = False      # framecast's default is true; checkpoints without the field predate it
-    framePositions: str = "learned"     # or "rotary": RoPE of the frame index, attention banded to contextFrames
-    trainingFrames: int = 0             # frames per training window (0: contextFrames)
+    actionModulation: bool = True
+    framePositions: str = "rotary"      # RoPE of the frame index, attention banded to contextFrames (the only kind)
+    trainingFrames: int = 16            # frames per training window
 
     @classmethod
     def from_dict(cls, d):
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        config = cls(**{k: v for k, v in d.items() if k in known})
+        if d.get("framePositions") != "rotary":
+            raise ValueError("the prior uses learned frame positions, which framecast no longer has")
+        return config
 
     @property
     def codes_per_frame(self):
@@ -56,7 +58,7 @@ class PriorConfig:
     @property
     def training_window(self):
         """PriorConfig.trainingWindow: frames per training window."""
-        return (self.trainingFrames or self.contextFrames) if self.framePositions == "rotary" else self.contextFrames
+        return self.trainingFrames
 
 
 class KVCache:
@@ -165,9 +167,9 @@ class TransformerBlock(nn.Module):
 
 class PriorModel(nn.Module):
     """Decoder-only transformer over windows `c(0,0..hw-1) a(0) c(1,...) a(1) ...`; every position
-    predicts the next code. Token embedding = token table + slot within the frame + (learned frame
-    positions) frame index, plus, for the codes of frame f+1, action_projection(action_embedding(a(f))).
-    With rotary frame positions the frame index turns queries and keys and attention is banded."""
+    predicts the next code. Token embedding = token table + slot within the frame, plus, for the codes
+    of frame f+1, action_projection(action_embedding(a(f))). The frame index turns queries and keys
+    (rotary) and attention is banded to contextFrames frames."""
 
     def __init__(self, config: PriorConfig):
         super().__init__()
@@ -175,8 +177,6 @@ class PriorModel(nn.Module):
         self.code_embedding = nn.Embedding(c.codebookSize, c.width)            # [K, C]
         self.action_embedding = nn.Embedding(c.actionCount + 1, c.width)       # [A + 1, C]; last = no action
         self.slot_embedding = nn.Embedding(c.tokens_per_frame, c.width)        # [hw + 1, C]
-        self.rotary = c.framePositions == "rotary"
-        self.frame_embedding = None if self.rotary else nn.Embedding(c.contextFrames, c.width)  # [contextFrames, C]
         self.action_projection = nn.Linear(c.width, c.width)
         self.drop = nn.Dropout(c.dropout)
         conditions = c.actionCount + 1 if c.actionModulation else None
@@ -215,8 +215,6 @@ class PriorModel(nn.Module):
             x = x + self.conditioning(previous).unsqueeze(2)                   # + [B, F, 1, C]
         a = self.action_embedding(actions).unsqueeze(2) + slots[hw:hw + 1]     # [B, F, 1, C]
         tokens = torch.cat([x, a], dim=2)                                      # [B, F, hw+1, C]
-        if self.frame_embedding is not None:
-            tokens = tokens + self.frame_embedding.weight[:f].unsqueeze(1)     # + [F, 1, C]
         return tokens.reshape(b, f * c.tokens_per_frame, c.width)
 
     def conditions(self, actions):
@@ -231,31 +229,25 @@ class PriorModel(nn.Module):
         codes = previous.unsqueeze(2).expand(b, f, c.codes_per_frame)         # [B, F, hw]
         return torch.cat([codes, actions.unsqueeze(2)], dim=2).reshape(b, f * c.tokens_per_frame)
 
-    def embed_code(self, codes, slot, frame, previous_action):
+    def embed_code(self, codes, slot, previous_action):
         """One code token per sample: codes [S] -> [S, 1, C]."""
         x = self.code_embedding(codes) + self.slot_embedding.weight[slot]
-        if self.frame_embedding is not None:
-            x = x + self.frame_embedding.weight[frame]
         if self.config.actionIntoFrame:
             x = x + self.conditioning(previous_action)
         return x.unsqueeze(1)
 
-    def embed_action(self, actions, frame):
+    def embed_action(self, actions):
         """One action token per sample: actions [S] -> [S, 1, C]."""
         c = self.config
         x = self.action_embedding(actions) + self.slot_embedding.weight[c.codes_per_frame]
-        if self.frame_embedding is not None:
-            x = x + self.frame_embedding.weight[frame]
         return x.unsqueeze(1)
 
     def hidden(self, x, conditions=None, cache=None, frames=None):    # [B, T, C], [B, T] -> [B, T, C]
-        """frames: each token's frame index (rotary only; default whole frames from 0)."""
+        """frames: each token's frame index (default whole frames from 0)."""
         c = self.config
-        tables = band = None
-        if self.rotary:
-            frames = frames if frames is not None else [t // c.tokens_per_frame for t in range(x.shape[1])]
-            tables = rotary_tables(frames, c.width // c.heads)
-            band = (c.tokens_per_frame, c.contextFrames)
+        frames = frames if frames is not None else [t // c.tokens_per_frame for t in range(x.shape[1])]
+        tables = rotary_tables(frames, c.width // c.heads)
+        band = (c.tokens_per_frame, c.contextFrames)
         h = self.drop(x)
         for i, block in enumerate(self.blocks):
             h = block(h, conditions, cache.layers[i] if cache is not None else None, tables, band)
@@ -309,12 +301,9 @@ class PriorModel(nn.Module):
         last = prefill(n, 1).expand(samples, c.width)                                        # [S, C]
         cache.expand(samples)
         output = []
-        cached = n - start                               # frames in the cache (rotary)
+        cached = n - start                               # frames in the cache
         for g in range(len(actions)):
             m = n + g                                    # absolute index of the frame being generated
-            if m - start == c.contextFrames and not self.rotary:   # window full: drop the oldest frame, re-prefill
-                start += 1
-                last = prefill(m, samples)
             f = m - start
             previous = frame_actions[m - 1]
             codes = torch.zeros(samples, hw, dtype=torch.int64)
@@ -324,18 +313,18 @@ class PriorModel(nn.Module):
                     observe(m, j, logits)
                 chosen = pick(logits)
                 codes[:, j] = chosen
-                x = self.embed_code(chosen, j, f, previous)                                  # [S, 1, C]
+                x = self.embed_code(chosen, j, previous)                                     # [S, 1, C]
                 conditions = previous.unsqueeze(1)                                           # [S, 1]
                 if j == hw - 1:
-                    if not (g + 1 < len(actions) and (self.rotary or f + 1 < c.contextFrames)):
+                    if not g + 1 < len(actions):
                         break
                     nxt = torch.full((samples,), model_action(actions[g + 1]), dtype=torch.int64)
-                    x = torch.cat([x, self.embed_action(nxt, f)], dim=1)                     # [S, 2, C]
+                    x = torch.cat([x, self.embed_action(nxt)], dim=1)                        # [S, 2, C]
                     conditions = torch.cat([conditions, nxt.unsqueeze(1)], dim=1)            # [S, 2]
                 last = self.hidden(x, conditions if c.actionModulation else None, cache, [f] * x.shape[1])[:, -1]
-            if self.rotary and g + 1 < len(actions):
+            if g + 1 < len(actions):
                 cached += 1
-                if cached == c.contextFrames:            # rotary: the window slides by forgetting its oldest frame
+                if cached == c.contextFrames:            # the window slides by forgetting its oldest frame
                     cache.drop_first(c.tokens_per_frame)
                     cached -= 1
             frame_codes.append(codes)

@@ -115,10 +115,16 @@ public final class PriorTrainer {
         self.options = options
         self.data = data
         baselines = Baselines(fittedOn: data, codebookSize: model.config.codebookSize)
-        optimizer = AdamW(model.namedParameters, lr: options.learningRate, betas: (0.9, 0.95), weightDecay: options.weightDecay,
-                          decays: { $0.hasPrefix("blocks.") && $0.hasSuffix(".weight") && !$0.contains(".ln") || $0 == "head.weight" })
+        optimizer = Self.optimizer(for: model, learningRate: options.learningRate, weightDecay: options.weightDecay)
         schedule = WarmupCosine(peak: options.learningRate, warmupSteps: options.warmup, totalSteps: options.steps,
                                 floor: options.learningRate * 0.1)
+    }
+
+    /// The optimizer of a prior's training: AdamW with betas (0.9, 0.95), weight decay on the
+    /// blocks' and the head's matrices only (not embeddings, norms or biases).
+    static func optimizer(for model: PriorModel, learningRate: Double, weightDecay: Double) -> AdamW {
+        AdamW(model.namedParameters, lr: learningRate, betas: (0.9, 0.95), weightDecay: weightDecay,
+              decays: { $0.hasPrefix("blocks.") && $0.hasSuffix(".weight") && !$0.contains(".ln") || $0 == "head.weight" })
     }
 
     /// Changes the run's length (e.g. once a time budget is converted to steps); the learning-rate

@@ -10,8 +10,8 @@
 /// In the last layer only keys and values are needed for tokens whose logits nobody asks for, so
 /// after them it runs the rest of the block for each sample's last token only.
 ///
-/// With rotary frame positions, queries and keys are turned by their frame (`FrameRotation`) as
-/// they are computed, so cached keys never change: `dropOldestFrame()` slides the window.
+/// Queries and keys are turned by their frame (`FrameRotation`, rotary frame positions) as they
+/// are computed, so cached keys never change: `dropOldestFrame()` slides the window.
 final class PriorDecoder: RolloutDecoder {
     let weights: DecoderWeights
     let config: PriorConfig
@@ -39,9 +39,9 @@ final class PriorDecoder: RolloutDecoder {
     let logits: FloatBuffer     // [S, K]
     /// Each row's condition for the modulated LayerNorms: the action leading to the frame it predicts.
     var conditions: [Int]
-    /// Each row's frame index (for rotary frame positions).
+    /// Each row's frame index (for the rotation).
     var frames: [Int]
-    let rotation: FrameRotation?
+    let rotation: FrameRotation
     /// The last frame whose rotation angles were computed, and those angles.
     var rotatedFrame: (frame: Int, angles: (cos: [Float], sin: [Float])) = (Int.min, ([], []))
 
@@ -67,7 +67,7 @@ final class PriorDecoder: RolloutDecoder {
         logits = FloatBuffer(samples * config.codebookSize)
         conditions = Array(repeating: config.noAction, count: rows)
         frames = Array(repeating: 0, count: rows)
-        rotation = config.framePositions == .rotary ? FrameRotation(headWidth: c / config.heads) : nil
+        rotation = FrameRotation(headWidth: c / config.heads)
     }
 
     convenience init(model: PriorModel, samples: Int, threads: Int = 1) throws {
@@ -139,7 +139,7 @@ final class PriorDecoder: RolloutDecoder {
 
     /// Drops every sample's oldest cached frame (rotary frame positions: the other keys stay valid).
     func dropOldestFrame() {
-        precondition(rotation != nil && count >= config.tokensPerFrame, "dropping a frame of \(count) cached tokens")
+        precondition(count >= config.tokensPerFrame, "dropping a frame of \(count) cached tokens")
         let c = config.width, n = config.tokensPerFrame, kept = count - n, block = c * capacity
         for layer in 0..<config.layers {
             for s in 0..<samples {
@@ -194,19 +194,14 @@ final class PriorDecoder: RolloutDecoder {
         return Array(UnsafeBufferPointer(start: logits.base, count: samples.count * config.codebookSize))
     }
 
-    /// x[row] = token + slot (+ learned frame) embeddings, plus for codes (with `actionIntoFrame`) the previous action's conditioning.
+    /// x[row] = token + slot embeddings, plus for codes (with `actionIntoFrame`) the previous action's conditioning.
     private func embed(_ token: Token, row: Int) {
         let c = config.width
         let isCode = token.slot < config.codesPerFrame
         let out = x.base + row * c
         let e = (isCode ? weights.codeEmbedding : weights.actionEmbedding).base + Int(token.id) * c
         let p = weights.slotEmbedding.base + token.slot * c
-        if let frameEmbedding = weights.frameEmbedding {
-            let f = frameEmbedding.base + token.frame * c
-            for i in 0..<c { out[i] = e[i] + p[i] + f[i] }
-        } else {
-            for i in 0..<c { out[i] = e[i] + p[i] }
-        }
+        for i in 0..<c { out[i] = e[i] + p[i] }
         if isCode && config.actionIntoFrame {
             let a = weights.conditioning.base + Int(token.previousAction) * c
             for i in 0..<c { out[i] += a[i] }

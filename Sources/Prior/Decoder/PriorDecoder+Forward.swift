@@ -57,9 +57,8 @@ extension PriorDecoder {
         VectorMath.modulate(h, count: c, scale: m, shift: m + c)
     }
 
-    /// With rotary frame positions, turns each of the first `rows` rows' queries and keys (in `qkv`) by its frame.
+    /// Turns each of the first `rows` rows' queries and keys (in `qkv`) by its frame (rotary frame positions).
     private func rotateQueriesAndKeys(rows: Int) {
-        guard let rotation else { return }
         let c = config.width, d = c / config.heads, half = d / 2
         for r in 0..<rows {
             // A step's rows share one frame, as do the 64 steps of a frame: compute its angles once.

@@ -35,12 +35,9 @@ public final class PriorStream {
     init(sampler owner: PriorSampler, context: PriorContext, samples: Int, options: SamplingOptions,
          observe: ((_ frame: Int, _ slot: Int, _ logits: [Float]) -> Void)?) throws {
         config = owner.model.config
-        guard config.framePositions == .rotary else {
-            throw PriorError(.invalidSampling("an open-ended rollout needs a prior with rotary frame positions"))
-        }
         decoder = switch owner.engine {
-        case .fused: try PriorDecoder(model: owner.model, samples: options.actionGuidance != 1 ? 2 * samples : samples,
-                                      threads: owner.decoderThreads)
+        case .fused: PriorDecoder(weights: try owner.packedWeights(), samples: options.actionGuidance != 1 ? 2 * samples : samples,
+                                  threads: owner.decoderThreads)
         case .libtorch: TorchDecoder(model: owner.model)
         }
         history = RolloutHistory(context: context, actions: [], samples: samples, options: options, config: config)
@@ -128,9 +125,8 @@ public final class PriorStream {
 }
 
 extension PriorSampler {
-    /// An open-ended rollout from `context` (rotary frame positions only): `PriorStream.next(action:)`
-    /// generates one frame at a time.
-    /// - Throws: `PriorError` for a malformed context, bad settings or a prior with learned positions.
+    /// An open-ended rollout from `context`: `PriorStream.next(action:)` generates one frame at a time.
+    /// - Throws: `PriorError` for a malformed context or bad settings.
     public func stream(context: PriorContext, samples: Int = 1, options: SamplingOptions,
                        observe: ((_ frame: Int, _ slot: Int, _ logits: [Float]) -> Void)? = nil) throws -> PriorStream {
         try validate(context: context, actions: [], samples: samples, options: options)
@@ -138,7 +134,7 @@ extension PriorSampler {
         return try PriorStream(sampler: self, context: context, samples: samples, options: options, observe: observe)
     }
 
-    /// The rollout of a prior with rotary frame positions: a `PriorStream` fed `actions` in turn.
+    /// The rollout: a `PriorStream` fed `actions` in turn.
     func slidingRollout(context: PriorContext, actions: [Int], samples: Int, options: SamplingOptions,
                         observe: ((_ frame: Int, _ slot: Int, _ logits: [Float]) -> Void)?,
                         onFrame: ((_ frame: Int, _ codes: [UInt16]) -> Void)?) throws -> Rollout {

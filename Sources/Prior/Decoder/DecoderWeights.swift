@@ -19,7 +19,6 @@ final class DecoderWeights {
     let codeEmbedding: FloatBuffer    // [K, C]
     let actionEmbedding: FloatBuffer  // [A + 1, C]
     let slotEmbedding: FloatBuffer    // [hw + 1, C]
-    let frameEmbedding: FloatBuffer?  // [contextFrames, C]; nil with rotary frame positions
     let conditioning: FloatBuffer     // [A + 1, C]: what action a adds to the codes of the frame it leads to
     let layers: [Layer]
     let lnFinalGamma: FloatBuffer, lnFinalBeta: FloatBuffer  // [C]
@@ -36,7 +35,7 @@ final class DecoderWeights {
             return PackedMatrix(try linear.weight.transpose(0, 1).contiguous().floats(), k: inputs, n: out)   // [out, in] → [in, out]
         }
         (codeEmbedding, actionEmbedding) = (try copy(model.codeEmbedding.weight), try copy(model.actionEmbedding.weight))
-        (slotEmbedding, frameEmbedding) = (try copy(model.slotEmbedding.weight), try model.frameEmbedding.map { try copy($0.weight) })
+        slotEmbedding = try copy(model.slotEmbedding.weight)
         layers = try model.blocks.map { block in
             Layer(ln1Gamma: try copy(block.ln1.weight), ln1Beta: try copy(block.ln1.bias),
                   qkv: try transposed(block.attn.qkv), qkvBias: try copy(block.attn.qkv.bias),

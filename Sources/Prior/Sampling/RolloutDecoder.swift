@@ -44,8 +44,8 @@ extension RolloutDecoder {
 struct DecoderStep {
     /// The code of each sample, `[S]`.
     var codes: [Int64]
-    /// Its slot in the frame (0..<hw) and the frame's index: in the window (learned frame positions),
-    /// or counted from the first frame fed since the last prefill (rotary).
+    /// Its slot in the frame (0..<hw) and the frame's index, counted from the first frame fed since
+    /// the last prefill.
     var slot: Int, frame: Int
     /// The action that led to this frame, per sample `[S]` (added to code tokens with `actionIntoFrame`).
     var previousActions: [Int64]
