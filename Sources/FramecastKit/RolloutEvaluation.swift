@@ -132,7 +132,10 @@ package enum RolloutEvaluation {
         let progress = ProgressReporter("eval prior", total: chosen.count, unit: "windows")
         // One sampler for every window and worker: the decoder's weights are packed once.
         let sampler = PriorSampler(model: loaded.model, source: loaded.source, codeVectors: codeVectors)
-        let scored = try concurrentWindows(chosen.count, workers: workers, progress: progress) { k in try score(k, sampler) }
+        var done = 0
+        let scored = try WorkerPool.map(chosen.count, workers: workers, finished: { _, _ in done += 1; progress.update(done) }) { k in
+            try score(k, sampler)
+        }
         progress.finish(chosen.count)
         var sums = [String: (psnr: [Double], ssim: [Double])]()
         for window in scored {
@@ -189,56 +192,6 @@ package enum RolloutEvaluation {
     package static func deltaPSNR(_ a: [Double], _ b: [Double]) -> Double {
         let k = min(8, a.count, b.count)
         return (0..<k).map { a[$0] - b[$0] }.reduce(0, +) / Double(k)
-    }
-
-    /// `body(0) … body(count − 1)` on `workers` threads (each with one libtorch thread), results in
-    /// index order; the first error thrown stops the remaining work and is rethrown. The main
-    /// thread's libtorch thread count is restored afterwards.
-    private static func concurrentWindows(_ count: Int, workers: Int, progress: ProgressReporter,
-                                          _ body: (Int) throws -> WindowScores) throws -> [WindowScores] {
-        let workers = max(1, min(workers, count))
-        guard workers > 1 else {
-            return try (0..<count).map { k in defer { progress.update(k + 1) }; return try body(k) }
-        }
-        /// Shared by the workers: the results slots (each written by one worker), the first error
-        /// and the done count, guarded by `lock`.
-        final class Shared: @unchecked Sendable {
-            package let lock = NSLock()
-            package var results: [WindowScores?]
-            package var error: (any Error)?
-            package var done = 0
-            package let body: (Int) throws -> WindowScores
-            package let progress: ProgressReporter
-            package init(count: Int, body: @escaping (Int) throws -> WindowScores, progress: ProgressReporter) {
-                results = Array(repeating: nil, count: count)
-                self.body = body
-                self.progress = progress
-            }
-        }
-        let threads = Torch.threads
-        defer { Torch.setThreads(threads) }
-        return try withoutActuallyEscaping(body) { body in
-            let shared = Shared(count: count, body: body, progress: progress)
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                Torch.setThreads(1)
-                for k in stride(from: w, to: count, by: workers) {
-                    if shared.lock.withLock({ shared.error != nil }) { return }
-                    do {
-                        let result = try shared.body(k)
-                        shared.lock.withLock {
-                            shared.results[k] = result
-                            shared.done += 1
-                            shared.progress.update(shared.done)
-                        }
-                    } catch {
-                        shared.lock.withLock { if shared.error == nil { shared.error = error } }
-                        return
-                    }
-                }
-            }
-            if let error = shared.error { throw error }
-            return shared.results.map { $0! }
-        }
     }
 
     /// "T=1", or "T=0.8 top-p 0.9": the sampled rows' settings.

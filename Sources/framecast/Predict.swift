@@ -93,70 +93,14 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         Torch.setThreads(threads ?? Torch.allCores)
-        let started = Date()
-        let tok = try VideoTokenizer(tokenizer)
-        let loaded = try tok.loadPrior(prior)
-        let c = contextFrames ?? loaded.model.config.contextFrames
-        // A video is encoded only as far as the context and, following its own actions, the truth.
-        let needed = start + c + (actions == nil ? frames ?? 16 : 0)
-        let clip: CodeClip
-        if input.hasSuffix(".codes.safetensors") {
-            clip = try CodeClip.read(path: input)
-            try tok.check(clip, file: input)
-        } else {
-            clip = try tok.encode(video: input, limit: needed)
-        }
-        let sampler = PriorSampler(model: loaded.model, source: loaded.source, decoderThreads: threads ?? Torch.allCores,
-                                   codeVectors: try tok.model.codeVectors())
-        guard start + c <= clip.frames else {
-            throw MediaError(input, "has \(clip.frames) frames: --start \(start) with \(c) context frames needs \(start + c)")
-        }
-        let context = try sampler.context(from: clip, start: start, frames: c, file: input)
-
-        let future: [Int]
-        if let actions {
-            let script = try ActionScript.parse(actions, names: loaded.source.actionNames)
-            let n = frames ?? script.count
-            guard script.count >= n else { throw ValidationError("--actions gives \(script.count) actions but --frames is \(n)") }
-            future = Array(script.prefix(n))
-        } else {
-            let n = frames ?? 16
-            let first = start + c - 1
-            guard first + n <= clip.frames else {
-                throw MediaError(input, "has actions for frames up to \(clip.frames - 1); predicting \(n) frames after frame \(first) needs --actions")
-            }
-            future = clip.actions[first..<(first + n)].map { Int($0) }
-            guard future.allSatisfy({ $0 >= 0 }) else { throw MediaError(input, "has no recorded actions for that stretch; pass --actions") }
-        }
-        // The MP4 is decoded and encoded on a second thread as the frames are sampled. Ground truth:
-        // the input clip's own frames over the same span, when it has them.
-        let labels = samples == 1 ? ["PREDICTED"] : (0..<samples).map { "SAMPLE \($0 + 1)" }
-        let truth = actions == nil ? clip.excerpt(from: start, to: min(clip.frames, start + c + future.count)) : nil
-        let video = try mp4.map {
-            try PredictionVideo(path: $0, tokenizer: tok, clip: clip, start: start, context: context, future: future,
-                                truth: truth, labels: labels, scale: scale)
-        }
-        let sampleStart = Date()
-        let rollout = try sampler.rollout(context: context, actions: future, samples: samples,
-                                          options: SamplingOptions(temperature: temperature, topK: topK, topP: topP, seed: seed,
-                                                                   actionGuidance: guidance.actionGuidance, nearestMean: nearestMean),
-                                          onFrame: video.map { video in { video.add(frame: $0, codes: $1) } })
-        let sampleSeconds = Date().timeIntervalSince(sampleStart)
-
-        var outputs: [String] = []
-        for s in 0..<samples {
-            let predicted = CodeClip.prediction(from: clip, start: start, context: context, future: future, rollout: rollout, sample: s)
-            let path = samples == 1 ? output : output.replacingOccurrences(of: ".codes.safetensors", with: ".s\(s).codes.safetensors")
-            try predicted.write(path: path)
-            outputs.append(path)
-        }
-        if let video, let mp4 {
-            try video.finish()
-            outputs.append(mp4)
-        }
-        let total = Date().timeIntervalSince(started)
-        FileHandle.standardError.write(Data(String(format: "predicted %d frames x %d samples in %.2f s (sampling %.2f s, %.1f frames/s)\n",
-                                                   future.count, samples, total, sampleSeconds, Double(future.count * samples) / sampleSeconds).utf8))
+        var prediction = Prediction(input: input, tokenizer: tokenizer, prior: prior, output: output)
+        (prediction.contextFrames, prediction.start, prediction.frames, prediction.actions) = (contextFrames, start, frames, actions)
+        (prediction.samples, prediction.mp4, prediction.scale) = (samples, mp4, scale)
+        prediction.sampling = SamplingOptions(temperature: temperature, topK: topK, topP: topP, seed: seed,
+                                              actionGuidance: guidance.actionGuidance, nearestMean: nearestMean)
+        prediction.decoderThreads = threads ?? Torch.allCores
+        let (outputs, summary) = try prediction.run()
+        FileHandle.standardError.write(Data((summary + "\n").utf8))
         for path in outputs { print(path) }
     }
 }

@@ -181,6 +181,7 @@ final class PriorCLITests: XCTestCase {
             (["--actions", "7"], "action id 7 is out of range"),
             (["--start", "58", "--frames", "2", "--actions", "LEFT*2"], "needs 61"),
             (["--context-frames", "70", "--actions", "LEFT"], "context"),
+            (["--frames", "5", "--actions", "LEFT*2"], "--actions gives 2 actions but --frames is 5"),
         ]
         for (extra, expected) in cases {
             let result = try ProcessRunner.framecast(["predict", clip, "--tokenizer", tok, "--prior", prior, "-o", out] + extra)
