@@ -13,15 +13,24 @@ let context = try predictor.reset(video: clip, start: start)
 print("actions: \(predictor.actionNames.joined(separator: ", "))")
 print("context: \(context.count) frames of \(predictor.frameWidth)x\(predictor.frameHeight) from \(clip) at frame \(start)")
 
-// The clip's real frames and actions, to compare with.
+/// PSNR (dB, capped at 50) of two frames of bytes.
+func psnr(_ a: [UInt8], _ b: [UInt8]) -> Double {
+    var sum = 0.0
+    for (x, y) in zip(a, b) {
+        let d = Double(x) - Double(y)
+        sum += d * d
+    }
+    let mse = sum / Double(a.count)
+    return mse == 0 ? 50 : min(50, 10 * log10(255 * 255 / mse))
+}
+
+// The clip's real actions, and its frames as the tokenizer reconstructs them, to compare with.
 let codes = try predictor.tokenizer.encode(video: clip)
 let real = try predictor.tokenizer.decodeFrames(codes.codes)
 let first = start + predictor.contextFrames - 1
 for h in 1...16 {
     let action = Int(codes.actions[first + h - 1])
     let frame = try predictor.step(action: action)
-    let truth = real[first + h]
-    let mse = zip(frame, truth).map { Double(Int($0) - Int($1)) * Double(Int($0) - Int($1)) }.reduce(0, +) / Double(frame.count)
-    let psnr = mse == 0 ? 50 : min(50, 10 * log10(255 * 255 / mse))
-    print(String(format: "h = %2d  %-14@ PSNR against the tokenizer's reconstruction %.2f dB", h, predictor.actionNames[action] as NSString, psnr))
+    let name = predictor.actionNames[action].padding(toLength: 24, withPad: " ", startingAt: 0)
+    print(String(format: "h = %2d  ", h) + name + String(format: " PSNR against the reconstructed real frame %.2f dB", psnr(frame, real[first + h])))
 }
