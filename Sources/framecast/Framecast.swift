@@ -1,6 +1,8 @@
 import FramecastKit
 import ArgumentParser
+import CHostCPU
 import CProcessStart
+import Foundation
 import NN
 
 /// `framecast`: learn to predict the future of a video from its past frames and actions.
@@ -27,6 +29,10 @@ struct Framecast: ParsableCommand {
     /// when it was unset, before libtorch initialised; `ensureProcessEnvironment()` is the slower
     /// fallback for where that hook cannot run.
     static func main() {
+        guard hostcpu_runs_kernels() != 0 else {
+            FileHandle.standardError.write(Data("framecast: this CPU lacks AVX2 and FMA, which this build's vector kernels need; rebuild with FRAMECAST_MARCH=native (or an older -march) for it\n".utf8))
+            Foundation.exit(1)
+        }
         if fc_wait_policy_restart_failed() == 0 { Torch.ensureProcessEnvironment() }
         main(nil)
     }

@@ -132,3 +132,17 @@ final class PyTorchParityTests: XCTestCase {
         assertClose(try Tensor.randn([3]).floats(), [0.33669, 0.128809, 0.234462], tol: 2e-6, "randn")
     }
 }
+
+final class GemmRoutingTests: XCTestCase {
+    /// libtorch's float32 products go to oneDNN (found at run time, with no link-time paths) and
+    /// give the float64 product.
+    func testFloat32ProductsAreRoutedToOneDNNAndCorrect() throws {
+        let before = Torch.gemmCounts
+        let a = try Tensor.randn([33, 17]), b = try Tensor.randn([17, 29])
+        let product = try a.matmul(b).doubles()
+        let reference = try a.to(.float64).matmul(b.to(.float64)).doubles()
+        XCTAssertEqual(product.count, 33 * 29)
+        for (x, y) in zip(product, reference) { XCTAssertEqual(x, y, accuracy: 1e-4) }
+        XCTAssertGreaterThan(Torch.gemmCounts.oneDNN, before.oneDNN, "the product did not reach oneDNN")
+    }
+}
