@@ -44,10 +44,12 @@ let package = Package(
             pkgConfig: "libavformat libavcodec libavutil libswscale",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev"])]
         ),
+        // Atomic outputs: temporary file beside the destination, fsync, rename; one type for every writer.
+        .target(name: "FileOutput"),
         // Video decode/encode and the action sidecar; knows nothing about models.
-        .target(name: "Media", dependencies: ["CFFmpeg"]),
+        .target(name: "Media", dependencies: ["CFFmpeg", "FileOutput"]),
         // The safetensors container: a JSON header plus raw little-endian tensor bytes.
-        .target(name: "SafeTensors"),
+        .target(name: "SafeTensors", dependencies: ["FileOutput"]),
         // The code-file format for a tokenized clip; must not depend on libtorch.
         .target(name: "CodeFile", dependencies: ["SafeTensors"]),
         // Plain C API over libtorch (ATen) ops: tensors, math, conv, norms, losses, autograd,
@@ -79,13 +81,14 @@ let package = Package(
         .target(name: "CProcessStart"),
         // The product as a library: video ⇄ code clips, the checked tokenizer + prior pair as an
         // environment (Predictor), rollout evaluation, the shared training-run loop, the recipe, reports.
-        .target(name: "FramecastKit", dependencies: ["Media", "CodeFile", "NN", "VQVAE", "Prior", "Metrics", "SafeTensors"]),
+        .target(name: "FramecastKit", dependencies: ["FileOutput", "Media", "CodeFile", "NN", "VQVAE", "Prior", "Metrics", "SafeTensors"]),
         // The command-line tool: one small file per command (parse → recipe overrides → FramecastKit → print).
         .executableTarget(
             name: "framecast",
             dependencies: [
                 "CHostCPU",
                 "CProcessStart",
+                "FileOutput",
                 "FramecastKit",
                 "Media",
                 "CodeFile",
@@ -97,6 +100,7 @@ let package = Package(
         ),
         // Helpers shared by the test targets: synthetic clips made in-test, paths, process runner.
         .target(name: "TestSupport", dependencies: ["Media", "Metrics", "NN"], path: "Tests/TestSupport"),
+        .testTarget(name: "FileOutputTests", dependencies: ["FileOutput"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "CodeFileTests", dependencies: ["CodeFile", "SafeTensors"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),

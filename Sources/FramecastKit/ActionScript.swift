@@ -4,9 +4,15 @@ import Media
 /// Parses the actions a prediction should follow: a script such as `MOVE_FORWARD*10,TURN_LEFT*5`
 /// (names or ids, `*N` repeats), or a CSV file (the sidecar format, or one name or id per line).
 package enum ActionScript {
+    /// The most actions a script may give.
+    package static let maxActions = 100_000
+
     /// Action ids for `spec`, resolved against `names` (index = id).
     package static func parse(_ spec: String, names: [String]) throws -> [Int] {
         if FileManager.default.fileExists(atPath: spec) { return try file(spec, names: names) }
+        if spec.contains("/") || spec.lowercased().hasSuffix(".csv") {
+            throw ActionScriptError("\(spec): no such action file (an action script looks like MOVE_FORWARD*10,TURN_LEFT*5)")
+        }
         var ids: [Int] = []
         for item in spec.split(separator: ",", omittingEmptySubsequences: false) {
             let parts = item.split(separator: "*", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -15,6 +21,9 @@ package enum ActionScript {
             }
             let count = parts.count == 2 ? Int(parts[1]) : 1
             guard let count, count >= 1 else { throw ActionScriptError("'\(item)': the repeat count must be a positive whole number") }
+            guard count <= maxActions - ids.count else {
+                throw ActionScriptError("'\(spec)' asks for more than \(maxActions) actions")
+            }
             ids += Array(repeating: try resolve(parts[0], names: names), count: count)
         }
         return ids

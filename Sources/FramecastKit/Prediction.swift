@@ -1,4 +1,5 @@
 import CodeFile
+import FileOutput
 import Foundation
 import Media
 import NN
@@ -35,16 +36,25 @@ package struct Prediction {
     /// Predicts and writes the outputs; returns their paths and a one-line summary with the speed.
     package func run() throws -> (outputs: [String], summary: String) {
         let started = Date()
+        // Every output is checked before any work: its folder exists, it is a regular file, not the input.
+        for path in outputPaths + (mp4.map { [$0] } ?? []) { try AtomicFile.checkOutput(path, notAny: [input]) }
         let tok = try VideoTokenizer(tokenizer)
         let loaded = try tok.loadPrior(prior)
         let c = contextFrames ?? loaded.model.config.contextFrames
         // A video is encoded only as far as the context and, following its own actions, the truth.
-        let clip: CodeClip
+        var clip: CodeClip
         if input.hasSuffix(".codes.safetensors") {
             clip = try CodeClip.read(path: input)
             try tok.check(clip, file: input)
         } else {
             clip = try tok.encode(video: input, limit: start + c + (actions == nil ? frames ?? 16 : 0))
+        }
+        if clip.actionNames.isEmpty && clip.actions.allSatisfy({ $0 < 0 }) {
+            // No sidecar: the context's actions are unknown; an action script names the prior's actions.
+            guard actions != nil else {
+                throw MediaError(input, "has no actions (no NAME.actions.csv sidecar): pass --actions to predict under chosen ones")
+            }
+            clip.actionNames = loaded.source.actionNames
         }
         let sampler = PriorSampler(model: loaded.model, source: loaded.source, decoderThreads: decoderThreads,
                                    codeVectors: try tok.model.codeVectors())
@@ -62,15 +72,30 @@ package struct Prediction {
             try PredictionVideo(path: $0, tokenizer: tok, clip: clip, start: start, context: context, future: future,
                                 truth: truth, labels: labels, scale: scale)
         }
+        do {
+            return try finish(started: started, clip: clip, context: context, future: future, sampler: sampler, video: video)
+        } catch {
+            video?.cancel()
+            throw error
+        }
+    }
+
+    /// The code files' paths: `output`, or one per sample.
+    private var outputPaths: [String] {
+        samples == 1 ? [output] : (0..<samples).map { output.replacingOccurrences(of: ".codes.safetensors", with: ".s\($0).codes.safetensors") }
+    }
+
+    /// Samples, writes the code files and completes the video.
+    private func finish(started: Date, clip: CodeClip, context: PriorContext, future: [Int], sampler: PriorSampler,
+                        video: PredictionVideo?) throws -> (outputs: [String], summary: String) {
         let sampleStart = Date()
         let rollout = try sampler.rollout(context: context, actions: future, samples: samples, options: sampling,
                                           onFrame: video.map { video in { video.add(frame: $0, codes: $1) } })
         let sampleSeconds = Date().timeIntervalSince(sampleStart)
 
         var outputs: [String] = []
-        for s in 0..<samples {
+        for (s, path) in outputPaths.enumerated() {
             let predicted = CodeClip.prediction(from: clip, start: start, context: context, future: future, rollout: rollout, sample: s)
-            let path = samples == 1 ? output : output.replacingOccurrences(of: ".codes.safetensors", with: ".s\(s).codes.safetensors")
             try predicted.write(path: path)
             outputs.append(path)
         }
@@ -89,7 +114,7 @@ package struct Prediction {
         if let actions {
             let script = try ActionScript.parse(actions, names: names)
             let n = frames ?? script.count
-            guard script.count >= n else { throw ActionScriptError("--actions gives \(script.count) actions but --frames is \(n)") }
+            guard script.count == n else { throw ActionScriptError("--actions gives \(script.count) actions but --frames is \(n)") }
             return Array(script.prefix(n))
         }
         let n = frames ?? 16

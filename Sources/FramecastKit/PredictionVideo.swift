@@ -17,6 +17,7 @@ package final class PredictionVideo: @unchecked Sendable {
     private let samples: Int
     private let contextFrames: Int
     private var failure: (any Error)?
+    private var cancelled = false
 
     /// Starts the video with the context frames.
     /// - Parameters:
@@ -71,8 +72,14 @@ package final class PredictionVideo: @unchecked Sendable {
         }
     }
 
+    /// Stops after the frame being written (the queued ones are skipped) and waits for it, so no
+    /// decoding runs while the process ends; the unfinished file is removed with the writer.
+    package func cancel() {
+        queue.sync { cancelled = true }
+    }
+
     private func run(_ body: () throws -> Void) {
-        guard failure == nil else { return }
+        guard failure == nil, !cancelled else { return }
         do { try body() } catch { failure = error }
     }
 }

@@ -54,7 +54,11 @@ package final class TokenizerTraining: TrainingJob {
     }
 
     package var stepper: any StepTrainer { trainer }
-    package func advance() throws { window.append(try trainer.trainStep()) }
+    package func advance() throws {
+        let stats = try trainer.trainStep()
+        guard stats.loss.isFinite else { throw NonFiniteLoss(step: stats.step, learningRate: stats.learningRate) }
+        window.append(stats)
+    }
 
     package func logRow(elapsed: Double) -> (row: [String: Any], progress: String) {
         defer { window.removeAll() }

@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 import Media
 import Prior
@@ -44,11 +45,18 @@ extension TrainingJob {
     func setTotalSteps(_ steps: Int) { stepper.setTotalSteps(steps) }
 }
 
-/// How often a run logs, validates and checkpoints, and its time budget.
+/// A training step whose loss was NaN or infinite.
+package struct NonFiniteLoss: Error {
+    package let step: Int
+    package let learningRate: Double
+}
+
+/// How often a run logs, validates and checkpoints (nil: as recorded for a resumed run, else the
+/// recipe's), and its time budget.
 package struct TrainingCadence {
-    package var logEvery = Recipe.logEvery
-    package var evalEvery = Recipe.evalEvery
-    package var checkpointEvery = Recipe.checkpointEvery
+    package var logEvery: Int?
+    package var evalEvery: Int?
+    package var checkpointEvery: Int?
     /// Train for about this many minutes instead of the step count.
     package var minutes: Double?
     package init() {}
@@ -60,30 +68,64 @@ package struct TrainingCadence {
 package struct TrainingRun {
     package let folder: String
     package let resume: Bool
+    /// Held for the life of the run, so two runs never share a folder.
+    private let lock: RunLock
 
     package var checkpoint: String { folder + "/checkpoint.safetensors" }
     package var logPath: String { folder + "/log.jsonl" }
     private var infoPath: String { folder + "/run.json" }
 
+    /// Opens the run folder (made when missing) and takes its lock.
+    /// - Throws: `CheckpointError` when another process trains in it, when a new run would
+    ///   overwrite a run already there, or when `resume` finds no checkpoint.
     package init(folder: String, resume: Bool) throws {
         self.folder = folder
         self.resume = resume
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        if resume, !FileManager.default.fileExists(atPath: checkpoint) {
-            throw CheckpointError(checkpoint, "no checkpoint to resume from")
+        try makeOutputFolder(folder)
+        lock = try RunLock(folder: folder)
+        let exists = FileManager.default.fileExists(atPath: folder + "/checkpoint.safetensors")
+        if resume, !exists {
+            throw CheckpointError(folder + "/checkpoint.safetensors", "no checkpoint to resume from")
         }
+        if !resume, exists {
+            throw CheckpointError(folder, "already holds a run (checkpoint.safetensors): --resume continues it; give another --out for a new one")
+        }
+    }
+
+    /// What run.json holds (empty when it is missing or unreadable).
+    private func recorded() -> [String: [String]] {
+        guard let data = FileManager.default.contents(atPath: infoPath),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: [String]] else { return [:] }
+        return object
+    }
+
+    /// Records `entries` in run.json, keeping what it holds under other keys.
+    private func record(_ entries: [String: [String]]) throws {
+        let merged = recorded().merging(entries) { $1 }
+        try AtomicFile.write(try JSONSerialization.data(withJSONObject: merged, options: [.sortedKeys, .prettyPrinted]), to: infoPath)
     }
 
     /// The run's data sources: on `--resume`, those recorded in run.json fill the ones not given.
     /// The result is recorded again.
     package func sources(_ given: [String: [String]]) throws -> [String: [String]] {
         var sources = given
-        if resume, let data = FileManager.default.contents(atPath: infoPath),
-           let recorded = try? JSONSerialization.jsonObject(with: data) as? [String: [String]] {
-            for (key, value) in recorded where sources[key]?.isEmpty ?? true { sources[key] = value }
+        if resume {
+            for (key, value) in recorded() where sources[key]?.isEmpty ?? true { sources[key] = value }
         }
-        try AtomicFile.write(try JSONSerialization.data(withJSONObject: sources, options: [.sortedKeys, .prettyPrinted]), to: infoPath)
+        try record(sources)
         return sources
+    }
+
+    /// The cadence: what is given, else (resuming) what the run recorded, else the recipe's. Recorded.
+    package func resolve(_ given: TrainingCadence) throws -> (log: Int, eval: Int, checkpoint: Int) {
+        let stored = resume ? recorded() : [:]
+        func value(_ given: Int?, _ key: String, _ recipe: Int) -> Int {
+            given ?? stored[key]?.first.flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil } ?? recipe
+        }
+        let resolved = (log: value(given.logEvery, "log_every", Recipe.logEvery), eval: value(given.evalEvery, "eval_every", Recipe.evalEvery),
+                        checkpoint: value(given.checkpointEvery, "checkpoint_every", Recipe.checkpointEvery))
+        try record(["log_every": [String(resolved.log)], "eval_every": [String(resolved.eval)], "checkpoint_every": [String(resolved.checkpoint)]])
+        return resolved
     }
 
     /// The log: new for a fresh run; for a resumed one, cut back to the checkpoint's step.
@@ -111,24 +153,37 @@ package struct TrainingRun {
 
     /// Trains `job` to its last step: logs every `logEvery` steps, validates every `evalEvery` and
     /// checkpoints every `checkpointEvery` (and at the last step). Returns the seconds it took.
+    /// - Throws: at the first non-finite loss, an error that says so and that the last checkpoint
+    ///   (written before it) is intact.
     package func train(_ job: TrainingJob, cadence: TrainingCadence, probeSteps: Int, log: JSONLinesLog) throws -> Double {
-        try applyBudget(minutes: cadence.minutes, probeSteps: probeSteps, to: job)
+        do {
+            return try trainSteps(job, cadence: cadence, probeSteps: probeSteps, log: log)
+        } catch let error as NonFiniteLoss {
+            let kept = FileManager.default.fileExists(atPath: checkpoint)
+                ? "the last checkpoint, \(checkpoint), is intact" : "no checkpoint was written"
+            throw CheckpointError(folder, "\(job.label): the loss is not finite at step \(error.step) (learning rate \(error.learningRate)); training stopped and \(kept)")
+        }
+    }
+
+    private func trainSteps(_ job: TrainingJob, cadence given: TrainingCadence, probeSteps: Int, log: JSONLinesLog) throws -> Double {
+        let cadence = try resolve(given)
+        try applyBudget(minutes: given.minutes, probeSteps: probeSteps, to: job)
         let total = job.totalSteps
         let progress = ProgressReporter(job.label, total: total, unit: "steps", from: job.step)
         let started = Date()
         while job.step < total {
             try job.advance()
             let step = job.step
-            if step % cadence.logEvery == 0 || step == total {
+            if step % cadence.log == 0 || step == total {
                 let (row, text) = job.logRow(elapsed: Date().timeIntervalSince(started))
                 log.write(row.merging(["step": step]) { $1 })
                 progress.update(step, extra: text)
             }
-            if step % cadence.evalEvery == 0 || step == total, let (row, line) = try job.validate() {
+            if step % cadence.eval == 0 || step == total, let (row, line) = try job.validate() {
                 log.write(row.merging(["step": step]) { $1 })
                 FileHandle.standardError.write(Data("\nstep \(step) validation: \(line)\n".utf8))
             }
-            if step % cadence.checkpointEvery == 0 || step == total {
+            if step % cadence.checkpoint == 0 || step == total {
                 try job.saveCheckpoint(to: checkpoint)
             }
         }
@@ -141,4 +196,21 @@ package struct TrainingRun {
         try AtomicFile.write(try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys, .prettyPrinted]), to: folder + "/report.json")
         return String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self)
     }
+}
+
+/// An exclusive lock on a run folder (`flock` on RUN/.lock), released when the process ends,
+/// however it ends.
+private final class RunLock {
+    private let descriptor: Int32
+
+    init(folder: String) throws {
+        descriptor = open(folder + "/.lock", O_CREAT | O_RDWR, 0o644)
+        guard descriptor >= 0 else { throw CheckpointError(folder, "cannot make its lock file .lock (\(String(cString: strerror(errno))))") }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw CheckpointError(folder, "another framecast is training in this folder (it holds .lock); wait for it or give another --out")
+        }
+    }
+
+    deinit { close(descriptor) }
 }

@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 import Media
 import NN
@@ -30,7 +31,7 @@ package enum ValidationReport {
         let tok = try VideoTokenizer(tokenizerPath)
         let loaded = try tok.loadPrior(priorPath)
         let set = try ClipSet.resolve(clipsPath, split: "validation")
-        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        try makeOutputFolder(output)
         let scratch = output + "/.scratch-\(getpid())"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }

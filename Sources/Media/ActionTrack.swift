@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 
 /// The actions taken in a clip: the `NAME.actions.csv` + `NAME.json` sidecars beside `NAME.mp4`.

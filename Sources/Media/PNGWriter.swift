@@ -1,4 +1,5 @@
 import CFFmpeg
+import FileOutput
 import Foundation
 
 /// Encodes RGB images as PNG with libavcodec's PNG encoder.
@@ -45,27 +46,5 @@ public enum PNGWriter {
     public static func write(rgb: [UInt8], width: Int, height: Int, to path: String) throws {
         let data = try encode(rgb: rgb, width: width, height: height)
         try AtomicFile.write(data, to: path)
-    }
-}
-
-/// Writes files so that the destination holds either its old content or the complete new one.
-public enum AtomicFile {
-    /// Writes `data` to a temporary file beside `path`, then renames it over `path`.
-    public static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw MediaError(path, "cannot write: folder \(directory) does not exist")
-        }
-        let temporary = directory + "/." + url.lastPathComponent + ".partial-\(getpid())"
-        guard FileManager.default.createFile(atPath: temporary, contents: data) else {
-            throw MediaError(path, "cannot write (permission denied or disk full)")
-        }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw MediaError(path, "cannot write (\(reason))")
-        }
     }
 }

@@ -1,3 +1,4 @@
+import FileOutput
 import CFFmpeg
 import Foundation
 
@@ -26,6 +27,8 @@ public final class VideoWriter {
     public private(set) var framesWritten = 0
 
     private let temporaryPath: String
+    /// The destination, written through its temporary file until `finish()`.
+    private let output: AtomicFile
     private let handles: EncoderHandles
     private let codecTimeBase: AVRational
     private var finished = false
@@ -52,13 +55,12 @@ public final class VideoWriter {
         let presets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
         guard presets.contains(preset) else { throw MediaError(path, "unknown x264 preset \(preset); use one of \(presets.joined(separator: ", "))") }
 
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw MediaError(path, "cannot write: folder \(directory) does not exist")
+        do {
+            output = try AtomicFile(path)
+        } catch let error as AtomicFileError {
+            throw MediaError(path, error.reason)
         }
-        temporaryPath = directory + "/." + url.lastPathComponent + ".partial-\(getpid())"
+        temporaryPath = output.temporaryPath
 
         let handles = EncoderHandles(temporaryPath: temporaryPath)
         var chosen: (Codec, UnsafePointer<AVCodec>)?
@@ -197,8 +199,10 @@ public final class VideoWriter {
         let status = av_write_trailer(format)
         guard status >= 0 else { throw MediaError(path, "cannot finish the MP4 (\(ffmpegErrorString(status)))") }
         handles.closeFile()
-        if rename(temporaryPath, path) != 0 {
-            throw MediaError(path, "cannot move the finished video into place (\(String(cString: strerror(errno))))")
+        do {
+            try output.commit()
+        } catch let error as AtomicFileError {
+            throw MediaError(path, error.reason)
         }
         handles.temporaryPath = nil
         finished = true

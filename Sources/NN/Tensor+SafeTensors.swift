@@ -54,10 +54,17 @@ public enum Checkpoint {
     }
 
     /// Reads every tensor and the metadata of a safetensors file.
+    /// - Throws: `SafeTensorsError`, or `TorchError` naming the first float tensor that holds a
+    ///   NaN or an infinity (weights that would predict garbage).
     public static func load(_ path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         let file = try SafeTensorsFile.read(path: path)
         var tensors: [String: Tensor] = [:]
-        for entry in file.entries { tensors[entry.name] = try Tensor(entry) }
+        for entry in file.entries {
+            if [.f16, .bf16, .f32, .f64].contains(entry.dtype), try !entry.floats().allSatisfy(\.isFinite) {
+                throw TorchError(op: "load", message: "\(path): tensor \(entry.name) holds NaN or infinite values")
+            }
+            tensors[entry.name] = try Tensor(entry)
+        }
         return (tensors, file.metadata)
     }
 }

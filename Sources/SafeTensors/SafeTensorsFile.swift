@@ -1,3 +1,4 @@
+import FileOutput
 import Foundation
 
 /// A safetensors file in memory: ordered tensors plus string metadata.
@@ -33,6 +34,11 @@ public struct SafeTensorsFile: Sendable, Equatable {
     /// Reads and validates the file at `url`.
     /// - Throws: `SafeTensorsError` naming the file and the problem.
     public static func read(from url: URL) throws -> SafeTensorsFile {
+        var info = stat()
+        if stat(url.path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+            let kind = info.st_mode & S_IFMT == S_IFDIR ? "it is a folder" : "it is not a regular file"
+            throw SafeTensorsError(file: url.path, problem: .cannotRead(reason: kind))
+        }
         let data: Data
         do {
             data = try Data(contentsOf: url, options: .alwaysMapped)
@@ -60,8 +66,8 @@ public struct SafeTensorsFile: Sendable, Equatable {
             throw SafeTensorsError(file: url.path, problem: error.problem)
         }
         do {
-            try writeAtomically(bytes, to: url)
-        } catch let error as AtomicWriteError {
+            try AtomicFile.write(bytes, to: url.path)
+        } catch let error as AtomicFileError {
             throw SafeTensorsError(file: url.path, problem: .cannotWrite(reason: error.reason))
         }
     }

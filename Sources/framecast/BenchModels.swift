@@ -50,6 +50,7 @@ struct BenchTokenizer: ParsableCommand {
     var bfloat16 = false
 
     func validate() throws {
+        try validateThreads(threads)
         guard batch >= 1, steps >= 1, codingBatches >= 1, runs >= 1 else {
             throw ValidationError("--batch, --steps, --coding-batches and --runs must be at least 1")
         }
@@ -193,6 +194,7 @@ struct BenchPrior: ParsableCommand {
     var json = false
 
     func validate() throws {
+        try validateThreads(threads)
         guard frames >= 1, trainSteps >= 1, runs >= 1, samplingThreads >= 1, decoderThreads >= 1 else {
             throw ValidationError("--frames, --train-steps, --runs, --window-stride and the thread counts must be at least 1")
         }

@@ -1,5 +1,6 @@
 import FramecastKit
 import ArgumentParser
+import FileOutput
 import Foundation
 import Prior
 import SafeTensors
@@ -34,6 +35,7 @@ struct Compact: ParsableCommand {
     }
 
     func run() throws {
+        try AtomicFile.checkOutput(output, notAny: [input])   // before any work: a regular file, not an input
         let format: String?
         do {
             format = try SafeTensorsFile(data: Data(contentsOf: URL(fileURLWithPath: input)), fileName: input).metadata["format"]

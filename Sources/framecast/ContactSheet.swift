@@ -1,5 +1,6 @@
 import FramecastKit
 import ArgumentParser
+import FileOutput
 import Foundation
 import Media
 
@@ -41,6 +42,7 @@ struct ContactSheet: ParsableCommand {
 
     func run() throws {
         guard output.lowercased().hasSuffix(".png") else { throw ValidationError("--output must end in .png, got \(output)") }
+        try AtomicFile.checkOutput(output, notAny: [video])   // before any work: a regular file, not an input
         let probe = try VideoReader(path: video)
         var thumb = size ?? FrameSize(width: probe.info.width, height: probe.info.height)
         while size == nil && thumb.width > 160 { thumb = FrameSize(width: max(1, thumb.width / 2), height: max(1, thumb.height / 2)) }

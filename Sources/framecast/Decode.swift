@@ -1,6 +1,7 @@
 import FramecastKit
 import ArgumentParser
 import CodeFile
+import FileOutput
 import Foundation
 import Media
 import NN
@@ -36,10 +37,12 @@ struct Decode: ParsableCommand {
     var threads: Int?
 
     func validate() throws {
+        try validateThreads(threads)
         guard (1...16).contains(scale) else { throw ValidationError("--scale must be 1...16, got \(scale)") }
     }
 
     func run() throws {
+        try AtomicFile.checkOutput(output, notAny: [codes] + (sideBySide.map { [$0] } ?? []))   // before any work: a regular file, not an input
         Torch.setThreads(threads ?? Torch.allCores)
         let clip = try CodeClip.read(path: codes)
         let tok = try VideoTokenizer(tokenizer)

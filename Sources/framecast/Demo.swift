@@ -63,8 +63,9 @@ struct Demo: ParsableCommand {
     var threads: Int?
 
     func validate() throws {
+        try validateThreads(threads)
         guard output.lowercased().hasSuffix(".mp4") else { throw ValidationError("--output must end in .mp4, got \(output)") }
-        guard start >= 0 else { throw ValidationError("--start must be ≥ 0") }
+        try validateRange(start, 0...100_000_000, "--start")
         guard (1...1000).contains(frames) else { throw ValidationError("--frames must be 1...1000") }
         guard temperature >= 0, topK >= 0 else { throw ValidationError("need --temperature ≥ 0 and --top-k ≥ 0") }
         guard (1...8).contains(scale) else { throw ValidationError("--scale must be 1...8") }
@@ -79,7 +80,7 @@ struct Demo: ParsableCommand {
         let tok = try VideoTokenizer(tokenizerPath)
         let loaded = try tok.loadPrior(priorPath)
         let specs = scripts.map { s in (String(s.prefix { $0 != "=" }).uppercased(), String(s.drop { $0 != "=" }.dropFirst())) }
-        try FileManager.default.createDirectory(at: URL(fileURLWithPath: output).deletingLastPathComponent(), withIntermediateDirectories: true)
+        try makeOutputFolder(URL(fileURLWithPath: output).deletingLastPathComponent().path)
         let summary = try DemoVideo.render(clip: clipPath, tokenizer: tok, prior: loaded, start: start, frames: frames, scripts: specs,
                                       options: SamplingOptions(temperature: temperature, topK: topK, seed: seed, actionGuidance: guidance.actionGuidance),
                                       scale: scale, to: output)

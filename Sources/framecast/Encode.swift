@@ -1,6 +1,7 @@
 import FramecastKit
 import ArgumentParser
 import CodeFile
+import FileOutput
 import Foundation
 import Media
 import NN
@@ -37,9 +38,9 @@ struct Encode: ParsableCommand {
     var threads: Int?
 
     func validate() throws {
+        try validateThreads(threads)
         guard !inputs.isEmpty else { throw ValidationError("give at least one video or folder") }
         guard batch > 0 else { throw ValidationError("--batch must be positive") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() throws {
@@ -47,7 +48,7 @@ struct Encode: ParsableCommand {
         for input in inputs { videos += try ClipSet.resolve(input).videos }
         let single = videos.count == 1 && output.hasSuffix(".codes.safetensors")
         if !single {
-            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            try makeOutputFolder(output)
         }
         let tok = try VideoTokenizer(tokenizer)
         let progress = ProgressReporter("encode", total: videos.count, unit: "videos")
@@ -55,6 +56,16 @@ struct Encode: ParsableCommand {
         let jobs = videos.map { video in
             let name = URL(fileURLWithPath: video).deletingPathExtension().lastPathComponent
             return (source: video, destination: single ? output : (output as NSString).appendingPathComponent(name + ".codes.safetensors"))
+        }
+        // Every destination is checked before any work: distinct, a regular file, none of the inputs.
+        var seen: [String: String] = [:]
+        for job in jobs {
+            let destination = URL(fileURLWithPath: job.destination).standardized.path
+            if let other = seen[destination] {
+                throw ValidationError("\(other) and \(job.source) would both be written to \(job.destination); encode them into separate folders")
+            }
+            seen[destination] = job.source
+            try AtomicFile.checkOutput(job.destination, notAny: videos)
         }
         let frames = try tok.encode(jobs, batch: batch, threads: threads ?? Torch.allCores, progress: progress) { _, line in print(line) }
         let seconds = Date().timeIntervalSince(started)

@@ -71,6 +71,7 @@ struct EvalPrior: ParsableCommand {
     var threads: Int?
 
     func validate() throws {
+        try validateThreads(threads)
         guard horizon >= 1, windows >= 2 else { throw ValidationError("--horizon must be ≥ 1 and --windows ≥ 2") }
         try ManifestSplit.validate(split)
         guard temperature > 0, topP > 0, topP <= 1 else { throw ValidationError("need --temperature > 0 and 0 < --top-p ≤ 1") }

@@ -47,9 +47,9 @@ struct EvalTokenizer: ParsableCommand {
     var threads: Int?
 
     func validate() throws {
+        try validateThreads(threads)
         try ManifestSplit.validate(split)
         guard limit > 0 else { throw ValidationError("--limit must be positive") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() throws {

@@ -1,6 +1,7 @@
 import FramecastKit
 import ArgumentParser
 import CodeFile
+import FileOutput
 import Foundation
 import Media
 import NN
@@ -39,11 +40,13 @@ struct Export: ParsableCommand {
     var threads: Int?
 
     func validate() throws {
+        try validateThreads(threads)
         guard !codes.isEmpty else { throw ValidationError("give at least one code file") }
         guard (1...16).contains(scale) else { throw ValidationError("--scale must be 1...16, got \(scale)") }
     }
 
     func run() throws {
+        try AtomicFile.checkOutput(output, notAny: codes + (sideBySide.map { [$0] } ?? []))   // before any work: a regular file, not an input
         Torch.setThreads(threads ?? Torch.allCores)
         let tok = try VideoTokenizer(tokenizer)
         var clips: [CodeClip] = []

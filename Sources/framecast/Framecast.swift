@@ -2,6 +2,7 @@ import FramecastKit
 import ArgumentParser
 import CHostCPU
 import CProcessStart
+import FileOutput
 import Foundation
 import NN
 
@@ -34,6 +35,7 @@ struct Framecast: ParsableCommand {
             Foundation.exit(1)
         }
         if fc_wait_policy_restart_failed() == 0 { Torch.ensureProcessEnvironment() }
+        AtomicFile.installSignalCleanup()
         main(nil)
     }
 }

@@ -1,5 +1,6 @@
 import FramecastKit
 import ArgumentParser
+import Foundation
 import Media
 import Prior
 
@@ -22,11 +23,11 @@ struct FrameSize: ExpressibleByArgument, CustomStringConvertible {
     var description: String { "\(width)x\(height)" }
 
     /// Throws a usage error unless both sides are positive (and even, when `even` is set).
-    func validate(_ option: String, even: Bool = false) throws {
+    func validate(_ option: String, even: Bool = false, max: Int = 8192) throws {
         guard width > 0, height > 0 else {
             throw ValidationError("\(option) must be positive, got \(self)")
         }
-        guard width <= 8192, height <= 8192 else { throw ValidationError("\(option) is too large, got \(self)") }
+        guard width <= max, height <= max else { throw ValidationError("\(option) must be at most \(max)x\(max), got \(self)") }
         if even, width % 2 != 0 || height % 2 != 0 {
             throw ValidationError("\(option) must have an even width and height for yuv420p video, got \(self)")
         }
@@ -54,4 +55,20 @@ enum ManifestSplit {
             throw ValidationError("--split must be validation or train, got \(split)")
         }
     }
+}
+
+/// The most compute threads an option may ask for: 4 per core, at most 256 (more only slows the
+/// work down).
+let maxThreads = min(256, 4 * ProcessInfo.processInfo.activeProcessorCount)
+
+/// Throws a usage error unless `threads` (when given) is 1...`maxThreads`.
+func validateThreads(_ threads: Int?, option: String = "--threads") throws {
+    if let threads, !(1...maxThreads).contains(threads) {
+        throw ValidationError("\(option) must be 1...\(maxThreads) (4 per core), got \(threads)")
+    }
+}
+
+/// Throws a usage error unless `value` is in `range`.
+func validateRange<T: Comparable>(_ value: T, _ range: ClosedRange<T>, _ option: String) throws {
+    guard range.contains(value) else { throw ValidationError("\(option) must be \(range.lowerBound)...\(range.upperBound), got \(value)") }
 }

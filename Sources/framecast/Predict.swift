@@ -78,10 +78,11 @@ struct Predict: ParsableCommand {
     var threads: Int?
 
     func validate() throws {
+        try validateThreads(threads)
         guard output.hasSuffix(".codes.safetensors") else { throw ValidationError("--output must end in .codes.safetensors, got \(output)") }
-        if let frames, frames < 1 { throw ValidationError("--frames must be at least 1") }
-        if let contextFrames, contextFrames < 1 { throw ValidationError("--context-frames must be at least 1") }
-        guard start >= 0 else { throw ValidationError("--start must be ≥ 0") }
+        if let frames { try validateRange(frames, 1...100_000, "--frames") }
+        if let contextFrames { try validateRange(contextFrames, 1...1_000, "--context-frames") }
+        try validateRange(start, 0...100_000_000, "--start")
         guard (1...64).contains(samples) else { throw ValidationError("--samples must be 1...64") }
         guard temperature >= 0, topK >= 0, topP > 0, topP <= 1 else { throw ValidationError("need --temperature ≥ 0, --top-k ≥ 0, 0 < --top-p ≤ 1") }
         if nearestMean {

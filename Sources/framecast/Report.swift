@@ -58,6 +58,7 @@ struct Report: ParsableCommand {
     var threads: Int?
 
     func validate() throws {
+        try validateThreads(threads)
         guard windows >= 2, horizon >= 1, videoFrames >= 1 else { throw ValidationError("need --windows ≥ 2, --horizon ≥ 1, --video-frames ≥ 1") }
     }
 

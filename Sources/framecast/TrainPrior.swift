@@ -75,6 +75,19 @@ struct TrainPrior: ParsableCommand {
 
     func validate() throws {
         guard runOptions.resume || !codes.isEmpty else { throw ValidationError("--codes is required (unless --resume)") }
+        if runOptions.resume {
+            // The checkpoint holds the run's model and training settings: changing them is refused, not ignored.
+            let r = Recipe.prior, o = Recipe.priorTraining
+            let fixed: [(String, Bool)] = [("--steps", steps != o.steps), ("--batch", batch != o.batch), ("--context", context != r.contextFrames),
+                                           ("--training-frames", trainingFrames != nil), ("--layers", layers != r.layers), ("--width", width != r.width),
+                                           ("--heads", heads != r.heads), ("--dropout", dropout != r.dropout),
+                                           ("--no-action-modulation", actionModulation != r.actionModulation),
+                                           ("--action-dropout", actionDropout != o.actionDropout), ("--context-noise", contextNoise != o.contextNoise),
+                                           ("--lr", lr != o.learningRate), ("--minutes", runOptions.minutes != nil)]
+            if let (option, _) = fixed.first(where: \.1) {
+                throw ValidationError("\(option) is fixed when a run starts; --resume continues the run with its own settings")
+            }
+        }
         guard steps > 0, batch > 0, context >= 2 else { throw ValidationError("--steps and --batch must be positive, --context at least 2") }
         guard layers > 0, width > 0, heads > 0, width % heads == 0 else { throw ValidationError("--width must be a positive multiple of --heads") }
         guard (width / heads) % 2 == 0 else { throw ValidationError("rotary frame positions need an even head width (--width / --heads)") }
@@ -82,6 +95,14 @@ struct TrainPrior: ParsableCommand {
         guard actionDropout >= 0, actionDropout <= 1 else { throw ValidationError("--action-dropout must be in [0, 1]") }
         guard dropout >= 0, dropout < 1 else { throw ValidationError("--dropout must be in [0, 1)") }
         guard evalWindows > 0 else { throw ValidationError("--eval-windows must be positive") }
+        try validateRange(steps, 1...100_000_000, "--steps")
+        try validateRange(batch, 1...4096, "--batch")
+        try validateRange(layers, 1...64, "--layers")
+        try validateRange(width, 1...4096, "--width")
+        try validateRange(heads, 1...64, "--heads")
+        try validateRange(context, 2...256, "--context")
+        if let trainingFrames { try validateRange(trainingFrames, 2...1024, "--training-frames") }
+        guard lr.isFinite, lr > 0, lr < 1 else { throw ValidationError("--lr must be in (0, 1), got \(lr)") }
         if let trainingFrames, trainingFrames < context {
             throw ValidationError("--training-frames \(trainingFrames) must be at least --context \(context)")
         }

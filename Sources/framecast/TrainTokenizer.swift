@@ -91,13 +91,31 @@ struct TrainTokenizer: ParsableCommand {
 
     func validate() throws {
         guard runOptions.resume || clips != nil else { throw ValidationError("--clips is required (unless --resume)") }
+        if runOptions.resume {
+            // The checkpoint holds the run's model and training settings: changing them is refused, not ignored.
+            let r = Recipe.tokenizer, o = Recipe.tokenizerTraining
+            let fixed: [(String, Bool)] = [("--steps", steps != o.steps), ("--batch", batch != o.batch),
+                                           ("--size", size.width != r.frameWidth || size.height != r.frameHeight),
+                                           ("--grid", grid.width != r.gridWidth || grid.height != r.gridHeight),
+                                           ("--codebook", codebook.width != r.codebookSize || codebook.height != r.codeDim),
+                                           ("--channels", channels != r.baseChannels), ("--max-channels", maxChannels != r.maxChannels),
+                                           ("--blocks", blocks != r.blocksPerLevel), ("--encoder-blocks", encoderBlocks != r.encoderBlocks),
+                                           ("--lr", lr != o.learningRate), ("--edge-weight", edgeWeight != o.edgeWeight),
+                                           ("--ema-decay", emaDecay != r.emaDecay), ("--minutes", runOptions.minutes != nil)]
+            if let (option, _) = fixed.first(where: \.1) {
+                throw ValidationError("\(option) is fixed when a run starts; --resume continues the run with its own settings")
+            }
+        }
         guard steps > 0, batch > 0 else { throw ValidationError("--steps and --batch must be positive") }
-        try size.validate("--size")
-        try grid.validate("--grid")
+        try size.validate("--size", max: 1024)
+        try grid.validate("--grid", max: 256)
         guard codebook.width >= 2, codebook.height >= 1 else { throw ValidationError("--codebook must be KxD with K >= 2, got \(codebook)") }
         if let problem = modelConfig.problems.first { throw ValidationError(problem) }
         guard evalFrames > 0 else { throw ValidationError("--eval-frames must be positive") }
-        guard edgeWeight >= 0 else { throw ValidationError("--edge-weight must not be negative, got \(edgeWeight)") }
+        guard edgeWeight >= 0, edgeWeight.isFinite else { throw ValidationError("--edge-weight must not be negative, got \(edgeWeight)") }
+        try validateRange(steps, 1...100_000_000, "--steps")
+        try validateRange(batch, 1...4096, "--batch")
+        guard lr.isFinite, lr > 0, lr < 1 else { throw ValidationError("--lr must be in (0, 1), got \(lr)") }
         guard bfloat16 == nil || !runOptions.resume else { throw ValidationError("--bfloat16 / --no-bfloat16 is chosen when a run starts; --resume keeps the run's setting") }
         guard initFrom == nil || !runOptions.resume else { throw ValidationError("--init starts a new run; --resume continues one (its checkpoint already holds the weights)") }
     }

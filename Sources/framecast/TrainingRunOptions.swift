@@ -15,21 +15,22 @@ struct TrainingRunOptions: ParsableArguments {
     @Option(help: "Random seed (initialisation, batches, random draws).")
     var seed: UInt64 = 0
 
-    @Option(help: "Validate every N steps.")
-    var evalEvery = Recipe.evalEvery
+    @Option(help: "Validate every N steps (default: \(Recipe.evalEvery), or the resumed run's).")
+    var evalEvery: Int?
 
-    @Option(help: "Write a checkpoint every N steps.")
-    var checkpointEvery = Recipe.checkpointEvery
+    @Option(help: "Write a checkpoint every N steps (default: \(Recipe.checkpointEvery), or the resumed run's).")
+    var checkpointEvery: Int?
 
-    @Option(help: "Log a line every N steps.")
-    var logEvery = Recipe.logEvery
+    @Option(help: "Log a line every N steps (default: \(Recipe.logEvery), or the resumed run's).")
+    var logEvery: Int?
 
     @Option(help: "Compute threads (default: all cores).")
     var threads: Int?
 
     func validate() throws {
+        try validateThreads(threads)
         if let minutes, !(minutes > 0) { throw ValidationError("--minutes must be positive") }
-        guard evalEvery > 0, checkpointEvery > 0, logEvery > 0 else {
+        guard [evalEvery, checkpointEvery, logEvery].allSatisfy({ ($0 ?? 1) > 0 }) else {
             throw ValidationError("--eval-every, --checkpoint-every and --log-every must be positive")
         }
     }

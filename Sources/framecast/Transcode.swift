@@ -1,5 +1,6 @@
 import FramecastKit
 import ArgumentParser
+import FileOutput
 import Foundation
 import Media
 
@@ -42,6 +43,7 @@ struct Transcode: ParsableCommand {
     }
 
     func run() throws {
+        try AtomicFile.checkOutput(output, notAny: [video])   // before any work: a regular file, not an input
         let reader = try VideoReader(path: video, size: size.map { ($0.width, $0.height) }, fit: fit)
         let track = try ActionTrack.load(forVideo: video)
         let sourceFPS = reader.info.fps > 0 ? reader.info.fps : (track?.fps ?? 25)

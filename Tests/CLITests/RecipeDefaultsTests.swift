@@ -12,9 +12,10 @@ final class RecipeDefaultsTests: XCTestCase {
         XCTAssertEqual(settings.config, Recipe.prior)
         XCTAssertEqual(settings.options, Recipe.priorTraining)
         XCTAssertEqual(settings.evalWindows, Recipe.priorEvalWindows)
-        XCTAssertEqual(command.runOptions.cadence.evalEvery, Recipe.evalEvery)
-        XCTAssertEqual(command.runOptions.cadence.checkpointEvery, Recipe.checkpointEvery)
-        XCTAssertEqual(command.runOptions.cadence.logEvery, Recipe.logEvery)
+        // Not given: a new run takes the recipe's cadence, a resumed one its own (TrainingRun.resolve).
+        XCTAssertNil(command.runOptions.cadence.evalEvery)
+        XCTAssertNil(command.runOptions.cadence.checkpointEvery)
+        XCTAssertNil(command.runOptions.cadence.logEvery)
     }
 
     func testTrainTokenizerDefaultsAreTheRecipe() throws {

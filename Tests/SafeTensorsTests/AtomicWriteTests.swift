@@ -14,15 +14,14 @@ final class AtomicWriteTests: XCTestCase {
         XCTAssertEqual(try fileNames(in: directory), [])
     }
 
-    func testFailedRenameLeavesDestinationAndNoTemporaryFile() throws {
-        // The destination is a non-empty directory, so the final rename fails after the
-        // temporary file has been written in full.
+    func testAFolderAsTheDestinationIsRefusedAndKept() throws {
+        // The destination is a non-empty directory: refused before anything is written.
         let directory = try makeTemporaryDirectory(self)
         let url = directory.appendingPathComponent("out.safetensors")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: false)
         try Data("keep".utf8).write(to: url.appendingPathComponent("inside"))
 
-        assertSafeTensorsError(try smallFile().write(to: url), mentions: [url.path, "cannot replace"])
+        assertSafeTensorsError(try smallFile().write(to: url), mentions: [url.path, "it is a folder"])
         XCTAssertEqual(try fileNames(in: directory), ["out.safetensors"], "temporary file was removed")
         XCTAssertEqual(try Data(contentsOf: url.appendingPathComponent("inside")), Data("keep".utf8))
     }

@@ -105,6 +105,19 @@ public struct PriorConfig: Codable, Sendable, Equatable {
         if !(2...65536).contains(codebookSize) { out.append("codebook size \(codebookSize) must be 2...65536") }
         if actionCount < 0 { out.append("action count \(actionCount) must not be negative") }
         if !(0..<1).contains(dropout) { out.append("dropout \(dropout) must be in [0, 1)") }
+        // Bounds that keep a crafted or mistyped config from allocating without end.
+        if layers > 64 { out.append("layers \(layers) must be at most 64") }
+        if width > 4096 { out.append("width \(width) must be at most 4096") }
+        if heads > 64 { out.append("heads \(heads) must be at most 64") }
+        if contextFrames > 256 { out.append("context frames \(contextFrames) must be at most 256") }
+        if trainingFrames > 1024 { out.append("training frames \(trainingFrames) must be at most 1024") }
+        if gridWidth > 64 || gridHeight > 64 { out.append("grid \(gridWidth)x\(gridHeight) must be at most 64x64") }
+        if actionCount > 4096 { out.append("action count \(actionCount) must be at most 4096") }
+        if layers <= 64 && width <= 4096 && (1...64).contains(gridWidth) && (1...64).contains(gridHeight) && actionCount <= 4096,
+           12 * layers * width * width + (codebookSize + actionCount + gridWidth * gridHeight) * width * 2 > 300_000_000 {
+            let parameters = 12 * layers * width * width + (codebookSize + actionCount + gridWidth * gridHeight) * width * 2
+            out.append("about \(parameters / 1_000_000) M parameters: more than framecast's limit of 300 M")
+        }
         if trainingFrames < contextFrames {
             out.append("training frames \(trainingFrames) must be at least the context of \(contextFrames) frames")
         }

@@ -40,7 +40,9 @@ public struct VQVAEConfig: Codable, Sendable, Equatable {
     /// Problems with this configuration, in words; empty when it is usable.
     public var problems: [String] {
         var out: [String] = []
-        if frameWidth % gridWidth != 0 || frameHeight % gridHeight != 0 {
+        if gridWidth < 1 || gridHeight < 1 {
+            out.append("grid \(gridWidth)x\(gridHeight) must be positive")
+        } else if frameWidth % gridWidth != 0 || frameHeight % gridHeight != 0 {
             out.append("frame \(frameWidth)x\(frameHeight) is not a multiple of grid \(gridWidth)x\(gridHeight)")
         } else if frameWidth / gridWidth != frameHeight / gridHeight {
             out.append("grid \(gridWidth)x\(gridHeight) must downsample both sides of \(frameWidth)x\(frameHeight) equally")
@@ -54,6 +56,10 @@ public struct VQVAEConfig: Codable, Sendable, Equatable {
         if !(0...16).contains(blocksPerLevel) { out.append("blocks per level \(blocksPerLevel) must be 0...16") }
         if !(0...16).contains(encoderBlocks) { out.append("encoder blocks per level \(encoderBlocks) must be 0...16") }
         if !(0..<1).contains(emaDecay) { out.append("EMA decay \(emaDecay) must be in [0, 1)") }
+        if !(8...1024).contains(frameWidth) || !(8...1024).contains(frameHeight) {
+            out.append("frame \(frameWidth)x\(frameHeight) must be 8...1024 on each side")
+        }
+        if maxChannels > 1024 { out.append("max channels \(maxChannels) must be at most 1024") }
         return out
     }
 
