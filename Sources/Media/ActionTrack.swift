@@ -51,6 +51,9 @@ public struct ActionTrack: Sendable, Equatable {
         return try read(csv: paths.csv, json: paths.json)
     }
 
+    /// The largest action id a sidecar may use.
+    public static let maxActionID = 4095
+
     /// Reads and validates a CSV sidecar and its JSON settings file (optional when missing).
     public static func read(csv: String, json: String?) throws -> ActionTrack {
         var names: [String] = []
@@ -82,6 +85,9 @@ public struct ActionTrack: Sendable, Equatable {
             }
             guard let id = Int(fields[1]) else { throw MediaError(csv, "line \(lineNumber): action_id '\(fields[1])' is not a whole number") }
             guard id >= 0 else { throw MediaError(csv, "line \(lineNumber): action_id \(id) is negative") }
+            guard id <= Self.maxActionID else {
+                throw MediaError(csv, "line \(lineNumber): action_id \(id) is too large (at most \(Self.maxActionID))")
+            }
             if !names.isEmpty {
                 guard id < names.count else {
                     throw MediaError(csv, "line \(lineNumber): action_id \(id) out of range (the clip has \(names.count) actions)")

@@ -75,3 +75,17 @@ final class ActionTrackTests: XCTestCase {
         XCTAssertEqual(track.actionNames, ["NOOP", "ACTION_1", "TURN_LEFT"])
     }
 }
+
+final class ActionTrackBoundsTests: XCTestCase {
+    /// A huge action id is refused by line, not turned into a huge table of names.
+    func testAHugeActionIDIsRefused() throws {
+        let dir = NSTemporaryDirectory() + "bounds-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let csv = dir + "/v.actions.csv"
+        try "frame,action_id,action_name,reward,episode_start\n0,0,A,0,1\n1,99999999999,B,0,0\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ActionTrack.read(csv: csv, json: nil)) {
+            XCTAssertTrue("\($0)".contains("line 3: action_id 99999999999 is too large"), "\($0)")
+        }
+    }
+}
