@@ -12,7 +12,7 @@ package enum DemoVideo {
     package static func render(clip clipPath: String, tokenizer tok: VideoTokenizer, prior loaded: PriorCheckpoint.Loaded,
                        start: Int, frames: Int, scripts: [(String, String)] = [], options: SamplingOptions,
                        scale: Int, to output: String) throws -> String {
-        let codes = try tok.encode(video: clipPath)
+        let codes = try loaded.source.mapActions(of: tok.encode(video: clipPath), file: clipPath)
         let sampler = PriorSampler(model: loaded.model, source: loaded.source)
         let c = loaded.model.config.contextFrames
         guard start + c <= codes.frames else {

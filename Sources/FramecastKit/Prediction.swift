@@ -56,6 +56,7 @@ package struct Prediction {
             }
             clip.actionNames = loaded.source.actionNames
         }
+        clip = try loaded.source.mapActions(of: clip, file: input)     // the clip's actions by name, into the prior's ids
         let sampler = PriorSampler(model: loaded.model, source: loaded.source, decoderThreads: decoderThreads,
                                    codeVectors: try tok.model.codeVectors())
         guard start + c <= clip.frames else {

@@ -72,6 +72,7 @@ public final class Predictor {
     @discardableResult
     public func reset(clip: CodeClip, start: Int = 0, frames: Int? = nil, file: String? = nil) throws -> [[UInt8]] {
         try tokenizer.check(clip, file: file ?? clip.source)
+        let clip = try prior.source.mapActions(of: clip, file: file ?? clip.source)     // its actions by name
         let context = try sampler.context(from: clip, start: start, frames: frames ?? contextFrames, file: file)
         stream = try sampler.stream(context: context, options: options)
         let hw = clip.codesPerFrame

@@ -32,8 +32,7 @@ package final class PriorTraining: TrainingJob {
         let codes = sources["codes"] ?? [], validation = sources["validation"] ?? []
         guard !codes.isEmpty else { throw CheckpointError(run.folder, "no training code files (--codes) given or recorded in run.json") }
         data = try PriorDataset(paths: codes)
-        validationData = validation.isEmpty ? nil : try PriorDataset(paths: validation)
-        try validationData?.check(against: data.source)
+        validationData = validation.isEmpty ? nil : try PriorDataset(paths: validation).mapped(to: data.source)
         evalWindows = settings.evalWindows
         if run.resume {
             trainer = try PriorCheckpoint.resume(run.checkpoint, data: data)
@@ -75,6 +74,14 @@ package final class PriorTraining: TrainingJob {
                        e.bitsPerToken, e.shuffledActionBitsPerToken, e.noActionBitsPerToken, e.unigramBitsPerToken, e.copyPreviousBitsPerToken))
     }
 
+    /// The final validation's windows: 4 regular passes' worth.
+    var finalWindows: Int { 4 * evalWindows }
+    package var finalValidationPasses: Double {
+        guard let validationData else { return 0 }
+        let available = validationData.windows(length: trainer.model.config.trainingWindow).count
+        return Double(min(available, finalWindows)) / Double(max(1, min(available, evalWindows)))
+    }
+
     package func saveCheckpoint(to path: String) throws {
         try PriorCheckpoint.save(trainer.model, source: data.source, trainer: trainer, to: path)
     }
@@ -93,8 +100,9 @@ package final class PriorTraining: TrainingJob {
         var report: [String: Any] = ["prior": folder + "/prior.safetensors", "steps": job.step, "parameters": model.parameterCount,
                                      "training_windows": job.trainer.windows.count, "seconds": round4(seconds)]
         if let validationData = job.validationData {
-            FileHandle.standardError.write(Data("train prior: final validation on every window of the validation clips (report.json)...\n".utf8))
-            let e = try job.trainer.evaluate(validationData, limit: 100_000)
+            let windows = min(validationData.windows(length: job.trainer.model.config.trainingWindow).count, job.finalWindows)
+            FileHandle.standardError.write(Data("train prior: final validation on \(windows) windows (report.json)...\n".utf8))
+            let e = try job.trainer.evaluate(validationData, limit: job.finalWindows)
             report["validation"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(e))
         }
         return try run.writeReport(report)

@@ -4,13 +4,16 @@ import Foundation
 /// seconds otherwise (logs, CI).
 package final class ProgressReporter {
     private let label: String
-    private let total: Int?
+    private var total: Int?
     private let unit: String
     /// Units already done when the work started (a resumed run): not counted in the rate.
     private let initial: Int
     private let start = Date()
     private lazy var lastPrint = interactive ? Date.distantPast : start
     private let interactive = isatty(STDERR_FILENO) != 0
+
+    /// Changes the total (a re-estimated run length).
+    package func setTotal(_ total: Int) { self.total = total }
 
     package init(_ label: String, total: Int?, unit: String = "frames", from initial: Int = 0) {
         self.label = label

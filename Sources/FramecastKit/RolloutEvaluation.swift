@@ -83,6 +83,8 @@ package enum RolloutEvaluation {
                         contextFrames c: Int, horizon: Int, windows: Int, seed: UInt64,
                         sampling: SamplingOptions = Recipe.sampling, nearestMean: Bool = false, workers: Int = 1) throws -> Report {
         let (actionGuidance, temperature, topP) = (sampling.actionGuidance, sampling.temperature, sampling.topP)
+        // Each clip's actions by name, into the prior's ids.
+        let data = try data.map { clip in Clip(frames: clip.frames, codes: try loaded.source.mapActions(of: clip.codes, file: clip.codes.source)) }
         let all = windowStarts(data.map(\.codes), span: c + horizon)
         guard all.count >= 2 else { throw MediaError(clipsName, "has no window of \(c + horizon) frames without an episode start") }
         let chosen = evenlySpaced(all, count: windows)

@@ -85,6 +85,13 @@ package final class TokenizerTraining: TrainingJob {
                        e.psnr, e.ssim, e.sharpness, e.codesUsed, e.codebookSize, e.perplexity))
     }
 
+    /// The final validation's frames: 4 regular passes' worth.
+    var finalFrames: Int { 4 * evalFrames }
+    package var finalValidationPasses: Double {
+        guard let validationFrames else { return 0 }
+        return Double(min(validationFrames.count, finalFrames)) / Double(max(1, min(validationFrames.count, evalFrames)))
+    }
+
     package func saveCheckpoint(to path: String) throws {
         try TokenizerCheckpoint.save(trainer.model, trainer: trainer, to: path)
     }
@@ -109,7 +116,9 @@ package final class TokenizerTraining: TrainingJob {
                                      "steps": job.step, "parameters": model.parameterCount,
                                      "train_frames": job.trainer.trainingFrames, "seconds": round4(seconds)]
         if let frames = job.validationFrames {
-            report["validation"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(try model.evaluate(frames, limit: frames.count)))
+            let count = min(frames.count, job.finalFrames)
+            FileHandle.standardError.write(Data("train tokenizer: final validation on \(count) frames (report.json)...\n".utf8))
+            report["validation"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(try model.evaluate(frames, limit: count)))
         }
         return try run.writeReport(report)
     }

@@ -37,6 +37,8 @@ package protocol TrainingJob: AnyObject {
     func validate() throws -> (row: [String: Any], line: String)?
     /// Writes the resumable checkpoint.
     func saveCheckpoint(to path: String) throws
+    /// How many regular validation passes the final validation costs (for a time budget).
+    var finalValidationPasses: Double { get }
 }
 
 extension TrainingJob {
@@ -68,6 +70,8 @@ package struct TrainingCadence {
 package struct TrainingRun {
     package let folder: String
     package let resume: Bool
+    /// When the run started (a `--minutes` budget counts from here: loading, steps, validations).
+    package let started = Date()
     /// Held for the life of the run, so two runs never share a folder.
     private let lock: RunLock
 
@@ -137,18 +141,74 @@ package struct TrainingRun {
         return try JSONLinesLog(path: logPath, truncate: !resume)
     }
 
+    /// Steps that fit in `seconds` at `perStep` seconds a step, with a validation pass of
+    /// `perValidation` seconds every `evalEvery` steps.
+    package static func stepsFitting(seconds: Double, perStep: Double, evalEvery: Int, perValidation: Double) -> Int {
+        guard seconds > 0, perStep > 0 else { return 0 }
+        return Int(seconds / (perStep + perValidation / Double(max(1, evalEvery))))
+    }
+
     /// With a time budget on a fresh run: times the first `probeSteps` steps (after a few untimed
-    /// warm-up steps), then fixes the run's length (stored in checkpoints, so `--resume` keeps it).
-    package func applyBudget(minutes: Double?, probeSteps: Int, to job: TrainingJob) throws {
-        guard let minutes, !resume else { return }
+    /// warm-up steps), then sets the run's length from the time left (stored in checkpoints, so
+    /// `--resume` keeps it; `Budget.revise` corrects it while the run goes on).
+    package func applyBudget(_ budget: Budget?, probeSteps: Int, evalEvery: Int, to job: TrainingJob, log: JSONLinesLog) throws {
+        guard let budget else { return }
         job.setTotalSteps(1_000_000)
         let warmUp = max(2, probeSteps / 4)  // the first steps are slower (allocation, caches): not timed
         while job.step < warmUp { try job.advance() }
         let start = Date()
         while job.step < probeSteps { try job.advance() }
         let perStep = Date().timeIntervalSince(start) / Double(probeSteps - warmUp)
-        job.setTotalSteps(Int(minutes * 60 / perStep))
-        FileHandle.standardError.write(Data(String(format: "%.2f s/step: %d steps fit in %g minutes\n", perStep, job.totalSteps, minutes).utf8))
+        // One validation pass, timed (and logged: the barely trained model's figures), so the
+        // budget can hold the regular ones, the one at the last step and the final validation.
+        let validationStart = Date()
+        if let (row, line) = try job.validate() {
+            budget.perValidation = Date().timeIntervalSince(validationStart)
+            log.write(row.merging(["step": job.step]) { $1 })
+            FileHandle.standardError.write(Data(String(format: "step %d validation (%.1f s): %@\n", job.step, budget.perValidation, line).utf8))
+        }
+        let seconds = budget.remaining() - budget.perValidation       // the last step's pass
+        job.setTotalSteps(job.step + Self.stepsFitting(seconds: seconds, perStep: perStep, evalEvery: evalEvery, perValidation: budget.perValidation))
+        FileHandle.standardError.write(Data(String(format: "%.2f s/step: %d steps fit in %g minutes\n", perStep, job.totalSteps, budget.minutes).utf8))
+    }
+
+    /// A `--minutes` budget: the run's wall time from its start, with the final validation (counted
+    /// as `finalValidations` regular passes) inside it. The run's length is revised at fixed
+    /// fractions of the run from the speed measured since the last revision, then fixed for the
+    /// last part (the learning rate's decay).
+    package final class Budget {
+        package let minutes: Double
+        let deadline: Date
+        /// The time of one validation pass, once measured.
+        var perValidation = 0.0
+        let finalValidations: Double
+        private var lastRevision: (step: Int, time: Date)?
+
+        init(minutes: Double, from start: Date, finalValidations: Double) {
+            self.minutes = minutes
+            deadline = start.addingTimeInterval(minutes * 60)
+            self.finalValidations = finalValidations
+        }
+
+        /// Seconds left for steps and regular validations.
+        func remaining() -> Double { deadline.timeIntervalSinceNow - perValidation * finalValidations }
+
+        /// At 10%, 25% and 50% of the run, sets its length from the time left and the speed since
+        /// the previous revision (the first after the probe). Returns a line to print when it changed.
+        func revise(_ job: TrainingJob, evalEvery: Int) -> String? {
+            let step = job.step, now = Date()
+            guard let (lastStep, lastTime) = lastRevision else { lastRevision = (step, now); return nil }
+            let total = job.totalSteps
+            guard [total / 10, total / 4, total / 2].contains(step), step > lastStep else { return nil }
+            let perStep = now.timeIntervalSince(lastTime) / Double(step - lastStep)
+            lastRevision = (step, now)
+            let revised = step + TrainingRun.stepsFitting(seconds: remaining() - perValidation, perStep: perStep, evalEvery: evalEvery,
+                                                          perValidation: perValidation)
+            guard revised != total else { return nil }
+            job.setTotalSteps(max(step + 1, revised))
+            return String(format: "budget: %.2f s/step, %.1f s/validation: %d steps in all (was %d) to end within %g minutes",
+                          perStep, perValidation, job.totalSteps, total, minutes)
+        }
     }
 
     /// Trains `job` to its last step: logs every `logEvery` steps, validates every `evalEvery` and
@@ -167,28 +227,35 @@ package struct TrainingRun {
 
     private func trainSteps(_ job: TrainingJob, cadence given: TrainingCadence, probeSteps: Int, log: JSONLinesLog) throws -> Double {
         let cadence = try resolve(given)
-        try applyBudget(minutes: given.minutes, probeSteps: probeSteps, to: job)
-        let total = job.totalSteps
-        let progress = ProgressReporter(job.label, total: total, unit: "steps", from: job.step)
-        let started = Date()
-        while job.step < total {
+        // A budget is spent only by a fresh run; a resumed one keeps the length its checkpoint decided.
+        let budget = given.minutes.flatMap { resume ? nil : Budget(minutes: $0, from: self.started, finalValidations: job.finalValidationPasses) }
+        try applyBudget(budget, probeSteps: probeSteps, evalEvery: cadence.eval, to: job, log: log)
+        let progress = ProgressReporter(job.label, total: job.totalSteps, unit: "steps", from: job.step)
+        let trainingStart = Date()
+        while job.step < job.totalSteps {
             try job.advance()
-            let step = job.step
+            let step = job.step, total = job.totalSteps
             if step % cadence.log == 0 || step == total {
-                let (row, text) = job.logRow(elapsed: Date().timeIntervalSince(started))
+                let (row, text) = job.logRow(elapsed: Date().timeIntervalSince(trainingStart))
                 log.write(row.merging(["step": step]) { $1 })
                 progress.update(step, extra: text)
             }
+            let validationStart = Date()
             if step % cadence.eval == 0 || step == total, let (row, line) = try job.validate() {
+                budget?.perValidation = Date().timeIntervalSince(validationStart)
                 log.write(row.merging(["step": step]) { $1 })
                 FileHandle.standardError.write(Data("\nstep \(step) validation: \(line)\n".utf8))
+            }
+            if let budget, let line = budget.revise(job, evalEvery: cadence.eval) {
+                progress.setTotal(job.totalSteps)
+                FileHandle.standardError.write(Data("\n\(line)\n".utf8))
             }
             if step % cadence.checkpoint == 0 || step == total {
                 try job.saveCheckpoint(to: checkpoint)
             }
         }
         progress.finish(job.step)
-        return Date().timeIntervalSince(started)
+        return Date().timeIntervalSince(trainingStart)
     }
 
     /// Writes `report` to the run's report.json and returns it as one JSON line.

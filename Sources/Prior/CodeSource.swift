@@ -64,6 +64,29 @@ public struct CodeSource: Codable, Sendable, Equatable {
         }
     }
 
+    /// `clip` with its action ids renumbered into this source's action names, by name: clips whose
+    /// scenarios have other but overlapping action sets use one prior. A clip without names, or
+    /// with this source's names, is returned as it is.
+    /// - Throws: `PriorError.unknownActionName` (naming `file`) for an action this source lacks.
+    public func mapActions(of clip: CodeClip, file: String? = nil) throws -> CodeClip {
+        guard !clip.actionNames.isEmpty, clip.actionNames != actionNames else { return clip }
+        var ids: [Int32] = []
+        for name in clip.actionNames {
+            guard let id = actionNames.firstIndex(of: name) else {
+                throw PriorError(file: file, .unknownActionName(name, known: actionNames))
+            }
+            ids.append(Int32(id))
+        }
+        var mapped = clip
+        mapped.actions = try clip.actions.map { old in
+            guard old >= 0 else { return old }
+            guard Int(old) < ids.count else { throw PriorError(file: file, .actionOutOfRange(id: Int(old), actionCount: ids.count)) }
+            return ids[Int(old)]
+        }
+        mapped.actionNames = actionNames
+        return mapped
+    }
+
     /// The id of an action name.
     /// - Throws: `PriorError.unknownActionName` listing the known names.
     public func actionID(_ name: String) throws -> Int {

@@ -105,8 +105,7 @@ public enum PriorCheckpoint {
         } catch {
             throw PriorError(file: path, .checkpoint("its training options are unreadable (\(error))"))
         }
-        try data.check(against: loaded.source)
-        let trainer = try PriorTrainer(model: loaded.model, options: options, data: data)
+        let trainer = try PriorTrainer(model: loaded.model, options: options, data: data.mapped(to: loaded.source))
         var state: [String: Tensor] = [:]
         for (name, tensor) in loaded.tensors where name.hasPrefix("optimizer.") {
             state[String(name.dropFirst("optimizer.".count))] = tensor

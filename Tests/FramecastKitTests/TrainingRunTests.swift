@@ -32,3 +32,13 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertNoThrow(try TrainingRun(folder: folder, resume: false))
     }
 }
+
+final class TrainingBudgetTests: XCTestCase {
+    /// Steps that fit: each step's time plus its share of the validation passes.
+    func testStepsFittingCountsValidationPasses() {
+        XCTAssertEqual(TrainingRun.stepsFitting(seconds: 100, perStep: 1, evalEvery: 10, perValidation: 0), 100)
+        XCTAssertEqual(TrainingRun.stepsFitting(seconds: 100, perStep: 1, evalEvery: 10, perValidation: 10), 50)   // 10 steps + 1 pass = 20 s
+        XCTAssertEqual(TrainingRun.stepsFitting(seconds: -5, perStep: 1, evalEvery: 10, perValidation: 0), 0)
+        XCTAssertEqual(TrainingRun.stepsFitting(seconds: 60, perStep: 0.5, evalEvery: 500, perValidation: 20), 111)  // 60 / (0.5 + 0.04)
+    }
+}

@@ -10,17 +10,39 @@ public struct PriorDataset: Sendable {
     /// What all clips' codes came from.
     public let source: CodeSource
 
-    /// Clips that must all share one `CodeSource`.
+    /// Clips from one tokenizer. Their action vocabularies are joined by name: the source's action
+    /// names are the first clip's, then every name a later clip adds, in order of appearance, and
+    /// every clip's ids are renumbered into them (`CodeSource.mapActions`).
     /// - Throws: `PriorError.noClips`, or a mismatch naming the first clip that differs.
     public init(clips: [CodeClip], names: [String]? = nil) throws {
         guard let first = clips.first else { throw PriorError(.noClips) }
         let names = names ?? clips.indices.map { "clip \($0)" }
         precondition(names.count == clips.count, "PriorDataset: \(names.count) names for \(clips.count) clips")
-        let source = CodeSource(first)
-        for (clip, name) in zip(clips, names) { try source.check(clip, file: name) }
-        self.clips = clips
+        var source = CodeSource(first)
+        if !first.actionNames.isEmpty {
+            for clip in clips.dropFirst() {
+                for name in clip.actionNames where !source.actionNames.contains(name) { source.actionNames.append(name) }
+            }
+        }
+        self.clips = try zip(clips, names).map { clip, name in
+            let mapped = try source.mapActions(of: clip, file: name)
+            try source.check(mapped, file: name)
+            return mapped
+        }
         self.names = names
         self.source = source
+    }
+
+    /// The same clips with their actions renumbered into `expected`'s names (a prior's), checked
+    /// against it (tokenizer hash, K, grid).
+    /// - Throws: `PriorError` naming the first clip that does not fit, or has an action `expected` lacks.
+    public func mapped(to expected: CodeSource) throws -> PriorDataset {
+        let clips = try zip(clips, names).map { clip, name in
+            let mapped = try expected.mapActions(of: clip, file: name)
+            try expected.check(mapped, file: name)
+            return mapped
+        }
+        return try PriorDataset(clips: clips, names: names)
     }
 
     /// Reads code files: each path is a `.codes.safetensors` file or a directory searched
@@ -45,10 +67,9 @@ public struct PriorDataset: Sendable {
         try self.init(clips: try files.map { try CodeClip.read(path: $0) }, names: files)
     }
 
-    /// Checks every clip against a prior's source (tokenizer hash, K, grid, action names).
-    public func check(against expected: CodeSource) throws {
-        for (clip, name) in zip(clips, names) { try expected.check(clip, file: name) }
-    }
+    /// Checks every clip against a prior's source (tokenizer hash, K, grid; action names, after
+    /// renumbering by name).
+    public func check(against expected: CodeSource) throws { _ = try mapped(to: expected) }
 
     /// Actions the prior needs: the number of action names, or (unnamed actions) the largest id + 1.
     public var actionCount: Int {

@@ -84,7 +84,6 @@ extension PriorModel {
 extension PriorTrainer {
     /// Teacher-forced bits/token and baselines on held-out clips (see `PriorModel.evaluate`).
     public func evaluate(_ validation: PriorDataset, limit: Int = 256) throws -> PriorEvaluation {
-        try validation.check(against: data.source)
-        return try model.evaluate(validation, baselines: baselines, limit: limit)
+        try model.evaluate(validation.mapped(to: data.source), baselines: baselines, limit: limit)
     }
 }
