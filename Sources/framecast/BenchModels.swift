@@ -153,7 +153,7 @@ struct BenchPrior: ParsableCommand {
         abstract: "Prior throughput: training tokens/s; sampling by engine; predict with decoding and with the MP4.",
         discussion: """
             Sampling runs at batch 1 after a full context (C frames) and generates --frames frames, so the window \
-            slides at every frame (every --window-stride frames). Engines: libtorch without a cache (a forward pass over the whole window per \
+            slides at every frame. Engines: libtorch without a cache (a forward pass over the whole window per \
             token), libtorch with its KV cache, and the fused Swift decoder (what predict uses). "predict" is the \
             fused sampling followed by decoding the sampled frames to RGB with the tokenizer (--tokenizer, else a \
             fresh one for the prior's grid); "predict + MP4" also decodes the context and truth panels and writes \
@@ -195,8 +195,10 @@ struct BenchPrior: ParsableCommand {
 
     func validate() throws {
         try validateThreads(threads)
-        guard frames >= 1, trainSteps >= 1, runs >= 1, samplingThreads >= 1, decoderThreads >= 1 else {
-            throw ValidationError("--frames, --train-steps, --runs, --window-stride and the thread counts must be at least 1")
+        try validateThreads(samplingThreads, option: "--sampling-threads")
+        try validateThreads(decoderThreads, option: "--decoder-threads")
+        guard frames >= 1, trainSteps >= 1, runs >= 1 else {
+            throw ValidationError("--frames, --train-steps, --runs and the thread counts must be at least 1")
         }
     }
 
