@@ -54,11 +54,7 @@ package final class TokenizerTraining: TrainingJob {
     }
 
     package var stepper: any StepTrainer { trainer }
-    package func advance() throws {
-        let stats = try trainer.trainStep()
-        guard stats.loss.isFinite else { throw NonFiniteLoss(step: stats.step, learningRate: stats.learningRate) }
-        window.append(stats)
-    }
+    package func advance() throws { window.append(try finiteStep(trainer.trainStep())) }
 
     package func logRow(elapsed: Double) -> (row: [String: Any], progress: String) {
         defer { window.removeAll() }

@@ -47,6 +47,23 @@ extension TrainingJob {
     func setTotalSteps(_ steps: Int) { stepper.setTotalSteps(steps) }
 }
 
+/// What a training step reports, as far as the loop needs it.
+package protocol StepStats {
+    var step: Int { get }
+    var loss: Double { get }
+    var learningRate: Double { get }
+}
+
+extension TokenizerStepStats: StepStats {}
+extension PriorStepStats: StepStats {}
+
+/// `stats`, unless its loss is NaN or infinite.
+/// - Throws: `NonFiniteLoss` with the step and learning rate.
+package func finiteStep<S: StepStats>(_ stats: S) throws -> S {
+    guard stats.loss.isFinite else { throw NonFiniteLoss(step: stats.step, learningRate: stats.learningRate) }
+    return stats
+}
+
 /// A training step whose loss was NaN or infinite.
 package struct NonFiniteLoss: Error {
     package let step: Int
