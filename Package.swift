@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "PriorTests", dependencies: ["Prior", "NN", "CodeFile", "TestSupport"]),
         .testTarget(name: "MediaTests", dependencies: ["Media", "Metrics", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["framecast", "FramecastKit", "VQVAE", "Media", "NN", "Prior", "CodeFile", "TestSupport"]),
-        .testTarget(name: "FramecastKitTests", dependencies: ["FramecastKit", "Media", "NN", "Prior", "CodeFile", "TestSupport"]),
+        .testTarget(name: "FramecastKitTests", dependencies: ["FramecastKit", "Media", "NN", "Prior", "VQVAE", "SafeTensors", "CodeFile", "TestSupport"]),
         // framecast's tokenizer and prior against the PyTorch reference in Tools/reference (skipped without python3-torch).
         .testTarget(name: "ReferenceTests", dependencies: ["VQVAE", "Prior", "NN", "SafeTensors", "TestSupport"]),
     ],

@@ -111,18 +111,24 @@ package struct TrainingRun {
         if !resume, exists {
             throw CheckpointError(folder, "already holds a run (checkpoint.safetensors): --resume continues it; give another --out for a new one")
         }
+        // A new run in a folder without a checkpoint: a run.json there is from a run that never
+        // saved one, and is replaced.
+        if !resume { try? FileManager.default.removeItem(atPath: infoPath) }
     }
 
-    /// What run.json holds (empty when it is missing or unreadable).
-    private func recorded() -> [String: [String]] {
-        guard let data = FileManager.default.contents(atPath: infoPath),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: [String]] else { return [:] }
+    /// What run.json holds (empty when it is missing).
+    /// - Throws: `CheckpointError` naming the file when it is not a JSON object of string lists.
+    package func recorded() throws -> [String: [String]] {
+        guard let data = FileManager.default.contents(atPath: infoPath) else { return [:] }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: [String]] else {
+            throw CheckpointError(infoPath, "is not a run record (a JSON object whose values are lists of strings); it was edited or damaged")
+        }
         return object
     }
 
     /// Records `entries` in run.json, keeping what it holds under other keys.
     private func record(_ entries: [String: [String]]) throws {
-        let merged = recorded().merging(entries) { $1 }
+        let merged = try recorded().merging(entries) { $1 }
         try AtomicFile.write(try JSONSerialization.data(withJSONObject: merged, options: [.sortedKeys, .prettyPrinted]), to: infoPath)
     }
 
@@ -131,7 +137,7 @@ package struct TrainingRun {
     package func sources(_ given: [String: [String]]) throws -> [String: [String]] {
         var sources = given
         if resume {
-            for (key, value) in recorded() where sources[key]?.isEmpty ?? true { sources[key] = value }
+            for (key, value) in try recorded() where sources[key]?.isEmpty ?? true { sources[key] = value }
         }
         try record(sources)
         return sources
@@ -139,7 +145,7 @@ package struct TrainingRun {
 
     /// The cadence: what is given, else (resuming) what the run recorded, else the recipe's. Recorded.
     package func resolve(_ given: TrainingCadence) throws -> (log: Int, eval: Int, checkpoint: Int) {
-        let stored = resume ? recorded() : [:]
+        let stored = resume ? try recorded() : [:]
         func value(_ given: Int?, _ key: String, _ recipe: Int) -> Int {
             given ?? stored[key]?.first.flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil } ?? recipe
         }

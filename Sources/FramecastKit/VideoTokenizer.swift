@@ -40,7 +40,8 @@ public struct VideoTokenizer {
     }
 
     /// Encodes a video (streaming, in batches) into a code clip with its sidecar's actions; with
-    /// `limit`, only its first `limit` frames (the sidecar must then cover at least those).
+    /// `limit`, only its first `limit` frames are encoded (the sidecar must still have a row for
+    /// every frame of the video).
     public func encode(video: String, batch: Int = 64, limit: Int? = nil) throws -> CodeClip {
         let c = config
         let reader = try VideoReader(path: video, size: (c.frameWidth, c.frameHeight), fit: .crop)
@@ -58,13 +59,10 @@ public struct VideoTokenizer {
         var names: [String] = []
         if let track {
             let csv = ActionTrack.sidecarPaths(forVideo: video).csv
-            if count == limit {
-                guard track.steps.count >= count else {
-                    throw MediaError(csv, "has \(track.steps.count) action rows but \(video) has at least \(count) frames")
-                }
-            } else {
-                try track.validate(frameCount: count, video: video, csv: csv)
-            }
+            // One row per frame of the whole video, as probe and encode require: with a limit, the
+            // rest of the video is counted (decoded, not converted).
+            let total = count == limit ? try VideoReader(path: video).countRemaining() : count
+            try track.validate(frameCount: total, video: video, csv: csv)
             actions = track.steps.prefix(count).map { Int32($0.actionID) }
             starts = track.steps.prefix(count).map(\.episodeStart)
             starts[0] = true

@@ -17,6 +17,9 @@ public struct VideoInfo: Sendable, Equatable {
     public var statedFrameCount: Int?
     /// Index of the chosen video stream in the container.
     public var streamIndex: Int
+    /// Clockwise rotation the stream's display matrix asks for (0, 90, 180 or 270; a phone clip
+    /// filmed upright is often coded landscape with 90). `VideoReader` applies it, as players do.
+    public var rotation: Int = 0
 
     /// Width the frames are meant to be shown at (coded width × pixel aspect).
     public var displayWidth: Double { Double(width) * pixelAspect }

@@ -16,7 +16,7 @@ public final class VideoReader {
     public let path: String
     /// What the container and stream say about the video.
     public let info: VideoInfo
-    /// Size of the frames `next()` returns.
+    /// Size of the frames `next()` returns (upright: after the stream's rotation).
     public let outputWidth: Int
     public let outputHeight: Int
     /// How frames are fitted to the output size.
@@ -43,6 +43,10 @@ public final class VideoReader {
             throw MediaError(path, "no such file")
         }
         guard !isDirectory.boolValue else { throw MediaError(path, "is a directory, not a video file") }
+        var fileStatus = stat()
+        if stat(path, &fileStatus) == 0, fileStatus.st_mode & S_IFMT != S_IFREG {
+            throw MediaError(path, "is not a regular file (a named pipe, socket or device): framecast reads video files")
+        }
         guard FileManager.default.isReadableFile(atPath: path) else { throw MediaError(path, "not readable (permission denied)") }
         if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
            (attributes[.size] as? NSNumber)?.intValue == 0 {
@@ -104,11 +108,14 @@ public final class VideoReader {
             fps: rate.num > 0 && rate.den > 0 ? av_q2d(rate) : 0,
             duration: duration,
             statedFrameCount: stream.pointee.nb_frames > 0 ? Int(stream.pointee.nb_frames) : nil,
-            streamIndex: Int(streamIndex))
+            streamIndex: Int(streamIndex),
+            rotation: ((Int((cff_stream_display_rotation(stream) / 90).rounded()) % 4 + 4) % 4) * 90)
         self.handles = handles
-        outputWidth = size?.width ?? width
-        outputHeight = size?.height ?? height
-        scaler = FrameScaler(outputWidth: outputWidth, outputHeight: outputHeight,
+        // A quarter turn: the scaler fits the coded frame to the transposed size, then it is turned.
+        let turned = info.rotation % 180 != 0
+        outputWidth = size?.width ?? (turned ? height : width)
+        outputHeight = size?.height ?? (turned ? width : height)
+        scaler = FrameScaler(outputWidth: turned ? outputHeight : outputWidth, outputHeight: turned ? outputWidth : outputHeight,
                              fit: size == nil ? .stretch : fit, pixelAspect: pixelAspect)
     }
 
@@ -117,7 +124,8 @@ public final class VideoReader {
     public func next() throws -> Frame? {
         guard try advance(), let decoded = handles.frame else { return nil }
         defer { framesRead += 1; av_frame_unref(decoded) }
-        let rgb = try scaler.convert(decoded, path: path)
+        let rgb = Self.rotate(try scaler.convert(decoded, path: path), clockwise: info.rotation,
+                              width: scaler.outputWidth, height: scaler.outputHeight)
         let pts = decoded.pointee.best_effort_timestamp
         let time = pts == cff_nopts_value() ? nil : Double(pts) * av_q2d(timeBase)
         return Frame(width: outputWidth, height: outputHeight, rgb: rgb, index: framesRead, time: time)
@@ -137,6 +145,26 @@ public final class VideoReader {
         var count = 0
         while try skip() { count += 1 }
         return count
+    }
+
+    /// `rgb` (packed, `width`×`height`) turned clockwise by 0, 90, 180 or 270 degrees.
+    static func rotate(_ rgb: [UInt8], clockwise degrees: Int, width: Int, height: Int) -> [UInt8] {
+        guard degrees != 0 else { return rgb }
+        var out = [UInt8](repeating: 0, count: rgb.count)
+        let outW = degrees == 180 ? width : height
+        for y in 0..<height {
+            for x in 0..<width {
+                let (u, v): (Int, Int)   // where source pixel (x, y) lands
+                switch degrees {
+                case 90: (u, v) = (height - 1 - y, x)
+                case 180: (u, v) = (width - 1 - x, height - 1 - y)
+                default: (u, v) = (y, width - 1 - x)
+                }
+                let s = (y * width + x) * 3, d = (v * outW + u) * 3
+                out[d] = rgb[s]; out[d + 1] = rgb[s + 1]; out[d + 2] = rgb[s + 2]
+            }
+        }
+        return out
     }
 
     /// Feeds packets to the decoder until it yields a frame (true) or the stream ends (false).

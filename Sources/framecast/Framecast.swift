@@ -36,6 +36,26 @@ struct Framecast: ParsableCommand {
         }
         if fc_wait_policy_restart_failed() == 0 { Torch.ensureProcessEnvironment() }
         AtomicFile.installSignalCleanup()
-        main(nil)
+        main(joiningNegativeNumbers(Array(CommandLine.arguments.dropFirst())))
+    }
+
+    /// `--frames -5` becomes `--frames=-5`, so that a negative number reaches the option's range
+    /// check ("--frames must be 1...") instead of being read as an unknown option and reported as
+    /// "Missing value".
+    static func joiningNegativeNumbers(_ arguments: [String]) -> [String] {
+        var out: [String] = []
+        var i = 0
+        while i < arguments.count {
+            let a = arguments[i]
+            if a == "--" { out += arguments[i...]; break }
+            if a.hasPrefix("--"), !a.contains("="), i + 1 < arguments.count, Double(arguments[i + 1]) != nil, arguments[i + 1].hasPrefix("-") {
+                out.append(a + "=" + arguments[i + 1])
+                i += 2
+                continue
+            }
+            out.append(a)
+            i += 1
+        }
+        return out
     }
 }

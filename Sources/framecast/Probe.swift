@@ -29,6 +29,7 @@ struct Probe: ParsableCommand {
         var width: Int
         var height: Int
         var pixelAspect: Double
+        var rotation: Int
         var fps: Double
         var duration: Double?
         var statedFrames: Int?
@@ -36,7 +37,7 @@ struct Probe: ParsableCommand {
         var actions: ActionSummary?
 
         enum CodingKeys: String, CodingKey {
-            case path, container, codec, width, height, fps, duration, frames, actions
+            case path, container, codec, width, height, rotation, fps, duration, frames, actions
             case pixelAspect = "pixel_aspect", statedFrames = "stated_frames"
         }
     }
@@ -65,7 +66,7 @@ struct Probe: ParsableCommand {
                                     episodes: track.steps.filter(\.episodeStart).count)
         }
         let report = Report(path: video, container: info.container, codec: info.codec, width: info.width,
-                            height: info.height, pixelAspect: info.pixelAspect, fps: info.fps,
+                            height: info.height, pixelAspect: info.pixelAspect, rotation: info.rotation, fps: info.fps,
                             duration: info.duration, statedFrames: info.statedFrameCount, frames: frames,
                             actions: summary)
         if json {
@@ -76,7 +77,8 @@ struct Probe: ParsableCommand {
             ("file", video),
             ("container", info.container),
             ("codec", info.codec),
-            ("size", "\(info.width)x\(info.height)" + (info.pixelAspect != 1 ? String(format: " (pixel aspect %.4g)", info.pixelAspect) : "")),
+            ("size", "\(info.width)x\(info.height)" + (info.pixelAspect != 1 ? String(format: " (pixel aspect %.4g)", info.pixelAspect) : "")
+                + (info.rotation != 0 ? " (shown turned \(info.rotation)° clockwise)" : "")),
             ("fps", String(format: "%.3f", info.fps)),
             ("duration", info.duration.map { String(format: "%.3f s", $0) } ?? "unknown"),
             ("frames", "\(frames) decoded" + (info.statedFrameCount.map { " (container says \($0))" } ?? "")),

@@ -74,6 +74,10 @@ final class HardeningTests: XCTestCase {
         try assertFails(["train", "tokenizer", "--clips", clip, "--size", "8192x8192", "--grid", "1024x1024", "--out", "/tmp/never-run"],
                         status: 64, mentions: "--size must be at most 1024x1024")
         try assertFails(["train", "prior", "--codes", "c", "--lr", "nan", "--out", "/tmp/never-run"], status: 64, mentions: "--lr must be in (0, 1)")
+        // A negative number reaches the range check (it used to be "Missing value for '--frames'").
+        try assertFails(predict + ["--frames", "-5"], status: 64, mentions: "--frames must be 1...100000")
+        try assertFails(predict + ["--temperature", "-1.5"], status: 64, mentions: "--temperature")
+        try assertFails(predict + ["--start", "-1"], status: 64, mentions: "--start must be 0...100000000")
         try assertFails(predict + ["--actions", "LEFT*1000000000"], status: 1, mentions: "more than 100000 actions")
         try assertFails(predict + ["--actions", "/no/such/actions.csv"], status: 1, mentions: "no such action file")
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/never-run"))
@@ -111,6 +115,21 @@ final class HardeningTests: XCTestCase {
             file.entries[index] = try TensorEntry(name: "head.weight", floats: values, shape: file.entries[index].shape)
         }
         try assertFails(predict(nan), status: 1, mentions: "head.weight holds NaN or infinite values")
+        // An F16 tensor relabelled BF16 (same bytes, other values) is refused by name; the same
+        // file with F16 labels loads.
+        var compact = try SafeTensorsFile.read(path: try Fixtures.prior())
+        compact.entries = try compact.entries.map { entry in
+            entry.dtype == .f32 ? try TensorEntry(name: entry.name, floats: try entry.floats(), shape: entry.shape, storedAs: .f16) : entry
+        }
+        let f16 = Fixtures.directory.file("f16-\(UUID().uuidString).safetensors")
+        try compact.write(path: f16)
+        XCTAssertEqual(try ProcessRunner.framecast(predict(f16)).status, 0)
+        let index = try XCTUnwrap(compact.entries.firstIndex { $0.name == "head.weight" })
+        let entry = compact.entries[index]
+        compact.entries[index] = try TensorEntry(name: entry.name, dtype: .bf16, shape: entry.shape, bytes: entry.bytes)
+        let bf16 = Fixtures.directory.file("bf16-\(UUID().uuidString).safetensors")
+        try compact.write(path: bf16)
+        try assertFails(predict(bf16), status: 1, mentions: "tensor head.weight is stored as BF16")
         // A directory given as a checkpoint.
         try assertFails(predict(Fixtures.directory.path), status: 1, mentions: "it is a folder")
     }
@@ -138,6 +157,15 @@ final class HardeningTests: XCTestCase {
         try assertFails(args + ["--out", dir.file("file")], status: 1, mentions: "exists and is not a folder")
     }
 
+    func testPipesAndDevicesAreNotReadAsEmptyVideos() throws {
+        let dir = TemporaryDirectory()
+        let fifo = dir.file("pipe.mp4")
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        for path in [fifo, "/dev/zero"] {
+            try assertFails(["probe", path], status: 1, mentions: "\(path): is not a regular file (a named pipe, socket or device)")
+        }
+    }
+
     func testEncodeRefusesTwoVideosForOneCodeFile() throws {
         let clip = try Fixtures.clip(), dir = TemporaryDirectory()
         for sub in ["a", "b"] {
@@ -159,6 +187,27 @@ final class HardeningTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(try CodeClip.read(path: dir.file("p.codes.safetensors")).frames, 3 + 4)
         try assertFails(base, status: 1, mentions: "no NAME.actions.csv sidecar")
+    }
+
+    func testPredictRefusesASidecarWithOneRowTooFewOrTooMany() throws {
+        let clip = try Fixtures.clip(), dir = TemporaryDirectory()
+        let csv = try String(contentsOfFile: clip.replacingOccurrences(of: ".mp4", with: ".actions.csv"), encoding: .utf8)
+        let lines = csv.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        let rows = lines.count - 1
+        let video = dir.file("v.mp4")
+        try FileManager.default.copyItem(atPath: clip, toPath: video)
+        let base = ["predict", video, "--tokenizer", try Fixtures.tokenizer(), "--prior", try Fixtures.prior(), "--frames", "2",
+                    "-o", dir.file("p.codes.safetensors")]
+        var extra = lines.last!.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        extra[0] = String(rows)
+        for (edited, count) in [(Array(lines.dropLast()), rows - 1), (lines + [extra.joined(separator: ",")], rows + 1)] {
+            try (edited.joined(separator: "\n") + "\n").write(toFile: dir.file("v.actions.csv"), atomically: true, encoding: .utf8)
+            try assertFails(base, status: 1, mentions: "has \(count) action rows but \(video) has \(rows) frames")
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: dir.file("v.actions.csv"), atomically: true, encoding: .utf8)
+        let ok = try ProcessRunner.framecast(base)
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        XCTAssertEqual(files(dir.path), ["p.codes.safetensors", "v.actions.csv", "v.mp4"])
     }
 
     /// SIGTERM and SIGINT in the middle of writing an MP4: the process ends with 128 + the signal

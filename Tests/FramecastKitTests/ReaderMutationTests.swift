@@ -1,10 +1,12 @@
 import CodeFile
+@testable import FramecastKit
 import Foundation
 import Media
 import NN
 import Prior
 import SafeTensors
 import TestSupport
+import VQVAE
 import XCTest
 
 /// A seeded mutation fuzzer for the readers framecast owns: safetensors containers and code files,
@@ -91,6 +93,35 @@ final class ReaderMutationTests: XCTestCase {
         }
         print("sidecars: \(read) mutated sidecars read, \(refused) refused")
         XCTAssertGreaterThan(refused, 300)
+    }
+
+    func testMutatedRunRecordsAreReadOrRefusedOnResume() throws {
+        let dir = TemporaryDirectory()
+        let folder = dir.file("run")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        XCTAssertTrue(FileManager.default.createFile(atPath: folder + "/checkpoint.safetensors", contents: Data("x".utf8)))
+        let original = [UInt8](try JSONSerialization.data(withJSONObject: ["codes": ["a.codes.safetensors", "b.codes.safetensors"],
+                                                                             "log_every": ["25"], "eval_every": ["250"], "checkpoint_every": ["1"]],
+                                                            options: [.sortedKeys, .prettyPrinted]))
+        var rng = SplitMix64(seed: 33)
+        var (read, refused) = (0, 0)
+        for _ in 0..<500 {
+            try Data(Self.mutate(original, &rng)).write(to: URL(fileURLWithPath: folder + "/run.json"))
+            do {
+                let run = try TrainingRun(folder: folder, resume: true)
+                let sources = try run.sources([:])
+                let cadence = try run.resolve(TrainingCadence())
+                XCTAssertFalse(sources.isEmpty)
+                XCTAssertTrue(cadence.log > 0 && cadence.eval > 0 && cadence.checkpoint > 0)
+                read += 1
+            } catch let error as CheckpointError {
+                XCTAssertTrue("\(error)".contains("run.json"), "\(error)")
+                refused += 1
+            }
+        }
+        print("run records: \(read) mutated run.json files read, \(refused) refused")
+        XCTAssertGreaterThan(refused, 100)
+        XCTAssertGreaterThan(read, 50)
     }
 
     func testMutatedConfigsAreDecodedOrRefusedAndNeverBuildHugeModels() throws {

@@ -54,6 +54,28 @@ final class FFmpegFormatsTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(try scaled.next()).rgb.count, 33 * 21 * 3)
     }
 
+    func testRotatedStreamsAreTurnedAsTheFFmpegCLITurnsThem() throws {
+        // A lossless 48×32 clip tagged with each rotation: frames come out turned, pixel for pixel
+        // as the ffmpeg CLI (which autorotates) decodes them.
+        let dir = TemporaryDirectory()
+        let source = dir.file("src.mp4")
+        try ffmpeg(["-f", "lavfi", "-i", "testsrc=size=48x32:rate=10", "-frames:v", "3", "-c:v", "libx264rgb", "-qp", "0", source])
+        for rotate in [90, 180, 270] {
+            let path = dir.file("rot\(rotate).mp4"), raw = dir.file("rot\(rotate).rgb")
+            try ffmpeg(["-i", source, "-c", "copy", "-metadata:s:v:0", "rotate=\(rotate)", path])
+            try ffmpeg(["-i", path, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", raw])
+            let reader = try VideoReader(path: path)
+            XCTAssertNotEqual(reader.info.rotation, 0, "rotate=\(rotate)")
+            let frame = try XCTUnwrap(try reader.next())
+            XCTAssertEqual([frame.width, frame.height], rotate == 180 ? [48, 32] : [32, 48], "rotate=\(rotate)")
+            XCTAssertEqual(frame.rgb, [UInt8](try Data(contentsOf: URL(fileURLWithPath: raw))), "rotate=\(rotate)")
+            // At a chosen size the crop happens in the upright frame: 16×16 from a 32×48 portrait.
+            let scaled = try VideoReader(path: path, size: (16, 16), fit: .crop)
+            XCTAssertEqual(try XCTUnwrap(try scaled.next()).rgb.count, 16 * 16 * 3)
+        }
+        XCTAssertEqual(try VideoReader(path: source).info.rotation, 0)
+    }
+
     func testNonSquarePixelsAreReported() throws {
         let dir = TemporaryDirectory()
         let path = dir.file("anamorphic.mp4")
