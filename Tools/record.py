@@ -96,6 +96,10 @@ def parse_args(argv):
     ap.add_argument("--bump", type=float, default=2.0,
                     help="also re-pick when a walking action moved the player less than this many map "
                          "units per frame for 2 frames (default: %(default)s; 0 disables)")
+    ap.add_argument("--buttons", choices=("framecast", "scenario"), default="framecast",
+                    help="framecast: the fixed 8-action vocabulary above in every scenario; scenario: the "
+                         "scenario's own buttons from its .cfg, one action per button plus NOOP, named by "
+                         "button, chosen uniformly (default: %(default)s)")
     ap.add_argument("--crf", type=int, default=18, help="libx264 constant rate factor (default: %(default)s)")
     ap.add_argument("--out", required=True, metavar="PATH_WITHOUT_EXT",
                     help="output path without extension, e.g. Clips/my_way_home_s1")
@@ -132,10 +136,11 @@ def parse_args(argv):
 
 
 class Game:
-    """ViZDoom scenario with the fixed action vocabulary; runs with cwd in a temp dir, because
-    ViZDoom writes _vizdoom.ini and _vizdoom/ into the working directory."""
+    """A ViZDoom scenario with an action table: the fixed vocabulary, or the scenario's own
+    buttons. Runs with cwd in a temp dir, because ViZDoom writes _vizdoom.ini and _vizdoom/ into
+    the working directory."""
 
-    def __init__(self, scenario, seed, frameskip, workdir):
+    def __init__(self, scenario, seed, frameskip, workdir, own_buttons=False):
         import vizdoom as vzd
         self.frameskip = frameskip
         g = vzd.DoomGame()
@@ -153,14 +158,29 @@ class Game:
             g.set_render_hud(False)
             g.set_render_crosshair(False)
             g.set_render_weapon(True)
-            g.set_available_buttons([getattr(vzd.Button, b) for b in BUTTONS])
+            if own_buttons:
+                buttons = [b.name for b in g.get_available_buttons()]
+                if not buttons:
+                    raise RecordError(f"scenario {scenario} declares no buttons")
+                self.actions = [("NOOP", ())] + [(b, (b,)) for b in buttons]
+                self.weights = [0.5] + [1.0] * len(buttons)
+                turns = [i for i, (name, _) in enumerate(self.actions) if name in ("TURN_LEFT", "TURN_RIGHT")]
+                self.escape = (turns, [1.0 / len(turns)] * len(turns)) if turns else None
+                self.moving = {i for i, (name, _) in enumerate(self.actions)
+                               if name in ("MOVE_FORWARD", "MOVE_BACKWARD", "MOVE_LEFT", "MOVE_RIGHT")}
+            else:
+                buttons = BUTTONS
+                g.set_available_buttons([getattr(vzd.Button, b) for b in BUTTONS])
+                self.actions, self.weights = ACTIONS, ACTION_WEIGHTS
+                self.escape, self.moving = (ESCAPE_ACTIONS, ESCAPE_WEIGHTS), MOVING
             g.set_available_game_variables([vzd.GameVariable.POSITION_X, vzd.GameVariable.POSITION_Y])
             g.set_seed(seed)
             g.init()
         finally:
             os.chdir(cwd)
         self.game = g
-        self.masks = [[float(b in pressed) for b in BUTTONS] for _, pressed in ACTIONS]
+        self.names = [name for name, _ in self.actions]
+        self.masks = [[float(b in pressed) for b in buttons] for _, pressed in self.actions]
 
     def reset(self):
         """Returns (first frame, player x, y)."""
@@ -186,7 +206,8 @@ def play(a, raw_path, workdir):
     from PIL import Image
 
     rng = np.random.default_rng(a.seed)
-    weights = np.asarray(ACTION_WEIGHTS, np.float64)
+    game = Game(a.scenario, a.seed, a.frameskip, workdir, own_buttons=a.buttons == "scenario")
+    weights = np.asarray(game.weights, np.float64)
     weights /= weights.sum()
     hmin, hmax = a.hold
 
@@ -200,7 +221,6 @@ def play(a, raw_path, workdir):
         shrink = w <= frame.shape[1] and h <= frame.shape[0]
         return np.asarray(Image.fromarray(frame).resize((w, h), Image.BOX if shrink else Image.BICUBIC))
 
-    game = Game(a.scenario, a.seed, a.frameskip, workdir)
     rows = []
     try:
         with open(raw_path, "wb") as raw_out:
@@ -208,10 +228,10 @@ def play(a, raw_path, workdir):
             start = 1
             action, left, still, escaping = 0, 0, 0, False
             for i in range(a.frames):
-                if still >= 2 and not escaping:
+                if still >= 2 and not escaping and game.escape:
                     # The view stopped changing (e.g. walking into a wall, or so close to one that it
                     # fills the view): turn away in one direction for a while, or back off.
-                    action = int(rng.choice(ESCAPE_ACTIONS, p=ESCAPE_WEIGHTS))
+                    action = int(rng.choice(game.escape[0], p=game.escape[1]))
                     left, escaping = int(rng.integers((hmin + hmax + 1) // 2, hmax + 1)), True
                 elif left == 0:
                     action, left = pick()
@@ -219,20 +239,20 @@ def play(a, raw_path, workdir):
                 left -= 1
                 raw_out.write(np.ascontiguousarray(prep(frame)).tobytes())
                 nxt, nx, ny, reward = game.step(action)
-                rows.append((i, action, ACTION_NAMES[action], reward, start))
+                rows.append((i, action, game.names[action], reward, start))
                 if nxt is None:  # episode over: the next recorded frame starts a new one
                     (nxt, nx, ny), start, left, still, escaping = game.reset(), 1, 0, 0, False
                 else:
                     # Stuck: the view barely changed (on native frames, so the trajectory does not
                     # depend on --size), or we tried to walk but did not move (bumping a wall).
                     diff = np.abs(nxt.astype(np.int16) - frame.astype(np.int16)).mean()
-                    bumped = a.bump > 0 and action in MOVING and np.hypot(nx - x, ny - y) < a.bump
+                    bumped = a.bump > 0 and action in game.moving and np.hypot(nx - x, ny - y) < a.bump
                     stuck = (a.still > 0 and diff < a.still) or bumped
                     start, still = 0, (still + 1 if stuck else 0)
                 frame, x, y = nxt, nx, ny
     finally:
         game.close()
-    return rows
+    return rows, game
 
 
 def run(cmd, **kw):
@@ -313,7 +333,7 @@ def record(a):
     workdir = tempfile.mkdtemp(prefix="framecast-record-")
     try:
         raw_path = os.path.join(workdir, "frames.rgb")
-        rows = play(a, raw_path, workdir)
+        rows, game = play(a, raw_path, workdir)
         encode(raw_path, temp["mp4"], a)
 
         with open(temp["csv"], "w", newline="\n") as fh:
@@ -337,10 +357,10 @@ def record(a):
             "still_threshold": a.still,
             "bump_threshold": a.bump,
             "episodes": episodes,
-            "action_names": ACTION_NAMES,
-            "action_weights": ACTION_WEIGHTS,
-            "escape_actions": [ACTION_NAMES[i] for i in ESCAPE_ACTIONS],
-            "escape_weights": ESCAPE_WEIGHTS,
+            "action_names": game.names,
+            "action_weights": list(game.weights),
+            "escape_actions": [game.names[i] for i in game.escape[0]] if game.escape else [],
+            "escape_weights": list(game.escape[1]) if game.escape else [],
             "codec": "h264",
             "encoder": "libx264 -preset medium -threads 1",
             "pix_fmt": "yuv420p",
@@ -348,6 +368,9 @@ def record(a):
             "crf": a.crf,
             "convention": CONVENTION,
         }
+        if a.buttons == "scenario":   # (absent for the fixed vocabulary, so older recordings stay byte-identical)
+            meta["buttons"] = "scenario"
+
         with open(temp["json"], "w", newline="\n") as fh:
             json.dump(meta, fh, indent=1)
             fh.write("\n")

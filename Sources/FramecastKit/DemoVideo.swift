@@ -43,7 +43,7 @@ package enum DemoVideo {
             predictions.append(.prediction(from: codes, start: start, context: context, future: run.actions, rollout: rollout, sample: 0))
         }
         let sampling = Date().timeIntervalSince(t0)
-        let reader = try VideoReader(path: clipPath, size: (tok.config.frameWidth, tok.config.frameHeight), fit: .crop)
+        let reader = try tok.reader(clipPath)
         try SideBySide.write(output, tokenizer: tok, truth: .video(reader, skip: start), predictions: predictions,
                              labels: runs.map(\.label), scale: scale)
         let predicted = runs.map(\.actions.count).reduce(0, +)

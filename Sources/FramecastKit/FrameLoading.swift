@@ -3,12 +3,13 @@ import Foundation
 import Media
 import VQVAE
 
-/// Reads every frame of `clips` at `width × height` (center crop) into memory.
-package func loadFrames(_ clips: ClipSet, width: Int, height: Int, label: String) throws -> FrameBank {
-    var bank = FrameBank(width: width, height: height)
+/// Reads every frame of `clips` at a tokenizer config's size and fit into memory.
+package func loadFrames(_ clips: ClipSet, config: VQVAEConfig, label: String) throws -> FrameBank {
+    var bank = FrameBank(width: config.frameWidth, height: config.frameHeight)
     let progress = ProgressReporter("loading \(label)", total: clips.videos.count, unit: "clips")
     for (i, video) in clips.videos.enumerated() {
-        let reader = try VideoReader(path: video, size: (width, height), fit: .crop)
+        let reader = try VideoReader(path: video, size: (config.frameWidth, config.frameHeight), fit: config.fitMode)
+        CropWarning.check(reader, what: "--fit crop")
         while let frame = try reader.next() { bank.append(frame.rgb) }
         progress.update(i + 1, extra: "\(bank.count) frames")
     }

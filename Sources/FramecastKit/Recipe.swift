@@ -7,7 +7,8 @@ import VQVAE
 /// measured (Models/default/README.md; the experiments behind each value: docs/experiments.md).
 public enum Recipe {
     /// The tokenizer's shape: 64×64 frames → 8×8 codes, K = 512 codes of D = 16, a light encoder
-    /// (one residual block, at the grid level) and a decoder with one block per level.
+    /// (one residual block, at the grid level) and a decoder with one block per level; videos of
+    /// another aspect ratio are stretched to the frame, so nothing at their edges is lost.
     public static var tokenizer: VQVAEConfig {
         var c = VQVAEConfig()
         (c.frameWidth, c.frameHeight) = (64, 64)
@@ -17,6 +18,7 @@ public enum Recipe {
         c.blocksPerLevel = 1
         c.encoderBlocksPerLevel = 0
         c.emaDecay = 0.99
+        c.fit = "stretch"
         return c
     }
 

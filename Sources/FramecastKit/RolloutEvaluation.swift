@@ -59,7 +59,7 @@ package enum RolloutEvaluation {
     /// Decodes and encodes every video of `set` at the tokenizer's frame size.
     package static func load(_ set: ClipSet, tokenizer tok: VideoTokenizer) throws -> [Clip] {
         try set.videos.map { video in
-            let reader = try VideoReader(path: video, size: (tok.config.frameWidth, tok.config.frameHeight), fit: .crop)
+            let reader = try tok.reader(video)
             var frames: [[UInt8]] = []
             while let f = try reader.next() { frames.append(f.rgb) }
             return Clip(frames: frames, codes: try tok.encode(video: video))

@@ -40,7 +40,7 @@ package final class TokenizerTraining: TrainingJob {
                 .intersection(validationSet.videos.map { URL(fileURLWithPath: $0).standardized.path })
             guard overlap.isEmpty else { throw MediaError(validation ?? "", "validation clips are also training clips: \(overlap.sorted().joined(separator: ", "))") }
         }
-        let data = try loadFrames(trainSet, width: config.frameWidth, height: config.frameHeight, label: "training clips")
+        let data = try loadFrames(trainSet, config: config, label: "training clips")
         if run.resume {
             trainer = try TokenizerCheckpoint.resume(run.checkpoint, data: data).trainer
         } else {
@@ -48,7 +48,7 @@ package final class TokenizerTraining: TrainingJob {
             trainer = try TokenizerTrainer(model: try initial?.model ?? VQVAE(config: config), options: settings.options, data: data)
         }
         validationFrames = try validationSet.map {
-            try loadFrames($0, width: config.frameWidth, height: config.frameHeight, label: "validation clips")
+            try loadFrames($0, config: config, label: "validation clips")
         }
         evalFrames = settings.evalFrames
     }

@@ -50,7 +50,7 @@ package enum ValidationReport {
         var videos: [ReportPage.Video] = []
         if let first = set.videos.first {
             let path = scratch + "/reconstruction.mp4"
-            let reader = try VideoReader(path: first, size: (tok.config.frameWidth, tok.config.frameHeight), fit: .crop)
+            let reader = try tok.reader(first)
             try SideBySide.write(path, tokenizer: tok, truth: .video(reader, skip: 0), predictions: [data[0].codes],
                                  labels: ["RECONSTRUCTION"], scale: 3)
             videos.append(.init(title: "Tokenizer: \(first) and its reconstruction", mp4: try Data(contentsOf: URL(fileURLWithPath: path))))

@@ -33,6 +33,17 @@ public struct VideoTokenizer {
 
     public var config: VQVAEConfig { model.config }
 
+    /// How videos of another aspect ratio become this tokenizer's frames (its config's `fit`).
+    public var fit: FitMode { config.fitMode }
+
+    /// A reader of `video`'s frames at this tokenizer's size and fit (a crop that cuts more than
+    /// 5% of the frame is reported once per process on stderr).
+    public func reader(_ video: String) throws -> VideoReader {
+        let reader = try VideoReader(path: video, size: (config.frameWidth, config.frameHeight), fit: fit)
+        CropWarning.check(reader, what: "tokenizer \(path)")
+        return reader
+    }
+
     /// Checks that `clip` (read from `file`) holds this tokenizer's codes.
     /// - Throws: `CodeFileError` naming the file and both hashes, or the codebook sizes.
     public func check(_ clip: CodeClip, file: String) throws {
@@ -44,7 +55,7 @@ public struct VideoTokenizer {
     /// every frame of the video).
     public func encode(video: String, batch: Int = 64, limit: Int? = nil) throws -> CodeClip {
         let c = config
-        let reader = try VideoReader(path: video, size: (c.frameWidth, c.frameHeight), fit: .crop)
+        let reader = try self.reader(video)
         let track = try ActionTrack.load(forVideo: video)
         let batches = ReadAheadBatches(reader, batch: batch, limit: limit)
         var codes: [UInt16] = []
@@ -109,5 +120,29 @@ extension VideoTokenizer {
             throw CheckpointError(path, "was trained on codes of tokenizer \(loaded.source.tokenizerHash.prefix(12))…, but the tokenizer \(self.path) is \(hash.prefix(12))…")
         }
         return loaded
+    }
+}
+
+extension VQVAEConfig {
+    /// `fit` as a `FitMode` ("crop" when the config predates the field).
+    public var fitMode: FitMode { fit.flatMap(FitMode.init(rawValue:)) ?? .crop }
+}
+
+/// Says once per process when a crop cuts a large share of the frames away.
+package enum CropWarning {
+    nonisolated(unsafe) private static var warned = false
+    private static let lock = NSLock()
+
+    /// Writes a warning to stderr the first time `reader`'s crop cuts more than 5% of a frame.
+    package static func check(_ reader: VideoReader, what: String) {
+        let cut = reader.cutFraction
+        guard cut > 0.05 else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        guard !warned else { return }
+        warned = true
+        let info = reader.info
+        FileHandle.standardError.write(Data(String(format: "warning: %@: %@ crops its %dx%d frames to %dx%d, cutting %.0f%% of each frame away; a tokenizer trained with --fit stretch or --fit pad keeps the whole frame\n",
+                                                   reader.path, what, info.width, info.height, reader.outputWidth, reader.outputHeight, cut * 100).utf8))
     }
 }

@@ -33,6 +33,14 @@ public enum FitMode: String, CaseIterable, Sendable {
     case stretch
     /// Keep the aspect ratio, scale to fit inside, and fill the borders with black (letterbox).
     case pad
+
+    /// The share of a `width × height` source (pixel aspect `pixelAspect`, rotation applied) that
+    /// this fit leaves out of an `outputWidth × outputHeight` frame: a crop's cut; 0 for stretch and pad.
+    public func cutFraction(width: Int, height: Int, pixelAspect: Double = 1, outputWidth: Int, outputHeight: Int) -> Double {
+        guard self == .crop, width > 0, height > 0, outputWidth > 0, outputHeight > 0 else { return 0 }
+        let source = Double(width) * pixelAspect / Double(height), target = Double(outputWidth) / Double(outputHeight)
+        return 1 - min(source, target) / max(source, target)
+    }
 }
 
 /// One decoded RGB frame: packed `RGBRGB...` rows, no padding.

@@ -120,6 +120,14 @@ public final class VideoReader {
     }
 
 
+    /// The share of each frame that `fit` leaves out (a crop's cut; 0 for stretch, pad or no size).
+    public var cutFraction: Double {
+        let turned = info.rotation % 180 != 0
+        return fit.cutFraction(width: turned ? info.height : info.width, height: turned ? info.width : info.height,
+                               pixelAspect: turned ? 1 / info.pixelAspect : info.pixelAspect,
+                               outputWidth: outputWidth, outputHeight: outputHeight)
+    }
+
     /// Decodes and returns the next frame, or `nil` at the end of the video.
     public func next() throws -> Frame? {
         guard try advance(), let decoded = handles.frame else { return nil }

@@ -48,7 +48,7 @@ struct Decode: ParsableCommand {
         let tok = try VideoTokenizer(tokenizer)
         try tok.check(clip, file: codes)
         let w = clip.frameWidth * scale, h = clip.frameHeight * scale
-        let source = try sideBySide.map { try VideoReader(path: $0, size: (clip.frameWidth, clip.frameHeight), fit: .crop) }
+        let source = try sideBySide.map { try tok.reader($0) }
         let panels = source == nil ? 1 : 2
         let writer = try VideoWriter(path: output, width: w * panels, height: h, fps: clip.fps)
         let progress = ProgressReporter("decode", total: clip.frames)

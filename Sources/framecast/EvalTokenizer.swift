@@ -56,7 +56,7 @@ struct EvalTokenizer: ParsableCommand {
         Torch.setThreads(threads ?? Torch.allCores)
         let tok = try VideoTokenizer(tokenizer)
         let set = try ClipSet.resolve(clips, split: split)
-        let frames = try loadFrames(set, width: tok.config.frameWidth, height: tok.config.frameHeight, label: "clips")
+        let frames = try loadFrames(set, config: tok.config, label: "clips")
         let e = try tok.model.evaluate(frames, limit: limit)
         if json {
             try printJSON(e)

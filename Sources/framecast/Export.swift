@@ -65,7 +65,7 @@ struct Export: ParsableCommand {
                 guard start < end else { throw MediaError(sideBySide, "has \(clip.frames) frames; the prediction starts at frame \(start)") }
                 truth = .codes(clip.excerpt(from: start, to: end))
             } else {
-                let reader = try VideoReader(path: sideBySide, size: (clips[0].frameWidth, clips[0].frameHeight), fit: .crop)
+                let reader = try tok.reader(sideBySide)
                 truth = .video(reader, skip: start)
             }
         }

@@ -17,7 +17,7 @@ struct TrainTokenizer: ParsableCommand {
         commandName: "tokenizer",
         abstract: "Train the per-frame VQ-VAE tokenizer on clips.",
         discussion: """
-            Frames are read at --size (center crop) into memory and sampled in random batches. Every \
+            Frames are read at --size (fitted by --fit) into memory and sampled in random batches. Every \
             --checkpoint-every steps RUN_DIR/checkpoint.safetensors is replaced atomically (model, optimizer \
             state, options); --resume continues from it to the same result as an uninterrupted run. At the end \
             RUN_DIR/tokenizer.safetensors holds the model alone and RUN_DIR/report.json its validation figures; \
@@ -52,6 +52,9 @@ struct TrainTokenizer: ParsableCommand {
 
     @Option(help: "Frame size WIDTHxHEIGHT the tokenizer works at.")
     var size = FrameSize(width: Recipe.tokenizer.frameWidth, height: Recipe.tokenizer.frameHeight)
+
+    @Option(help: "How videos of another aspect ratio become frames: stretch (the whole frame, scaled), pad (the whole frame, letterboxed) or crop (the middle); recorded in the tokenizer, which encodes with it.")
+    var fit: FitMode = Recipe.tokenizer.fitMode
 
     @Option(help: "Code grid WIDTHxHEIGHT (frame size / 4 or / 8).")
     var grid = FrameSize(width: Recipe.tokenizer.gridWidth, height: Recipe.tokenizer.gridHeight)
@@ -97,6 +100,7 @@ struct TrainTokenizer: ParsableCommand {
             let fixed: [(String, Bool)] = [("--steps", steps != o.steps), ("--batch", batch != o.batch),
                                            ("--size", size.width != r.frameWidth || size.height != r.frameHeight),
                                            ("--grid", grid.width != r.gridWidth || grid.height != r.gridHeight),
+                                           ("--fit", fit != r.fitMode),
                                            ("--codebook", codebook.width != r.codebookSize || codebook.height != r.codeDim),
                                            ("--channels", channels != r.baseChannels), ("--max-channels", maxChannels != r.maxChannels),
                                            ("--blocks", blocks != r.blocksPerLevel), ("--encoder-blocks", encoderBlocks != r.encoderBlocks),
@@ -129,6 +133,7 @@ struct TrainTokenizer: ParsableCommand {
         c.blocksPerLevel = blocks
         c.encoderBlocksPerLevel = encoderBlocks
         c.emaDecay = emaDecay
+        c.fit = fit.rawValue
         return c
     }
 

@@ -28,6 +28,10 @@ public struct VQVAEConfig: Codable, Sendable, Equatable {
     public var beta = 0.25
     /// EMA decay of the codebook updates; 0 trains the codebook by its loss term instead.
     public var emaDecay = 0.99
+    /// How a video of another aspect ratio becomes a frame: "stretch" (the whole frame, scaled to
+    /// the size), "pad" (the whole frame, letterboxed) or "crop" (the middle). nil: "crop", for
+    /// tokenizers saved before this field (the shipped one), whose config and hash stay unchanged.
+    public var fit: String? = nil
 
     public init() {}
 
@@ -60,6 +64,7 @@ public struct VQVAEConfig: Codable, Sendable, Equatable {
             out.append("frame \(frameWidth)x\(frameHeight) must be 8...1024 on each side")
         }
         if maxChannels > 1024 { out.append("max channels \(maxChannels) must be at most 1024") }
+        if let fit, !["crop", "stretch", "pad"].contains(fit) { out.append("fit '\(fit)' must be crop, stretch or pad") }
         return out
     }
 
