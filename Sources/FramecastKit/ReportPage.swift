@@ -62,7 +62,7 @@ package struct ReportPage {
         let rows: [(String, RolloutEvaluation.Curve)] = [
             ("prior, greedy", r.greedy), ("prior, greedy, shuffled actions", r.greedyShuffled),
             ("prior, T = 1", r.sampled), ("prior, T = 1, shuffled actions", r.sampledShuffled),
-            ("copy last frame", r.copyLast), ("tokenizer ceiling", r.tokenizerCeiling),
+            ("copy last frame", r.copyLast), ("copy last frame's codes", r.copyLastCodes), ("tokenizer ceiling", r.tokenizerCeiling),
         ]
         body.append(table(["h"] + shown.map(String.init), rows.map { name, curve in
             [name] + shown.map { "\(f(curve.psnr[$0 - 1])) / \(f(curve.ssim[$0 - 1], 3))" }

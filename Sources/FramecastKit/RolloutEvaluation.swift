@@ -28,11 +28,17 @@ package enum RolloutEvaluation {
         package var nearestMean: Curve?
         package var nearestMeanShuffled: Curve?
         package var copyLast: Curve
+        /// The last context frame's codes, decoded, held for every h: copy-last through the
+        /// tokenizer (what a prior that only repeats its input reaches; the gap to `copyLast` is
+        /// the tokenizer's loss, the gap to the prior's rows is the prior's).
+        package var copyLastCodes: Curve
         package var tokenizerCeiling: Curve
         package var deltaPSNRGreedy: Double
         package var deltaPSNRSampled: Double
         package var deltaPSNRNearestMean: Double?
         package var teacherForced: PriorEvaluation?
+        /// Action following, when an inverse-dynamics classifier was given.
+        package var actionAccuracy: ActionAccuracy?
         package var framesPerSecond: Double
         /// The classifier-free action guidance w of every rollout (1 = none).
         package var actionGuidance: Double
@@ -43,11 +49,34 @@ package enum RolloutEvaluation {
         package enum CodingKeys: String, CodingKey {
             case windows, horizon, greedy, sampled
             case contextFrames = "context_frames", greedyShuffled = "greedy_shuffled", sampledShuffled = "sampled_shuffled"
-            case copyLast = "copy_last", tokenizerCeiling = "tokenizer_ceiling", deltaPSNRGreedy = "delta_psnr_greedy_h1_8"
+            case copyLast = "copy_last", copyLastCodes = "copy_last_codes", tokenizerCeiling = "tokenizer_ceiling", deltaPSNRGreedy = "delta_psnr_greedy_h1_8"
             case deltaPSNRSampled = "delta_psnr_sampled_h1_8", teacherForced = "teacher_forced", framesPerSecond = "rollout_frames_per_second"
             case actionGuidance = "action_guidance", nearestMean = "nearest_mean", nearestMeanShuffled = "nearest_mean_shuffled"
             case deltaPSNRNearestMean = "delta_psnr_nearest_mean_h1_8", temperature, topP = "top_p"
+            case actionAccuracy = "action_accuracy"
         }
+    }
+
+    /// How often an inverse-dynamics classifier names the action between consecutive frames:
+    /// of real validation footage (its ceiling) and of rollouts under the true actions.
+    package struct ActionAccuracy: Codable {
+        /// Real validation pairs, and the share of their most common action (chance for a guesser).
+        package var real: Double
+        package var majority: Double
+        package var greedy: Double
+        package var sampled: Double
+        /// Pairs the classifier was trained on, and scored: real validation pairs, rollout pairs per row.
+        package var trainingPairs: Int
+        package var realPairs: Int
+        package var rolloutPairs: Int
+
+        package enum CodingKeys: String, CodingKey {
+            case real, majority, greedy, sampled
+            case trainingPairs = "training_pairs", realPairs = "real_pairs", rolloutPairs = "rollout_pairs"
+        }
+
+        /// The rollouts' accuracy as a share of the real footage's.
+        package var sampledShareOfReal: Double { real > 0 ? sampled / real : 0 }
     }
 
     /// Real frames and codes of one validation clip.
@@ -72,16 +101,19 @@ package enum RolloutEvaluation {
         package var ssim: [String: [Double]] = [:]
         package var rolloutFrames = 0
         package var rolloutSeconds = 0.0
+        /// Consecutive rollout frames and their actions, per row (greedy, sampled), for the classifier.
+        package var pairs: [String: ActionPairs] = [:]
     }
 
     /// For evenly spaced windows of C + H frames (no episode start after their first frame), gives the
     /// prior C real frames and predicts H frames with the true and with another window's actions,
-    /// greedy and sampled (at `temperature` and `topP`), and scores them; also copy-last-frame and the
-    /// tokenizer ceiling. Windows are scored on `workers` threads (one libtorch thread each) and
+    /// greedy and sampled (at `temperature` and `topP`), and scores them; also copy-last-frame,
+    /// copy-last-codes and the tokenizer ceiling. Windows are scored on `workers` threads (one libtorch thread each) and
     /// summed in window order, so the figures do not depend on the worker count.
     package static func measure(_ data: [Clip], clipsName: String, tokenizer tok: VideoTokenizer, prior loaded: PriorCheckpoint.Loaded,
                         contextFrames c: Int, horizon: Int, windows: Int, seed: UInt64,
-                        sampling: SamplingOptions = Recipe.sampling, nearestMean: Bool = false, workers: Int = 1) throws -> Report {
+                        sampling: SamplingOptions = Recipe.sampling, nearestMean: Bool = false, workers: Int = 1,
+                        actionClassifier: (model: InverseDynamics, trainingPairs: Int)? = nil) throws -> Report {
         let (actionGuidance, temperature, topP) = (sampling.actionGuidance, sampling.temperature, sampling.topP)
         // Each clip's actions by name, into the prior's ids.
         let data = try data.map { clip in Clip(frames: clip.frames, codes: try loaded.source.mapActions(of: clip.codes, file: clip.codes.source)) }
@@ -109,6 +141,7 @@ package enum RolloutEvaluation {
             let perFrame = clip.codes.codesPerFrame
             let truthCodes = Array(clip.codes.codes[((s + c) * perFrame)..<((s + c + horizon) * perFrame)])
             let ceiling = try tok.model.decode(codes: truthCodes, count: horizon)
+            let lastCodes = try tok.model.decode(codes: Array(clip.codes.codes[((s + c - 1) * perFrame)..<((s + c) * perFrame)]), count: 1)
             var modes = [("greedy", trueActions, 0.0, false), ("greedy_shuffled", shuffled, 0.0, false),
                          ("sampled", trueActions, temperature, false), ("sampled_shuffled", shuffled, temperature, false)]
             if nearestMean { modes += [("mean", trueActions, 1.0, true), ("mean_shuffled", shuffled, 1.0, true)] }
@@ -120,12 +153,21 @@ package enum RolloutEvaluation {
                 scores.rolloutSeconds += Date().timeIntervalSince(t0)
                 scores.rolloutFrames += horizon
                 let pixels = try tok.model.decode(codes: rollout.codes, count: horizon)
+                if actionClassifier != nil, key == "greedy" || key == "sampled" {
+                    var pairs = ActionPairs(tokensPerFrame: perFrame)
+                    for h in 0..<horizon {
+                        let before = h == 0 ? clip.codes.frame(s + c - 1) : rollout.codes[((h - 1) * perFrame)..<(h * perFrame)]
+                        pairs.append(before: before, after: rollout.codes[(h * perFrame)..<((h + 1) * perFrame)], action: max(0, actions[h]))
+                    }
+                    scores.pairs[key] = pairs
+                }
                 for h in 0..<horizon {
                     add(key, h, Array(pixels[(h * frameBytes)..<((h + 1) * frameBytes)]), clip.frames[s + c + h])
                 }
             }
             for h in 0..<horizon {
                 add("copy_last", h, clip.frames[s + c - 1], clip.frames[s + c + h])
+                add("copy_last_codes", h, lastCodes, clip.frames[s + c + h])
                 add("ceiling", h, Array(ceiling[(h * frameBytes)..<((h + 1) * frameBytes)]), clip.frames[s + c + h])
             }
             return scores
@@ -159,13 +201,26 @@ package enum RolloutEvaluation {
         if let baselines = loaded.baselines {
             teacherForced = try loaded.model.evaluate(try PriorDataset(clips: data.map(\.codes)), baselines: baselines, limit: 512)
         }
+        var actionAccuracy: ActionAccuracy?
+        if let (classifier, trainingPairs) = actionClassifier {
+            let real = ActionPairs.of(data.map(\.codes))
+            func joined(_ key: String) -> ActionPairs {
+                var all = ActionPairs(tokensPerFrame: real.tokensPerFrame)
+                for window in scored { if let p = window.pairs[key] { all.before += p.before; all.after += p.after; all.actions += p.actions } }
+                return all
+            }
+            let (greedy, sampled) = (joined("greedy"), joined("sampled"))
+            actionAccuracy = ActionAccuracy(real: try classifier.accuracy(real), majority: real.majorityShare,
+                                            greedy: try classifier.accuracy(greedy), sampled: try classifier.accuracy(sampled),
+                                            trainingPairs: trainingPairs, realPairs: real.count, rolloutPairs: sampled.count)
+        }
         return Report(windows: chosen.count, contextFrames: c, horizon: horizon, greedy: curve("greedy"),
                       greedyShuffled: curve("greedy_shuffled"), sampled: curve("sampled"), sampledShuffled: curve("sampled_shuffled"),
                       nearestMean: nearestMean ? curve("mean") : nil, nearestMeanShuffled: nearestMean ? curve("mean_shuffled") : nil,
-                      copyLast: curve("copy_last"), tokenizerCeiling: curve("ceiling"),
+                      copyLast: curve("copy_last"), copyLastCodes: curve("copy_last_codes"), tokenizerCeiling: curve("ceiling"),
                       deltaPSNRGreedy: delta("greedy", "greedy_shuffled"), deltaPSNRSampled: delta("sampled", "sampled_shuffled"),
                       deltaPSNRNearestMean: nearestMean ? delta("mean", "mean_shuffled") : nil,
-                      teacherForced: teacherForced, framesPerSecond: Double(rolloutFrames) / rolloutSeconds,
+                      teacherForced: teacherForced, actionAccuracy: actionAccuracy, framesPerSecond: Double(rolloutFrames) / rolloutSeconds,
                       actionGuidance: actionGuidance, temperature: temperature, topP: topP)
     }
 
@@ -204,7 +259,7 @@ package enum RolloutEvaluation {
     /// PSNR and SSIM against the horizon, side by side, as a 960×380 canvas.
     package static func plot(_ r: Report) -> Canvas {
         let named: [(String, Curve)] = [("PRIOR GREEDY", r.greedy), ("GREEDY SHUFFLED ACTIONS", r.greedyShuffled),
-                                        ("PRIOR " + samplingLabel(r).uppercased(), r.sampled), ("COPY LAST FRAME", r.copyLast), ("TOKENIZER CEILING", r.tokenizerCeiling)]
+                                        ("PRIOR " + samplingLabel(r).uppercased(), r.sampled), ("COPY LAST FRAME", r.copyLast), ("COPY LAST CODES", r.copyLastCodes), ("TOKENIZER CEILING", r.tokenizerCeiling)]
             + (r.nearestMean.map { [("PRIOR NEAREST-MEAN", $0)] } ?? [])
         func series(_ metric: KeyPath<Curve, [Double]>) -> [LinePlot.Series] {
             named.enumerated().map { i, entry in
@@ -227,7 +282,7 @@ package enum RolloutEvaluation {
         if let mean = report.nearestMean, let shuffled = report.nearestMeanShuffled {
             rows += [("prior nearest-mean", mean), ("  shuffled actions", shuffled)]
         }
-        rows += [("copy last frame", report.copyLast), ("tokenizer ceiling", report.tokenizerCeiling)]
+        rows += [("copy last frame", report.copyLast), ("copy last codes", report.copyLastCodes), ("tokenizer ceiling", report.tokenizerCeiling)]
         let shown = [1, 2, 4, 8, 16].filter { $0 <= report.horizon }
         lines.append("h".padding(toLength: 20, withPad: " ", startingAt: 0) + shown.map { String(format: "%7d", $0) }.joined())
         for (name, curve) in rows {
@@ -239,6 +294,11 @@ package enum RolloutEvaluation {
         if let t = report.teacherForced {
             lines.append(String(format: "teacher-forced bits/token: %.3f (shuffled actions %.3f, no actions %.3f; unigram %.3f, copy-previous %.3f)",
                                 t.bitsPerToken, t.shuffledActionBitsPerToken, t.noActionBitsPerToken, t.unigramBitsPerToken, t.copyPreviousBitsPerToken))
+        }
+        if let a = report.actionAccuracy {
+            lines.append(String(format: "action following (inverse dynamics, %d training pairs): real validation frames %.1f%% (most common action %.1f%%), rollouts greedy %.1f%%, ",
+                                a.trainingPairs, a.real * 100, a.majority * 100, a.greedy * 100)
+                         + samplingLabel(report) + String(format: " %.1f%% (%.0f%% of real)", a.sampled * 100, a.sampledShareOfReal * 100))
         }
         lines.append(String(format: "rollout speed: %.1f frames/s", report.framesPerSecond))
         return lines.joined(separator: "\n")

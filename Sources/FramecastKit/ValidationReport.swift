@@ -21,6 +21,8 @@ package enum ValidationReport {
         package var sampling = Recipe.sampling
         /// Threads that score rollout windows.
         package var workers = 1
+        /// Training code files for the inverse-dynamics classifier that scores action following (none: not scored).
+        package var actionClassifierCodes: [String] = []
         package init() {}
     }
 
@@ -41,10 +43,12 @@ package enum ValidationReport {
         var frames = FrameBank(width: tok.config.frameWidth, height: tok.config.frameHeight)
         for clip in data { for frame in clip.frames { frames.append(frame) } }
         let tokenizerEval = try tok.model.evaluate(frames, limit: 100_000, keepCounts: true)
+        let classifier = settings.actionClassifierCodes.isEmpty ? nil
+            : try InverseDynamics.trained(onCodes: settings.actionClassifierCodes, tokenizer: tok, prior: loaded, seed: seed)
         let rollouts = try RolloutEvaluation.measure(data, clipsName: clipsPath, tokenizer: tok, prior: loaded,
                                                      contextFrames: loaded.model.config.contextFrames,
                                                      horizon: horizon, windows: windows, seed: seed,
-                                                     sampling: settings.sampling, workers: settings.workers)
+                                                     sampling: settings.sampling, workers: settings.workers, actionClassifier: classifier)
 
         // Videos: the first clip's reconstruction, then a prediction video per clip.
         var videos: [ReportPage.Video] = []

@@ -19,10 +19,14 @@ struct EvalPrior: ParsableCommand {
             capped at 50 dB) and SSIM against the real frames, for the predictions, for copying the last real \
             frame, and for the tokenizer's reconstruction of the truth (the ceiling). ΔPSNR = true − shuffled \
             measures action control. Also teacher-forced bits/token against the unigram and copy-previous \
-            baselines. Writes JSON to stdout (--json) or a table, and --plot a PNG.
+            baselines. With --action-classifier, action following: an inverse-dynamics classifier trained on those \
+            code files names the action between consecutive frames of real validation footage (its ceiling) \
+            and of the rollouts under the true actions. Writes JSON to stdout (--json) or a table, and --plot a PNG.
 
             Example:
               framecast eval prior --tokenizer tok.safetensors --prior prior.safetensors --clips Clips/manifest.json --plot rollout.png
+              framecast eval prior --tokenizer tok.safetensors --prior prior.safetensors --clips footage/manifest.json \
+                  --action-classifier codes/train
             """
     )
 
@@ -67,6 +71,9 @@ struct EvalPrior: ParsableCommand {
     @Flag(help: "Print one JSON line instead of a table.")
     var json = false
 
+    @Option(help: ArgumentHelp("Training code files (a folder or files; repeatable) to train an inverse-dynamics classifier on: then action following is scored, the share of consecutive frames whose action the classifier names, on real validation footage and on rollouts.", valueName: "codes"))
+    var actionClassifier: [String] = []
+
     @Option(help: "Compute threads (default: all cores).")
     var threads: Int?
 
@@ -83,11 +90,12 @@ struct EvalPrior: ParsableCommand {
         let tok = try VideoTokenizer(tokenizer)
         let loaded = try tok.loadPrior(prior)
         let data = try RolloutEvaluation.load(try ClipSet.resolve(clips, split: split), tokenizer: tok)
+        let classifier = actionClassifier.isEmpty ? nil : try InverseDynamics.trained(onCodes: actionClassifier, tokenizer: tok, prior: loaded, seed: seed)
         let report = try RolloutEvaluation.measure(data, clipsName: clips, tokenizer: tok, prior: loaded,
                                                    contextFrames: contextFrames ?? loaded.model.config.contextFrames,
                                                    horizon: horizon, windows: windows, seed: seed,
                                                    sampling: SamplingOptions(temperature: temperature, topP: topP, seed: seed, actionGuidance: guidance.actionGuidance),
-                                                   nearestMean: nearestMean, workers: threads ?? Torch.allCores)
+                                                   nearestMean: nearestMean, workers: threads ?? Torch.allCores, actionClassifier: classifier)
         if let plot {
             let canvas = RolloutEvaluation.plot(report)
             try PNGWriter.write(rgb: canvas.rgb, width: canvas.width, height: canvas.height, to: plot)

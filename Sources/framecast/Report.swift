@@ -54,6 +54,9 @@ struct Report: ParsableCommand {
     @Option(name: .shortAndLong, help: "Report folder to write (index.html, report.json).")
     var output: String
 
+    @Option(help: ArgumentHelp("Training code files (a folder or files; repeatable) to train an inverse-dynamics classifier on: then action following is scored, the share of consecutive frames whose action the classifier names, on real validation footage and on rollouts.", valueName: "codes"))
+    var actionClassifier: [String] = []
+
     @Option(help: "Compute threads (default: all cores).")
     var threads: Int?
 
@@ -70,6 +73,7 @@ struct Report: ParsableCommand {
         (settings.windows, settings.horizon, settings.videoFrames) = (windows, horizon, videoFrames)
         settings.sampling = SamplingOptions(temperature: 1, seed: seed, actionGuidance: guidance.actionGuidance)
         settings.workers = threads ?? Torch.allCores
+        settings.actionClassifierCodes = actionClassifier
         print(try ValidationReport.write(settings, to: output))
     }
 }

@@ -64,6 +64,7 @@ final class DemoReportCLITests: XCTestCase {
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/report.json"))) as? [String: Any])
         let rollouts = try XCTUnwrap(json["prior"] as? [String: Any])
         XCTAssertEqual(((rollouts["copy_last"] as? [String: Any])?["psnr"] as? [Double])?.count, 3)
+        XCTAssertEqual(((rollouts["copy_last_codes"] as? [String: Any])?["psnr"] as? [Double])?.count, 3, "copy the last context frame's codes")
         XCTAssertNotNil((json["tokenizer"] as? [String: Any])?["psnr"])
         // The embedded videos are H.264 a browser can play: decode the first one back.
         let marker = "src=\"data:video/mp4;base64,"

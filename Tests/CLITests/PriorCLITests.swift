@@ -94,7 +94,8 @@ final class PriorCLITests: XCTestCase {
         let tok = try Fixtures.tokenizer(), prior = try Fixtures.prior()
         let plot = Fixtures.directory.file("rollout.png")
         let result = try ProcessRunner.framecast(["eval", "prior", "--tokenizer", tok, "--prior", prior, "--clips", try Fixtures.clip(),
-                                                  "--horizon", "3", "--windows", "4", "--json", "--plot", plot, "--nearest-mean"])
+                                                  "--horizon", "3", "--windows", "4", "--json", "--plot", plot, "--nearest-mean",
+                                                  "--action-classifier", try Fixtures.codes()])
         XCTAssertEqual(result.status, 0, result.stderr)
         let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         XCTAssertEqual((json["greedy"] as? [String: Any])?["psnr"].map { ($0 as? [Double])?.count }, 3)
@@ -103,6 +104,14 @@ final class PriorCLITests: XCTestCase {
         XCTAssertNotNil(json["delta_psnr_nearest_mean_h1_8"] as? Double)
         XCTAssertEqual(json["temperature"] as? Double, 1)
         XCTAssertTrue(FileManager.default.fileExists(atPath: plot))
+        // Action following: accuracies are shares, over the rollouts' pairs (4 windows × 3 frames).
+        let accuracy = try XCTUnwrap(json["action_accuracy"] as? [String: Any])
+        for key in ["real", "majority", "greedy", "sampled"] {
+            let value = try XCTUnwrap(accuracy[key] as? Double, key)
+            XCTAssertTrue((0...1).contains(value), "\(key) \(value)")
+        }
+        XCTAssertEqual(accuracy["rollout_pairs"] as? Int, 4 * 3)
+        XCTAssertGreaterThan(try XCTUnwrap(accuracy["training_pairs"] as? Int), 0)
     }
 
     func testEvalPriorFiguresDoNotDependOnTheThreadCount() throws {

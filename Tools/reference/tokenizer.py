@@ -31,6 +31,7 @@ class VQVAEConfig:
     encoderBlocksPerLevel: Optional[int] = None  # None: blocksPerLevel
     beta: float = 0.25
     emaDecay: float = 0.99
+    fit: Optional[str] = None  # how videos become frames (stretch, pad, crop); None: crop. Not used by the model.
 
     @classmethod
     def from_dict(cls, d):
