@@ -15,6 +15,8 @@ package final class PriorTraining: TrainingJob {
         package var options = Recipe.priorTraining
         /// Validation windows per evaluation during training.
         package var evalWindows = Recipe.priorEvalWindows
+        /// A trained prior to start from (its shape and weights; actions matched by name).
+        package var initFrom: String?
         package init() {}
     }
 
@@ -37,12 +39,28 @@ package final class PriorTraining: TrainingJob {
         if run.resume {
             trainer = try PriorCheckpoint.resume(run.checkpoint, data: data)
         } else {
+            let initial = try settings.initFrom.map { try PriorCheckpoint.load($0) }
+            let shape = initial?.model.config ?? settings.config
             var config = data.defaultConfig()
-            for key in [\PriorConfig.layers, \.width, \.heads, \.contextFrames, \.trainingFrames] { config[keyPath: key] = settings.config[keyPath: key] }
+            for key in [\PriorConfig.layers, \.width, \.heads, \.contextFrames, \.trainingFrames] { config[keyPath: key] = shape[keyPath: key] }
             config.dropout = settings.config.dropout
-            config.actionIntoFrame = settings.config.actionIntoFrame
-            config.actionModulation = settings.config.actionModulation
+            config.actionIntoFrame = shape.actionIntoFrame
+            config.actionModulation = shape.actionModulation
             trainer = try PriorTrainer(config: config, options: settings.options, data: data)
+            if let initial, let path = settings.initFrom {
+                let (old, new) = (initial.model.config, config)
+                guard old.codebookSize == new.codebookSize, old.gridWidth == new.gridWidth, old.gridHeight == new.gridHeight else {
+                    throw CheckpointError(path, "models K = \(old.codebookSize) codes on a \(old.gridWidth)x\(old.gridHeight) grid, the training codes K = \(new.codebookSize) on \(new.gridWidth)x\(new.gridHeight)")
+                }
+                let matched = try trainer.model.transfer(from: initial.model, actionNames: initial.source.actionNames, to: data.source.actionNames)
+                let fresh = data.source.actionNames.filter { !matched.contains($0) }
+                var note = "init from \(path): actions matched by name: \(matched.joined(separator: ", "))"
+                    + (fresh.isEmpty ? "" : "; new: \(fresh.joined(separator: ", "))")
+                if initial.source.tokenizerHash != data.source.tokenizerHash {
+                    note += "; its codes came from another tokenizer (\(initial.source.tokenizerHash.prefix(12))…), so they mean something else unless that tokenizer was the start of this one"
+                }
+                FileHandle.standardError.write(Data((note + "\n").utf8))
+            }
         }
     }
 

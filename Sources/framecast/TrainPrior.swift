@@ -23,6 +23,7 @@ struct TrainPrior: ParsableCommand {
               framecast encode .data/train --tokenizer runs/tok8/tokenizer.safetensors -o codes/train
               framecast train prior --codes codes/train --validation codes/val --minutes 60 --out runs/prior
               framecast train prior --out runs/prior --resume
+              framecast train prior --codes codes/mine --init Models/default/prior.safetensors --minutes 20 --out runs/tuned
             """
     )
 
@@ -70,6 +71,9 @@ struct TrainPrior: ParsableCommand {
     @Option(help: "Peak learning rate.")
     var lr = Recipe.priorTraining.learningRate
 
+    @Option(name: .customLong("init"), help: "Start from this prior checkpoint: its shape (--layers, --width, --heads, --context are ignored) and weights, actions matched by name (actions it never saw start fresh). Its grid and K must be the codes'.")
+    var initFrom: String?
+
     @Option(help: "Validation windows per evaluation.")
     var evalWindows = Recipe.priorEvalWindows
 
@@ -88,6 +92,7 @@ struct TrainPrior: ParsableCommand {
                 throw ValidationError("\(option) is fixed when a run starts; --resume continues the run with its own settings")
             }
         }
+        guard initFrom == nil || !runOptions.resume else { throw ValidationError("--init starts a new run; --resume continues one (its checkpoint already holds the weights)") }
         guard steps > 0, batch > 0, context >= 2 else { throw ValidationError("--steps and --batch must be positive, --context at least 2") }
         guard layers > 0, width > 0, heads > 0, width % heads == 0 else { throw ValidationError("--width must be a positive multiple of --heads") }
         guard (width / heads) % 2 == 0 else { throw ValidationError("rotary frame positions need an even head width (--width / --heads)") }
@@ -111,7 +116,7 @@ struct TrainPrior: ParsableCommand {
     /// The run these options describe (the recipe where no option is given).
     var settings: PriorTraining.Settings {
         var s = PriorTraining.Settings()
-        (s.codes, s.validation, s.evalWindows) = (codes, validation, evalWindows)
+        (s.codes, s.validation, s.evalWindows, s.initFrom) = (codes, validation, evalWindows, initFrom)
         (s.config.layers, s.config.width, s.config.heads) = (layers, width, heads)
         s.config.contextFrames = context
         s.config.trainingFrames = trainingFrames ?? 2 * context

@@ -114,6 +114,18 @@ final class PriorCLITests: XCTestCase {
         XCTAssertGreaterThan(try XCTUnwrap(accuracy["training_pairs"] as? Int), 0)
     }
 
+    func testTrainPriorInitStartsFromATrainedPriorWithActionsByName() throws {
+        let dir = TemporaryDirectory()
+        let result = try ProcessRunner.framecast(["train", "prior", "--codes", try Fixtures.codes(), "--init", try Fixtures.prior(),
+                                                  "--steps", "2", "--batch", "2", "--threads", "2", "--out", dir.file("tuned")])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("actions matched by name: "), result.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.file("tuned/prior.safetensors")))
+        let resumed = try ProcessRunner.framecast(["train", "prior", "--resume", "--init", try Fixtures.prior(), "--out", dir.file("tuned")])
+        XCTAssertEqual(resumed.status, 64, resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains("--init starts a new run"), resumed.stderr)
+    }
+
     func testEvalPriorFiguresDoNotDependOnTheThreadCount() throws {
         // Windows are scored on one worker per thread and summed in window order.
         var figures: [String] = []
