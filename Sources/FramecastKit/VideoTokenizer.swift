@@ -36,11 +36,12 @@ public struct VideoTokenizer {
     /// How videos of another aspect ratio become this tokenizer's frames (its config's `fit`).
     public var fit: FitMode { config.fitMode }
 
-    /// A reader of `video`'s frames at this tokenizer's size and fit (a crop that cuts more than
-    /// 5% of the frame is reported once per process on stderr).
+    /// A reader of `video`'s frames at this tokenizer's size and fit. A tokenizer trained with
+    /// `--fit crop` says once per process when it cuts more than 5% of a frame away; one that
+    /// predates the field (the shipped one) crops silently, as it always did.
     public func reader(_ video: String) throws -> VideoReader {
         let reader = try VideoReader(path: video, size: (config.frameWidth, config.frameHeight), fit: fit)
-        CropWarning.check(reader, what: "tokenizer \(path)")
+        if config.fit != nil { CropWarning.check(reader, what: "tokenizer \(path)") }
         return reader
     }
 

@@ -204,4 +204,22 @@ final class TokenizerCLITests: XCTestCase {
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.stderr.contains("nope.safetensors"), missing.stderr)
     }
+
+    func testACropThatCutsMuchOfTheFrameSaysSoAndTheFitIsRecorded() throws {
+        let dir = TemporaryDirectory()
+        let wide = dir.file("wide.mp4")
+        try SyntheticVideo.write(to: wide, count: 12, width: 96, height: 48)
+        let cropped = try ProcessRunner.framecast(["train", "tokenizer", "--clips", wide, "--fit", "crop", "--steps", "2", "--out", dir.file("crop")] + Self.tinyArgs)
+        XCTAssertEqual(cropped.status, 0, cropped.stderr)
+        XCTAssertTrue(cropped.stderr.contains("cutting 50% of each frame away"), cropped.stderr)
+        XCTAssertEqual(try TokenizerCheckpoint.config(of: dir.file("crop/tokenizer.safetensors")).fit, "crop")
+        // Encoding with it says so too; the recipe's stretch keeps the whole frame and says nothing.
+        let encoded = try ProcessRunner.framecast(["encode", wide, "--tokenizer", dir.file("crop/tokenizer.safetensors"), "-o", dir.file("w.codes.safetensors")])
+        XCTAssertEqual(encoded.status, 0, encoded.stderr)
+        XCTAssertTrue(encoded.stderr.contains("cutting 50% of each frame away"), encoded.stderr)
+        let stretched = try ProcessRunner.framecast(["train", "tokenizer", "--clips", wide, "--steps", "2", "--out", dir.file("stretch")] + Self.tinyArgs)
+        XCTAssertEqual(stretched.status, 0, stretched.stderr)
+        XCTAssertFalse(stretched.stderr.contains("cutting"), stretched.stderr)
+        XCTAssertEqual(try TokenizerCheckpoint.config(of: dir.file("stretch/tokenizer.safetensors")).fit, "stretch")
+    }
 }
