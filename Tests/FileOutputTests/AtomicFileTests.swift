@@ -40,6 +40,23 @@ final class AtomicFileTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["out.bin"])
     }
 
+    func testTemporariesOfProcessesThatNoLongerRunAreRemovedAtTheNextWrite() throws {
+        let dir = try folder(), path = dir + "/out.bin"
+        // A process that has ended: its pid names a stale temporary (as after a kill -9).
+        let ended = Process()
+        ended.executableURL = URL(fileURLWithPath: "/bin/true")
+        try ended.run()
+        ended.waitUntilExit()
+        let stale = dir + "/.out.bin.partial-\(ended.processIdentifier)-1"
+        let older = dir + "/.out.bin.partial-\(ended.processIdentifier)"        // the naming before the counter
+        let running = dir + "/.out.bin.partial-1-1"                             // pid 1 runs: kept
+        let other = dir + "/.other.bin.partial-\(ended.processIdentifier)-1"   // another destination's: kept
+        for path in [stale, older, running, other] { try Data("x".utf8).write(to: URL(fileURLWithPath: path)) }
+        try AtomicFile.write(Data("new".utf8), to: path)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(),
+                       [".other.bin.partial-\(ended.processIdentifier)-1", ".out.bin.partial-1-1", "out.bin"])
+    }
+
     func testAMissingFolderIsNamed() throws {
         let dir = try folder()
         XCTAssertThrowsError(try AtomicFile.write(Data(), to: dir + "/nope/out.bin")) {
