@@ -203,6 +203,7 @@ final class PriorCLITests: XCTestCase {
             (["--start", "58", "--frames", "2", "--actions", "LEFT*2"], "needs 61"),
             (["--context-frames", "70", "--actions", "LEFT"], "context"),
             (["--frames", "5", "--actions", "LEFT*2"], "--actions gives 2 actions but --frames is 5"),
+            (["--frames", "2", "--actions", "LEFT*5"], "--actions gives 5 actions but --frames is 2"),   // extra actions are not dropped
         ]
         for (extra, expected) in cases {
             let result = try ProcessRunner.framecast(["predict", clip, "--tokenizer", tok, "--prior", prior, "-o", out] + extra)
