@@ -50,7 +50,6 @@ final class InverseDynamicsTests: XCTestCase {
     }
 
     func testLearnsActionsTheFramesShowAndOnlyGuessesOtherwise() throws {
-        Torch.setThreads(1)
         let train = ActionPairs.of([Self.clip(frames: 4000, seed: 2)])
         let validation = ActionPairs.of([Self.clip(frames: 400, seed: 3)])
         let model = try InverseDynamics(codeVectors: Self.codebook(), codeDim: 4, tokensPerFrame: 16, actionCount: 3, width: 64)

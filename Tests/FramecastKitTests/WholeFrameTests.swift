@@ -39,7 +39,15 @@ final class WholeFrameTests: XCTestCase {
 
     func testTheRecipeKeepsTheWholeFrameAndAnOldTokenizerStillCrops() throws {
         XCTAssertEqual(Recipe.tokenizer.fitMode, .stretch)
-        XCTAssertEqual(VQVAEConfig().fitMode, .crop, "a config without the field (the shipped tokenizer) crops, as it was trained")
+        XCTAssertEqual(VQVAEConfig().fitMode, .stretch)
+        // A config saved without the field (the shipped tokenizer's) crops, as it was trained, and encodes as it was.
+        var old = VQVAEConfig()
+        old.fit = nil
+        let saved = try JSONEncoder().encode(old)
+        XCTAssertFalse(String(decoding: saved, as: UTF8.self).contains("fit"))
+        let decoded = try JSONDecoder().decode(VQVAEConfig.self, from: saved)
+        XCTAssertNil(decoded.fit)
+        XCTAssertEqual(decoded.fitMode, .crop)
         let dir = TemporaryDirectory()
         let clip = dir.file("edge.mp4")
         try Self.writeEdgeClip(clip, frames: 12)

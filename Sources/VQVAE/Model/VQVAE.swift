@@ -29,9 +29,10 @@ public struct VQVAEConfig: Codable, Sendable, Equatable {
     /// EMA decay of the codebook updates; 0 trains the codebook by its loss term instead.
     public var emaDecay = 0.99
     /// How a video of another aspect ratio becomes a frame: "stretch" (the whole frame, scaled to
-    /// the size), "pad" (the whole frame, letterboxed) or "crop" (the middle). nil: "crop", for
-    /// tokenizers saved before this field (the shipped one), whose config and hash stay unchanged.
-    public var fit: String? = nil
+    /// the size), "pad" (the whole frame, letterboxed) or "crop" (the middle). nil, what a config
+    /// saved before this field decodes to (the shipped tokenizer's): "crop", and the field is left
+    /// out when encoding, so such a config and its hash stay unchanged.
+    public var fit: String? = "stretch"
 
     public init() {}
 
