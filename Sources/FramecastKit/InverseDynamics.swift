@@ -16,6 +16,13 @@ package struct ActionPairs {
 
     package var count: Int { actions.count }
 
+    /// Appends every pair of `other` (of the same grid).
+    package mutating func append(contentsOf other: ActionPairs) {
+        before += other.before
+        after += other.after
+        actions += other.actions
+    }
+
     /// Adds a pair of frames' codes and the action between them.
     package mutating func append(before a: ArraySlice<UInt16>, after b: ArraySlice<UInt16>, action: Int) {
         before += a.map { Int64($0) }
@@ -54,8 +61,6 @@ package final class InverseDynamics: Module {
     let codebook: Tensor
     let hidden: Linear
     let output: Linear
-    package let actionCount: Int
-    let tokensPerFrame: Int
 
     package var namedParameters: [(String, Tensor)] {
         hidden.namedParameters(prefix: "hidden") + output.namedParameters(prefix: "output")
@@ -69,7 +74,6 @@ package final class InverseDynamics: Module {
         codebook = try Tensor(codeVectors, shape: [codeVectors.count / codeDim, codeDim])
         hidden = Linear(2 * tokensPerFrame * codeDim, width)
         output = Linear(width, actionCount)
-        (self.actionCount, self.tokensPerFrame) = (actionCount, tokensPerFrame)
     }
 
     /// Action logits of pairs `before[i], after[i]` given as code indices [B, N].
@@ -87,10 +91,9 @@ package final class InverseDynamics: Module {
         let optimizer = AdamW(namedParameters, lr: learningRate, weightDecay: 0.01)
         let schedule = WarmupCosine(peak: learningRate, warmupSteps: min(100, steps / 10), totalSteps: steps)
         var rng = SplitMix64(seed: seed)
-        let n = pairs.tokensPerFrame
         for step in 0..<steps {
             let picks = (0..<batch).map { _ in Int(rng.next() % UInt64(pairs.count)) }
-            let (before, after, actions) = try Self.batch(pairs, picks, n)
+            let (before, after, actions) = try Self.batch(pairs, picks)
             optimizer.zeroGrad()
             let loss = try F.crossEntropy(try logits(before: before, after: after), actions)
             try loss.backward()
@@ -105,7 +108,7 @@ package final class InverseDynamics: Module {
         try Tensor.noGrad {
             for start in stride(from: 0, to: pairs.count, by: 1024) {
                 let picks = Array(start..<min(pairs.count, start + 1024))
-                let (before, after, actions) = try Self.batch(pairs, picks, pairs.tokensPerFrame)
+                let (before, after, actions) = try Self.batch(pairs, picks)
                 let predicted = try logits(before: before, after: after).argmax(dim: 1).int64s()
                 correct += zip(predicted, try actions.int64s()).filter { $0 == $1 }.count
             }
@@ -113,7 +116,9 @@ package final class InverseDynamics: Module {
         return Double(correct) / Double(pairs.count)
     }
 
-    private static func batch(_ pairs: ActionPairs, _ picks: [Int], _ n: Int) throws -> (Tensor, Tensor, Tensor) {
+    /// The pairs `picks` as tensors: codes before and after [B, N], actions [B].
+    private static func batch(_ pairs: ActionPairs, _ picks: [Int]) throws -> (Tensor, Tensor, Tensor) {
+        let n = pairs.tokensPerFrame
         var before = [Int64](), after = [Int64]()
         before.reserveCapacity(picks.count * n)
         after.reserveCapacity(picks.count * n)

@@ -85,13 +85,15 @@ package enum RolloutEvaluation {
         package var codes: CodeClip
     }
 
-    /// Decodes and encodes every video of `set` at the tokenizer's frame size.
+    /// Decodes every video of `set` once, at the tokenizer's frame size, keeping its frames and codes.
     package static func load(_ set: ClipSet, tokenizer tok: VideoTokenizer) throws -> [Clip] {
-        try set.videos.map { video in
-            let reader = try tok.reader(video)
+        let frameBytes = tok.config.frameWidth * tok.config.frameHeight * 3
+        return try set.videos.map { video in
             var frames: [[UInt8]] = []
-            while let f = try reader.next() { frames.append(f.rgb) }
-            return Clip(frames: frames, codes: try tok.encode(video: video))
+            let codes = try tok.encode(video: video) { batch in
+                for start in stride(from: 0, to: batch.count, by: frameBytes) { frames.append(Array(batch[start..<(start + frameBytes)])) }
+            }
+            return Clip(frames: frames, codes: codes)
         }
     }
 
@@ -206,7 +208,7 @@ package enum RolloutEvaluation {
             let real = ActionPairs.of(data.map(\.codes))
             func joined(_ key: String) -> ActionPairs {
                 var all = ActionPairs(tokensPerFrame: real.tokensPerFrame)
-                for window in scored { if let p = window.pairs[key] { all.before += p.before; all.after += p.after; all.actions += p.actions } }
+                for window in scored { if let p = window.pairs[key] { all.append(contentsOf: p) } }
                 return all
             }
             let (greedy, sampled) = (joined("greedy"), joined("sampled"))

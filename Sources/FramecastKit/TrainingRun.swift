@@ -118,7 +118,7 @@ package struct TrainingRun {
 
     /// What run.json holds (empty when it is missing).
     /// - Throws: `CheckpointError` naming the file when it is not a JSON object of string lists.
-    package func recorded() throws -> [String: [String]] {
+    private func recorded() throws -> [String: [String]] {
         guard let data = FileManager.default.contents(atPath: infoPath) else { return [:] }
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: [String]] else {
             throw CheckpointError(infoPath, "is not a run record (a JSON object whose values are lists of strings); it was edited or damaged")

@@ -53,14 +53,16 @@ public struct VideoTokenizer {
 
     /// Encodes a video (streaming, in batches) into a code clip with its sidecar's actions; with
     /// `limit`, only its first `limit` frames are encoded (the sidecar must still have a row for
-    /// every frame of the video).
-    public func encode(video: String, batch: Int = 64, limit: Int? = nil) throws -> CodeClip {
+    /// every frame of the video). `frames`, when given, sees each batch of decoded frames (packed
+    /// RGB at the tokenizer's size) before it is encoded.
+    public func encode(video: String, batch: Int = 64, limit: Int? = nil, frames seen: (([UInt8]) -> Void)? = nil) throws -> CodeClip {
         let c = config
         let reader = try self.reader(video)
         let track = try ActionTrack.load(forVideo: video)
         let batches = ReadAheadBatches(reader, batch: batch, limit: limit)
         var codes: [UInt16] = []
         while case let frames = try batches.next(), !frames.isEmpty {
+            seen?(frames)
             codes += try model.encode(frames: frames, count: frames.count / (c.frameWidth * c.frameHeight * 3))
         }
         let count = batches.framesRead

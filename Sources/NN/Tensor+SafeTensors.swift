@@ -60,13 +60,14 @@ public enum Checkpoint {
     ///   a mix, means the file was relabelled or made by something else.
     public static func load(_ path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         let file = try SafeTensorsFile.read(path: path)
-        let floats = file.entries.filter { [.f16, .bf16, .f32, .f64].contains($0.dtype) }
+        let floatTypes: Set<SafeTensors.DType> = [.f16, .bf16, .f32, .f64]
+        let floats = file.entries.filter { floatTypes.contains($0.dtype) }
         if let first = floats.first, let odd = floats.first(where: { ![.f32, .f16].contains($0.dtype) || $0.dtype != first.dtype }) {
             throw TorchError(op: "load", message: "\(path): tensor \(odd.name) is stored as \(odd.dtype.rawValue) but framecast stores every float tensor of a checkpoint alike, as F32 or F16 (\(first.name) is \(first.dtype.rawValue)): the file was altered or not written by framecast")
         }
         var tensors: [String: Tensor] = [:]
         for entry in file.entries {
-            if [.f16, .bf16, .f32, .f64].contains(entry.dtype), try !entry.floats().allSatisfy(\.isFinite) {
+            if floatTypes.contains(entry.dtype), try !entry.floats().allSatisfy(\.isFinite) {
                 throw TorchError(op: "load", message: "\(path): tensor \(entry.name) holds NaN or infinite values")
             }
             tensors[entry.name] = try Tensor(entry)
