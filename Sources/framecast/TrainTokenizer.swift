@@ -53,7 +53,7 @@ struct TrainTokenizer: ParsableCommand {
     @Option(help: "Frame size WIDTHxHEIGHT the tokenizer works at.")
     var size = FrameSize(width: Recipe.tokenizer.frameWidth, height: Recipe.tokenizer.frameHeight)
 
-    @Option(help: "How videos of another aspect ratio become frames: stretch (the whole frame, scaled), pad (the whole frame, letterboxed) or crop (the middle); recorded in the tokenizer, which encodes with it.")
+    @Option(help: "How videos of another aspect ratio become frames: stretch (the whole frame, scaled) or crop (the middle); recorded in the tokenizer, which encodes with it.")
     var fit: FitMode = Recipe.tokenizer.fitMode
 
     @Option(help: "Code grid WIDTHxHEIGHT (frame size / 4 or / 8).")
@@ -110,6 +110,7 @@ struct TrainTokenizer: ParsableCommand {
                 throw ValidationError("\(option) is fixed when a run starts; --resume continues the run with its own settings")
             }
         }
+        guard fit != .pad else { throw ValidationError("--fit must be stretch or crop (letterboxing measured worse than stretch: docs/experiments.md)") }
         guard steps > 0, batch > 0 else { throw ValidationError("--steps and --batch must be positive") }
         try size.validate("--size", max: 1024)
         try grid.validate("--grid", max: 256)

@@ -221,5 +221,10 @@ final class TokenizerCLITests: XCTestCase {
         XCTAssertEqual(stretched.status, 0, stretched.stderr)
         XCTAssertFalse(stretched.stderr.contains("cutting"), stretched.stderr)
         XCTAssertEqual(try TokenizerCheckpoint.config(of: dir.file("stretch/tokenizer.safetensors")).fit, "stretch")
+        // Letterboxing measured worse and is not offered.
+        let padded = try ProcessRunner.framecast(["train", "tokenizer", "--clips", wide, "--fit", "pad", "--steps", "2", "--out", dir.file("pad")] + Self.tinyArgs)
+        XCTAssertEqual(padded.status, 64, padded.stderr)
+        XCTAssertTrue(padded.stderr.contains("--fit must be stretch or crop"), padded.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("pad")))
     }
 }
