@@ -179,14 +179,14 @@ package struct TrainingRun {
         job.setTotalSteps(1_000_000)
         let warmUp = max(2, probeSteps / 4)  // the first steps are slower (allocation, caches): not timed
         while job.step < warmUp { try job.advance() }
-        let start = Date()
+        let start = budget.now()
         while job.step < probeSteps { try job.advance() }
-        let perStep = Date().timeIntervalSince(start) / Double(probeSteps - warmUp)
+        let perStep = budget.now().timeIntervalSince(start) / Double(probeSteps - warmUp)
         // One validation pass, timed (and logged: the barely trained model's figures), so the
         // budget can hold the regular ones, the one at the last step and the final validation.
-        let validationStart = Date()
+        let validationStart = budget.now()
         if let (row, line) = try job.validate() {
-            budget.perValidation = Date().timeIntervalSince(validationStart)
+            budget.perValidation = budget.now().timeIntervalSince(validationStart)
             log.write(row.merging(["step": job.step]) { $1 })
             FileHandle.standardError.write(Data(String(format: "step %d validation (%.1f s): %@\n", job.step, budget.perValidation, line).utf8))
         }
@@ -197,32 +197,37 @@ package struct TrainingRun {
 
     /// A `--minutes` budget: the run's wall time from its start, with the final validation (counted
     /// as `finalValidations` regular passes) inside it. The run's length is revised at fixed
-    /// fractions of the run from the speed measured since the last revision, then fixed for the
-    /// last part (the learning rate's decay).
+    /// fractions of the run (`revisions`) from the speed measured since the last revision, so a
+    /// machine that gets busier (or idler) as the run goes on still ends it on time.
     package final class Budget {
+        /// The fractions of the run at which its length is revised.
+        static let revisions = [0.1, 0.25, 0.5, 0.75, 0.9]
         package let minutes: Double
         let deadline: Date
         /// The time of one validation pass, once measured.
         var perValidation = 0.0
         let finalValidations: Double
         private var lastRevision: (step: Int, time: Date)?
+        /// The clock (tests give a simulated one).
+        let now: () -> Date
 
-        init(minutes: Double, from start: Date, finalValidations: Double) {
+        init(minutes: Double, from start: Date, finalValidations: Double, clock: @escaping () -> Date = Date.init) {
             self.minutes = minutes
             deadline = start.addingTimeInterval(minutes * 60)
             self.finalValidations = finalValidations
+            now = clock
         }
 
         /// Seconds left for steps and regular validations.
-        func remaining() -> Double { deadline.timeIntervalSinceNow - perValidation * finalValidations }
+        func remaining() -> Double { deadline.timeIntervalSince(now()) - perValidation * finalValidations }
 
-        /// At 10%, 25% and 50% of the run, sets its length from the time left and the speed since
-        /// the previous revision (the first after the probe). Returns a line to print when it changed.
+        /// At each of `revisions`' fractions of the run, sets its length from the time left and the
+        /// speed since the previous revision (the first after the probe). Returns a line to print when it changed.
         func revise(_ job: TrainingJob, evalEvery: Int) -> String? {
-            let step = job.step, now = Date()
+            let step = job.step, now = now()
             guard let (lastStep, lastTime) = lastRevision else { lastRevision = (step, now); return nil }
             let total = job.totalSteps
-            guard [total / 10, total / 4, total / 2].contains(step), step > lastStep else { return nil }
+            guard Self.revisions.contains(where: { Int(Double(total) * $0) == step }), step > lastStep else { return nil }
             let perStep = now.timeIntervalSince(lastTime) / Double(step - lastStep)
             lastRevision = (step, now)
             let revised = step + TrainingRun.stepsFitting(seconds: remaining() - perValidation, perStep: perStep, evalEvery: evalEvery,
@@ -240,7 +245,7 @@ package struct TrainingRun {
     ///   (written before it) is intact.
     package func train(_ job: TrainingJob, cadence: TrainingCadence, probeSteps: Int, log: JSONLinesLog) throws -> Double {
         do {
-            return try trainSteps(job, cadence: cadence, probeSteps: probeSteps, log: log)
+            return try budgetedSteps(job, cadence: cadence, probeSteps: probeSteps, log: log)
         } catch let error as NonFiniteLoss {
             let kept = FileManager.default.fileExists(atPath: checkpoint)
                 ? "the last checkpoint, \(checkpoint), is intact" : "no checkpoint was written"
@@ -248,10 +253,15 @@ package struct TrainingRun {
         }
     }
 
-    private func trainSteps(_ job: TrainingJob, cadence given: TrainingCadence, probeSteps: Int, log: JSONLinesLog) throws -> Double {
+    private func budgetedSteps(_ job: TrainingJob, cadence given: TrainingCadence, probeSteps: Int, log: JSONLinesLog) throws -> Double {
         let cadence = try resolve(given)
         // A budget is spent only by a fresh run; a resumed one keeps the length its checkpoint decided.
         let budget = given.minutes.flatMap { resume ? nil : Budget(minutes: $0, from: self.started, finalValidations: job.finalValidationPasses) }
+        return try trainSteps(job, cadence: cadence, budget: budget, probeSteps: probeSteps, log: log)
+    }
+
+    /// The loop of `train`, spending `budget` (nil: the job's own step count).
+    func trainSteps(_ job: TrainingJob, cadence: (log: Int, eval: Int, checkpoint: Int), budget: Budget?, probeSteps: Int, log: JSONLinesLog) throws -> Double {
         try applyBudget(budget, probeSteps: probeSteps, evalEvery: cadence.eval, to: job, log: log)
         let progress = ProgressReporter(job.label, total: job.totalSteps, unit: "steps", from: job.step)
         let trainingStart = Date()
@@ -263,9 +273,9 @@ package struct TrainingRun {
                 log.write(row.merging(["step": step]) { $1 })
                 progress.update(step, extra: text)
             }
-            let validationStart = Date()
+            let validationStart = budget?.now() ?? Date()
             if step % cadence.eval == 0 || step == total, let (row, line) = try job.validate() {
-                budget?.perValidation = Date().timeIntervalSince(validationStart)
+                budget?.perValidation = (budget?.now() ?? Date()).timeIntervalSince(validationStart)
                 log.write(row.merging(["step": step]) { $1 })
                 FileHandle.standardError.write(Data("\nstep \(step) validation: \(line)\n".utf8))
             }

@@ -82,3 +82,39 @@ final class TrainingBudgetTests: XCTestCase {
         XCTAssertEqual(TrainingRun.stepsFitting(seconds: 60, perStep: 0.5, evalEvery: 500, perValidation: 20), 111)  // 60 / (0.5 + 0.04)
     }
 }
+
+/// A job on a simulated clock whose steps take 1 s until `slowFrom` seconds, then 2 s (a machine
+/// that gets busy half-way through a run).
+private final class SlowingJob: TrainingJob, StepTrainer {
+    let label = "slowing job"
+    var step = 0
+    var totalSteps = 10
+    var clock: TimeInterval = 0
+    let slowFrom: TimeInterval
+    init(slowFrom: TimeInterval) { self.slowFrom = slowFrom }
+    var stepper: any StepTrainer { self }
+    func setTotalSteps(_ steps: Int) { totalSteps = steps }
+    func advance() throws {
+        step += 1
+        clock += clock < slowFrom ? 1 : 2
+    }
+    func logRow(elapsed: Double) -> (row: [String: Any], progress: String) { ([:], "") }
+    func validate() throws -> (row: [String: Any], line: String)? { nil }
+    func saveCheckpoint(to path: String) throws {}
+    var finalValidationPasses: Double { 0 }
+}
+
+extension TrainingBudgetTests {
+    /// A run whose steps get twice as slow at two thirds of its budget still ends within it: the
+    /// length is revised late in the run, not only in its first half.
+    func testABudgetHoldsWhenTheMachineSlowsDownLate() throws {
+        let dir = TemporaryDirectory()
+        let run = try TrainingRun(folder: dir.file("run"), resume: false)
+        let job = SlowingJob(slowFrom: 400)
+        let start = Date(timeIntervalSince1970: 0)
+        let budget = TrainingRun.Budget(minutes: 10, from: start, finalValidations: 0, clock: { start.addingTimeInterval(job.clock) })
+        _ = try run.trainSteps(job, cadence: (log: 1000, eval: 1000, checkpoint: 1000), budget: budget, probeSteps: 8, log: try run.openLog(at: 0))
+        XCTAssertLessThanOrEqual(job.clock, 600 + 4, "ended \(job.clock - 600) s after its 600 s budget (\(job.step) steps)")
+        XCTAssertGreaterThan(job.clock, 580, "ended \(600 - job.clock) s before its 600 s budget (\(job.step) steps)")
+    }
+}
