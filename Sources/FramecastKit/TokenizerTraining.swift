@@ -32,6 +32,7 @@ package final class TokenizerTraining: TrainingJob {
         // A manifest holds its own validation split.
         let validation = sources["validation"]?.first ?? (clips.hasSuffix(".json") ? clips : nil)
         let initial = try settings.initFrom.map { try TokenizerCheckpoint.load($0) }
+        initial?.model.setFit(settings.config.fit)   // the fit asked for (the recipe's by default), not the initial tokenizer's
         let config = run.resume ? try TokenizerCheckpoint.config(of: run.checkpoint) : initial?.model.config ?? settings.config
         let trainSet = try ClipSet.resolve(clips, split: "train")
         let validationSet = try validation.map { try ClipSet.resolve($0, split: "validation") }

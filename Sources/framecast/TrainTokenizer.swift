@@ -23,7 +23,7 @@ struct TrainTokenizer: ParsableCommand {
             RUN_DIR/tokenizer.safetensors holds the model alone and RUN_DIR/report.json its validation figures; \
             RUN_DIR/log.jsonl has one line per logged step.
 
-            --init starts from a trained tokenizer (its shape; the shape options are ignored).
+            --init starts from a trained tokenizer (its shape; the shape options are ignored, --fit applies).
 
             On a CPU with AMX or AVX512-BF16 the training convolutions run in bfloat16 (faster, the same \
             quality per step: docs/numerics.md); --no-bfloat16 keeps them float32. Evaluation, encoding and decoding are \

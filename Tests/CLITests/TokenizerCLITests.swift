@@ -104,6 +104,21 @@ final class TokenizerCLITests: XCTestCase {
         XCTAssertNotEqual(fullReport["tokenizer_sha256"] as? String, try TokenizerCheckpoint.contentHash(TokenizerCheckpoint.load(model).model))
     }
 
+    /// The fit is how frames are read, not a weight: a tokenizer fine-tuned from a cropping one
+    /// reads its footage with the recipe's fit unless --fit says otherwise.
+    func testInitTakesTheFitAskedForNotTheInitialTokenizers() throws {
+        let video = try clip(), crop = fixture.file("crop")
+        var result = try ProcessRunner.framecast(["train", "tokenizer", "--clips", video, "--fit", "crop", "--steps", "2", "--out", crop] + Self.tinyArgs)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try TokenizerCheckpoint.load(crop + "/tokenizer.safetensors").model.config.fit, "crop")
+        for (args, fit) in [([String](), "stretch"), (["--fit", "crop"], "crop")] {
+            let out = fixture.file("tuned-" + fit)
+            result = try ProcessRunner.framecast(["train", "tokenizer", "--clips", video, "--init", crop + "/tokenizer.safetensors", "--steps", "2", "--out", out] + args + Self.tinyArgs)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            XCTAssertEqual(try TokenizerCheckpoint.load(out + "/tokenizer.safetensors").model.config.fit, fit, args.joined(separator: " "))
+        }
+    }
+
     func testBFloat16TrainingIsRecordedAndSaysWhatTheCPUOffers() throws {
         let run = fixture.file("bf16")
         let result = try ProcessRunner.framecast(["train", "tokenizer", "--clips", try clip(), "--steps", "3", "--bfloat16",

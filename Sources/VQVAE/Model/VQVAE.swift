@@ -280,7 +280,7 @@ final class Decoder: Module {
 /// K×D codebook, decoder. Frames are `height × width × 3` RGB bytes; codes are a `gridHeight ×
 /// gridWidth` grid of indices < K per frame.
 public final class VQVAE {
-    public let config: VQVAEConfig
+    public private(set) var config: VQVAEConfig
     let encoder: Encoder
     let decoder: Decoder
     let quantizer: VectorQuantizer
@@ -294,6 +294,10 @@ public final class VQVAE {
         decoder = Decoder(config)
         quantizer = try VectorQuantizer(codebookSize: config.codebookSize, codeDim: config.codeDim, emaDecay: config.emaDecay)
     }
+
+    /// Reads frames fitted this way from now on (`fit` is how frames are read, not a weight: a
+    /// tokenizer fine-tuned from another may fit its footage differently).
+    public func setFit(_ fit: String?) { config.fit = fit }
 
     /// Trainable parameters, with PyTorch-style names (`encoder.stem.weight`, ...).
     public var namedParameters: [(String, Tensor)] {
