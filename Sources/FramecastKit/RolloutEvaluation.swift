@@ -1,7 +1,7 @@
 import CodeFile
 import Foundation
 import Media
-import Metrics
+import FrameMetrics
 import NN
 import Prior
 import VQVAE

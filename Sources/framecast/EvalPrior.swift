@@ -3,7 +3,7 @@ import ArgumentParser
 import CodeFile
 import Foundation
 import Media
-import Metrics
+import FrameMetrics
 import NN
 import Prior
 import VQVAE

@@ -2,7 +2,7 @@ import CodeFile
 @testable import FramecastKit
 import Foundation
 import Media
-import Metrics
+import FrameMetrics
 import NN
 import Prior
 import SafeTensors

@@ -1,6 +1,6 @@
 import Foundation
 import Media
-import Metrics
+import FrameMetrics
 import TestSupport
 import XCTest
 

@@ -1,6 +1,6 @@
 import Foundation
 @testable import Media
-import Metrics
+import FrameMetrics
 import TestSupport
 import XCTest
 

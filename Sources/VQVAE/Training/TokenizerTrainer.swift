@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+import FrameMetrics
 import NN
 
 /// Settings of a tokenizer training run. Stored in checkpoints so `--resume` continues the same run.

@@ -1,7 +1,7 @@
-import Metrics
+import FrameMetrics
 import XCTest
 
-final class MetricsTests: XCTestCase {
+final class FrameMetricsTests: XCTestCase {
     private func image(_ w: Int, _ h: Int, _ f: (Int, Int, Int) -> Int) -> [UInt8] {
         var out = [UInt8]()
         for y in 0..<h { for x in 0..<w { for c in 0..<3 { out.append(UInt8(max(0, min(255, f(x, y, c))))) } } }
