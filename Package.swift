@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let torchLinker: [LinkerSetting] = [
@@ -36,6 +36,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // framecast play's web server: HTTP and WebSocket on SwiftNIO (default traits off: no swift-configuration).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0", traits: []),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.0"),
     ],
     targets: [
         // FFmpeg's C libraries (libavformat, libavcodec, libavutil, libswscale) with a macro shim.
@@ -65,7 +68,7 @@ let package = Package(
         // Swift Tensor wrapper, modules, optimizers, safetensors checkpoints.
         .target(name: "NN", dependencies: ["CTorch", "SafeTensors"]),
         // The per-frame VQ-VAE tokenizer: model, training, metrics.
-        .target(name: "VQVAE", dependencies: ["NN", "Metrics", "SafeTensors"]),
+        .target(name: "VQVAE", dependencies: ["NN", "FrameMetrics", "SafeTensors"]),
         // The action-conditioned transformer prior over code grids: model, training, sampling.
         // The build target's vector register count, for the Swift decoder's tile shapes.
         .target(name: "CHostCPU"),
@@ -76,12 +79,19 @@ let package = Package(
         // Throughput / thread-contention benchmark: `swift run -c release NNBench`.
         .executableTarget(name: "NNBench", dependencies: ["NN"]),
         // Image quality metrics (PSNR, SSIM) on 8-bit RGB; no dependencies.
-        .target(name: "Metrics"),
+        .target(name: "FrameMetrics"),
         // An executable's load-time hook: OMP_WAIT_POLICY=PASSIVE for libgomp without a re-exec.
         .target(name: "CProcessStart"),
         // The product as a library: video ⇄ code clips, the checked tokenizer + prior pair as an
         // environment (Predictor), rollout evaluation, the shared training-run loop, the recipe, reports.
-        .target(name: "FramecastKit", dependencies: ["FileOutput", "Media", "CodeFile", "NN", "VQVAE", "Prior", "Metrics", "SafeTensors"]),
+        .target(name: "FramecastKit", dependencies: ["FileOutput", "Media", "CodeFile", "NN", "VQVAE", "Prior", "FrameMetrics", "SafeTensors"]),
+        // framecast play: the predictor as a game in the browser (a local Hummingbird server, one
+        // session per tab, frames over a WebSocket at the clip's fps).
+        .target(name: "FramecastPlay", dependencies: [
+            "FramecastKit", "Media", "CodeFile",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+        ]),
         // The command-line tool: one small file per command (parse → recipe overrides → FramecastKit → print).
         .executableTarget(
             name: "framecast",
@@ -90,6 +100,7 @@ let package = Package(
                 "CProcessStart",
                 "FileOutput",
                 "FramecastKit",
+                "FramecastPlay",
                 "Media",
                 "CodeFile",
                 "NN",
@@ -99,16 +110,17 @@ let package = Package(
             ]
         ),
         // Helpers shared by the test targets: synthetic clips made in-test, paths, process runner.
-        .target(name: "TestSupport", dependencies: ["Media", "Metrics", "NN"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Media", "FrameMetrics", "NN"], path: "Tests/TestSupport"),
         .testTarget(name: "FileOutputTests", dependencies: ["FileOutput"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "CodeFileTests", dependencies: ["CodeFile", "SafeTensors"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),
-        .testTarget(name: "VQVAETests", dependencies: ["VQVAE", "NN", "Metrics", "TestSupport"]),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics"]),
+        .testTarget(name: "VQVAETests", dependencies: ["VQVAE", "NN", "FrameMetrics", "TestSupport"]),
+        .testTarget(name: "FrameMetricsTests", dependencies: ["FrameMetrics"]),
         .testTarget(name: "PriorTests", dependencies: ["Prior", "NN", "CodeFile", "TestSupport"]),
-        .testTarget(name: "MediaTests", dependencies: ["Media", "Metrics", "TestSupport"]),
+        .testTarget(name: "MediaTests", dependencies: ["Media", "FrameMetrics", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["framecast", "FramecastKit", "VQVAE", "Media", "NN", "Prior", "CodeFile", "TestSupport"]),
+        .testTarget(name: "FramecastPlayTests", dependencies: ["FramecastPlay", "FramecastKit", "TestSupport"]),
         .testTarget(name: "FramecastKitTests", dependencies: ["FramecastKit", "Media", "NN", "Prior", "VQVAE", "SafeTensors", "CodeFile", "TestSupport"]),
         // framecast's tokenizer and prior against the PyTorch reference in Tools/reference (skipped without python3-torch).
         .testTarget(name: "ReferenceTests", dependencies: ["VQVAE", "Prior", "NN", "SafeTensors", "TestSupport"]),

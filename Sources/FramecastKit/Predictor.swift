@@ -80,6 +80,12 @@ public final class Predictor {
         return try tokenizer.decodeFrames(context.codes)
     }
 
+    /// Changes the sampling temperature of the running rollout from its next frame (and of later resets).
+    public func setTemperature(_ temperature: Double) {
+        options.temperature = temperature
+        stream?.temperature = temperature
+    }
+
     /// Predicts the next frame after taking `action` (an id into `actionNames`; −1: no action).
     /// - Throws: `PredictorError` before `reset`; `PriorError` for an id out of range.
     public func step(action: Int) throws -> [UInt8] {

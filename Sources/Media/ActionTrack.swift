@@ -145,7 +145,7 @@ public struct ActionTrack: Sendable, Equatable {
     public func write(base: String) throws {
         var csv = "frame,action_id,action_name,reward,episode_start\n"
         for (frame, step) in steps.enumerated() {
-            let name = step.actionID < actionNames.count ? actionNames[step.actionID] : "ACTION_\(step.actionID)"
+            let name = actionNames.indices.contains(step.actionID) ? actionNames[step.actionID] : step.actionID < 0 ? "NONE" : "ACTION_\(step.actionID)"
             let reward = step.reward == step.reward.rounded() ? String(Int(step.reward)) : String(step.reward)
             csv += "\(frame),\(step.actionID),\(name),\(reward),\(step.episodeStart ? 1 : 0)\n"
         }

@@ -22,7 +22,7 @@ struct Framecast: ParsableCommand {
               framecast contact-sheet Clips/my_way_home_s1.mp4 -o sheet.png --every 10
             """,
         version: "0.1.0",
-        subcommands: [Demo.self, Probe.self, Transcode.self, ContactSheet.self, Train.self, Encode.self, Decode.self, Predict.self, Export.self, Eval.self, Report.self, Compact.self, Bench.self]
+        subcommands: [Demo.self, Play.self, Probe.self, Transcode.self, ContactSheet.self, Train.self, Encode.self, Decode.self, Predict.self, Export.self, Eval.self, Report.self, Compact.self, Bench.self]
     )
 
     /// Runs with libgomp's `OMP_WAIT_POLICY=PASSIVE` (spinning OpenMP threads stall both cores under

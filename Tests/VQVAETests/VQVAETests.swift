@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+import FrameMetrics
 import NN
 import TestSupport
 @testable import VQVAE

@@ -47,6 +47,12 @@ public final class PriorStream {
         start = max(0, context.frames - (config.contextFrames - 1))
     }
 
+    /// The sampling temperature of the next frames (0: greedy); the random stream goes on.
+    public var temperature: Double {
+        get { sampler.options.temperature }
+        set { sampler.options.temperature = newValue }
+    }
+
     /// Generates the next frame under `action` (an action id; −1: none, the no-action id), which is
     /// taken after the newest frame (the last context frame, at first).
     /// - Returns: every sample's codes `[S, h, w]`.

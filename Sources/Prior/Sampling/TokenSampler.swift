@@ -48,7 +48,7 @@ public struct SamplingOptions: Codable, Sendable, Equatable {
 /// Draws codes from logits with temperature, top-k and top-p, using its own seeded generator
 /// (independent of libtorch's global one and of thread counts).
 struct TokenSampler {
-    let options: SamplingOptions
+    var options: SamplingOptions
     /// The codebook `[K, D]` row-major, for `nearestMean`.
     let codeVectors: [Float]
     private var rng: SplitMix64
