@@ -14,11 +14,11 @@ enum PlayPage {
       body { background: #141414; color: #ddd; font: 14px system-ui, sans-serif; margin: 24px; }
       h1 { font-size: 18px; margin: 0 0 12px; font-weight: 600; }
       #main { display: flex; gap: 24px; align-items: flex-start; }
-      #screen { width: 512px; height: 512px; image-rendering: pixelated; background: #000; border: 1px solid #333; }
-      #side { min-width: 300px; }
+      #screen { width: 512px; height: 512px; image-rendering: crisp-edges; image-rendering: pixelated; background: #000; border: 1px solid #333; }
+      #side { min-width: 300px; max-width: 520px; }
       .row { margin: 6px 0; }
       .big { font-size: 22px; color: #f0e68c; font-family: monospace; }
-      #context canvas { width: 64px; height: 64px; image-rendering: pixelated; margin-right: 4px; border: 1px solid #333; }
+      #context canvas { width: 56px; height: 56px; image-rendering: crisp-edges; image-rendering: pixelated; margin-right: 3px; border: 1px solid #333; }
       table { border-collapse: collapse; }
       td { padding: 2px 10px 2px 0; font-family: monospace; }
       td.on { color: #f0e68c; }
