@@ -20,6 +20,8 @@ public final class PlayServer: Sendable {
         /// 0: any free port (`run` reports the one bound).
         public var port = 8080
         public var maxSessions = 2
+        /// The server library's log level (its messages go to stderr).
+        public var logLevel = Logger.Level.warning
         public init() {}
     }
 
@@ -56,14 +58,14 @@ public final class PlayServer: Sendable {
                             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
         }
         var logger = Logger(label: "framecast.play")
-        logger.logLevel = .warning
+        logger.logLevel = configuration.logLevel
         let app = Application(
             router: router,
             server: .http1WebSocketUpgrade(configuration: WebSocketServerConfiguration(maxFrameSize: Self.maxFrameBytes)) { [self] request, channel, _ in
                 guard request.path == "/play" else { return .dontUpgrade }
                 // A small kernel send buffer: a page that reads slowly backs up within a few frames,
                 // so it is sent the newest frame instead of seconds-old ones (and the rest are dropped).
-                try await channel.setOption(ChannelOptions.socketOption(.so_sndbuf), value: Self.sendBufferBytes)
+                try await channel.setOption(ChannelOptions.socketOption(.so_sndbuf), value: Self.sendBufferBytes).get()
                 return .upgrade([:]) { inbound, outbound, _ in
                     try await self.play(inbound: inbound, outbound: outbound)
                 }
