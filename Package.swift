@@ -61,6 +61,8 @@ let package = Package(
             name: "CTorch",
             cxxSettings: [
                 .unsafeFlags(["-isystem", "/usr/include/torch/csrc/api/include", "-Wno-deprecated-declarations"]),
+                // c10d's Gloo process group (distributed.cpp); gloo's headers come from libgloo-dev.
+                .define("USE_C10D_GLOO"),
                 .unsafeFlags(hostCxxFlags),
             ],
             linkerSettings: torchLinker

@@ -704,3 +704,6 @@ const char *ct_config(void) {
 }
 
 }  // extern "C"
+
+// distributed.cpp's errors go to the same thread-local message as every other ctorch error.
+void ct_internal_set_error(const char *message) { set_err(message); }

@@ -59,9 +59,10 @@ package final class PriorTraining: TrainingJob {
                 if initial.source.tokenizerHash != data.source.tokenizerHash {
                     note += "; its codes came from another tokenizer (\(initial.source.tokenizerHash.prefix(12))…), so they mean something else unless that tokenizer was the start of this one"
                 }
-                FileHandle.standardError.write(Data((note + "\n").utf8))
+                if run.isLeader { FileHandle.standardError.write(Data((note + "\n").utf8)) }
             }
         }
+        if let group = run.group { try trainer.join(group) }
     }
 
     package var stepper: any StepTrainer { trainer }
@@ -101,14 +102,18 @@ package final class PriorTraining: TrainingJob {
     }
 
     /// Trains to the end, writes RUN/prior.safetensors and RUN/report.json (with a final
-    /// validation on every validation window); returns the report as one JSON line.
-    package static func run(_ settings: Settings, folder: String, resume: Bool, cadence: TrainingCadence) throws -> String {
-        let run = try TrainingRun(folder: folder, resume: resume)
+    /// validation on every validation window); returns the report as one JSON line. In a data-
+    /// parallel `group`, rank 0 alone writes (and returns the report); the others return nil.
+    package static func run(_ settings: Settings, folder: String, resume: Bool, cadence: TrainingCadence,
+                            group: ProcessGroup? = nil) throws -> String? {
+        let run = try TrainingRun(folder: folder, resume: resume, group: group)
         let job = try PriorTraining(settings, run: run)
         let log = try run.openLog(at: job.step)
         let model = job.trainer.model
-        FileHandle.standardError.write(Data("prior: \(model.parameterCount) parameters, \(model.config.layers) layers, width \(model.config.width), context \(model.config.contextFrames) frames, \(job.trainer.windows.count) training windows from \(job.data.clips.count) clips, \(Torch.threads) threads\n".utf8))
+        if run.isLeader { FileHandle.standardError.write(Data(("prior: \(model.parameterCount) parameters, \(model.config.layers) layers, width \(model.config.width), context \(model.config.contextFrames) frames, \(job.trainer.windows.count) training windows from \(job.data.clips.count) clips, \(Torch.threads) threads"
+            + (group.map { ", rank \($0.rank) of \($0.size)" } ?? "") + "\n").utf8)) }
         let seconds = try run.train(job, cadence: cadence, probeSteps: 10, log: log)
+        guard run.isLeader else { return nil }
         try PriorCheckpoint.save(model, source: job.data.source, trainer: nil, metadata: ["steps": String(job.step)],
                                  baselines: job.trainer.baselines, to: folder + "/prior.safetensors")
         var report: [String: Any] = ["prior": folder + "/prior.safetensors", "steps": job.step, "parameters": model.parameterCount,

@@ -1,5 +1,6 @@
 import FileOutput
 import Foundation
+import NN
 import Media
 import Prior
 import VQVAE
@@ -89,8 +90,13 @@ package struct TrainingRun {
     package let resume: Bool
     /// When the run started (a `--minutes` budget counts from here: loading, steps, validations).
     package let started = Date()
-    /// Held for the life of the run, so two runs never share a folder.
-    private let lock: RunLock
+    /// Held for the life of the run, so two runs never share a folder (by the leader alone).
+    private let lock: RunLock?
+    /// Data parallelism: the group of processes training together (nil: this process alone).
+    package let group: ProcessGroup?
+    /// Whether this process writes the run folder: the only one, or rank 0 of a group. The other
+    /// ranks train in step with it and write nothing.
+    package var isLeader: Bool { (group?.rank ?? 0) == 0 }
 
     package var checkpoint: String { folder + "/checkpoint.safetensors" }
     package var logPath: String { folder + "/log.jsonl" }
@@ -99,11 +105,13 @@ package struct TrainingRun {
     /// Opens the run folder (made when missing) and takes its lock.
     /// - Throws: `CheckpointError` when another process trains in it, when a new run would
     ///   overwrite a run already there, or when `resume` finds no checkpoint.
-    package init(folder: String, resume: Bool) throws {
+    package init(folder: String, resume: Bool, group: ProcessGroup? = nil) throws {
         self.folder = folder
         self.resume = resume
-        try makeOutputFolder(folder)
-        lock = try RunLock(folder: folder)
+        self.group = group
+        let leader = (group?.rank ?? 0) == 0
+        if leader { try makeOutputFolder(folder) }
+        lock = leader ? try RunLock(folder: folder) : nil
         let exists = FileManager.default.fileExists(atPath: folder + "/checkpoint.safetensors")
         if resume, !exists {
             throw CheckpointError(folder + "/checkpoint.safetensors", "no checkpoint to resume from")
@@ -113,7 +121,7 @@ package struct TrainingRun {
         }
         // A new run in a folder without a checkpoint: a run.json there is from a run that never
         // saved one, and is replaced.
-        if !resume { try? FileManager.default.removeItem(atPath: infoPath) }
+        if !resume, leader { try? FileManager.default.removeItem(atPath: infoPath) }
     }
 
     /// What run.json holds (empty when it is missing).
@@ -128,6 +136,7 @@ package struct TrainingRun {
 
     /// Records `entries` in run.json, keeping what it holds under other keys.
     private func record(_ entries: [String: [String]]) throws {
+        guard isLeader else { return }
         let merged = try recorded().merging(entries) { $1 }
         try AtomicFile.write(try JSONSerialization.data(withJSONObject: merged, options: [.sortedKeys, .prettyPrinted]), to: infoPath)
     }
@@ -157,11 +166,20 @@ package struct TrainingRun {
 
     /// The log: new for a fresh run; for a resumed one, cut back to the checkpoint's step.
     package func openLog(at step: Int) throws -> JSONLinesLog {
+        guard isLeader else { return try JSONLinesLog(path: "/dev/null", truncate: false) }
         if resume {
             try JSONLinesLog.truncate(logPath, after: step)
             FileHandle.standardError.write(Data("resuming at step \(step)\n".utf8))
         }
         return try JSONLinesLog(path: logPath, truncate: !resume)
+    }
+
+    /// A run length every rank of the group takes: rank 0's (this process's alone without a group).
+    func agreed(_ steps: Int) throws -> Int {
+        guard let group else { return steps }
+        let value = try Tensor([Int64(steps)], shape: [1])
+        try group.broadcast([value])
+        return Int(try value.item())
     }
 
     /// Steps that fit in `seconds` at `perStep` seconds a step, with a validation pass of
@@ -185,14 +203,17 @@ package struct TrainingRun {
         // One validation pass, timed (and logged: the barely trained model's figures), so the
         // budget can hold the regular ones, the one at the last step and the final validation.
         let validationStart = budget.now()
-        if let (row, line) = try job.validate() {
+        if isLeader, let (row, line) = try job.validate() {
             budget.perValidation = budget.now().timeIntervalSince(validationStart)
             log.write(row.merging(["step": job.step]) { $1 })
             FileHandle.standardError.write(Data(String(format: "step %d validation (%.1f s): %@\n", job.step, budget.perValidation, line).utf8))
         }
         let seconds = budget.remaining() - budget.perValidation       // the last step's pass
-        job.setTotalSteps(job.step + Self.stepsFitting(seconds: seconds, perStep: perStep, evalEvery: evalEvery, perValidation: budget.perValidation))
-        FileHandle.standardError.write(Data(String(format: "%.2f s/step: %d steps fit in %g minutes\n", perStep, job.totalSteps, budget.minutes).utf8))
+        let decided = job.step + Self.stepsFitting(seconds: seconds, perStep: perStep, evalEvery: evalEvery, perValidation: budget.perValidation)
+        job.setTotalSteps(try agreed(decided))
+        if isLeader {
+            FileHandle.standardError.write(Data(String(format: "%.2f s/step: %d steps fit in %g minutes\n", perStep, job.totalSteps, budget.minutes).utf8))
+        }
     }
 
     /// A `--minutes` budget: the run's wall time from its start, with the final validation (counted
@@ -222,16 +243,17 @@ package struct TrainingRun {
         func remaining() -> Double { deadline.timeIntervalSince(now()) - perValidation * finalValidations }
 
         /// At each of `revisions`' fractions of the run, sets its length from the time left and the
-        /// speed since the previous revision (the first after the probe). Returns a line to print when it changed.
-        func revise(_ job: TrainingJob, evalEvery: Int) -> String? {
+        /// speed since the previous revision (the first after the probe); `agree` makes every rank
+        /// of a group take rank 0's decision. Returns a line to print when it changed.
+        func revise(_ job: TrainingJob, evalEvery: Int, agree: (Int) throws -> Int = { $0 }) rethrows -> String? {
             let step = job.step, now = now()
             guard let (lastStep, lastTime) = lastRevision else { lastRevision = (step, now); return nil }
             let total = job.totalSteps
             guard Self.revisions.contains(where: { Int(Double(total) * $0) == step }), step > lastStep else { return nil }
             let perStep = now.timeIntervalSince(lastTime) / Double(step - lastStep)
             lastRevision = (step, now)
-            let revised = step + TrainingRun.stepsFitting(seconds: remaining() - perValidation, perStep: perStep, evalEvery: evalEvery,
-                                                          perValidation: perValidation)
+            let revised = try agree(step + TrainingRun.stepsFitting(seconds: remaining() - perValidation, perStep: perStep, evalEvery: evalEvery,
+                                                                    perValidation: perValidation))
             guard revised != total else { return nil }
             job.setTotalSteps(max(step + 1, revised))
             return String(format: "budget: %.2f s/step, %.1f s/validation: %d steps in all (was %d) to end within %g minutes",
@@ -263,7 +285,7 @@ package struct TrainingRun {
     /// The loop of `train`, spending `budget` (nil: the job's own step count).
     func trainSteps(_ job: TrainingJob, cadence: (log: Int, eval: Int, checkpoint: Int), budget: Budget?, probeSteps: Int, log: JSONLinesLog) throws -> Double {
         try applyBudget(budget, probeSteps: probeSteps, evalEvery: cadence.eval, to: job, log: log)
-        let progress = ProgressReporter(job.label, total: job.totalSteps, unit: "steps", from: job.step)
+        let progress = isLeader ? ProgressReporter(job.label, total: job.totalSteps, unit: "steps", from: job.step) : nil
         let trainingStart = Date()
         while job.step < job.totalSteps {
             try job.advance()
@@ -271,23 +293,23 @@ package struct TrainingRun {
             if step % cadence.log == 0 || step == total {
                 let (row, text) = job.logRow(elapsed: Date().timeIntervalSince(trainingStart))
                 log.write(row.merging(["step": step]) { $1 })
-                progress.update(step, extra: text)
+                progress?.update(step, extra: text)
             }
             let validationStart = budget?.now() ?? Date()
-            if step % cadence.eval == 0 || step == total, let (row, line) = try job.validate() {
+            if isLeader, step % cadence.eval == 0 || step == total, let (row, line) = try job.validate() {
                 budget?.perValidation = (budget?.now() ?? Date()).timeIntervalSince(validationStart)
                 log.write(row.merging(["step": step]) { $1 })
                 FileHandle.standardError.write(Data("\nstep \(step) validation: \(line)\n".utf8))
             }
-            if let budget, let line = budget.revise(job, evalEvery: cadence.eval) {
+            if let budget, let line = try budget.revise(job, evalEvery: cadence.eval, agree: agreed), let progress {
                 progress.setTotal(job.totalSteps)
                 FileHandle.standardError.write(Data("\n\(line)\n".utf8))
             }
-            if step % cadence.checkpoint == 0 || step == total {
+            if isLeader, step % cadence.checkpoint == 0 || step == total {
                 try job.saveCheckpoint(to: checkpoint)
             }
         }
-        progress.finish(job.step)
+        progress?.finish(job.step)
         return Date().timeIntervalSince(trainingStart)
     }
 

@@ -29,6 +29,8 @@ public struct PriorError: Error, CustomStringConvertible, Sendable, Equatable {
         case invalidSampling(String)
         /// A checkpoint is missing, unreadable or not a prior checkpoint.
         case checkpoint(String)
+        /// Data-parallel training cannot go on (a batch that does not split, a process that stopped).
+        case dataParallel(String)
     }
 
     /// The file involved, if any.
@@ -72,6 +74,8 @@ extension PriorError.Problem {
             return "invalid sampling settings: \(why)"
         case .checkpoint(let why):
             return why
+        case .dataParallel(let why):
+            return "data-parallel training: \(why)"
         }
     }
 }

@@ -77,6 +77,9 @@ struct TrainPrior: ParsableCommand {
     @Option(help: "Validation windows per evaluation.")
     var evalWindows = Recipe.priorEvalWindows
 
+    @Option(help: "Train in this many local processes (data parallel: each takes an equal share of every batch; gradients are averaged with c10d/Gloo). Without it, RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT (as torchrun sets them) join a group across machines.")
+    var nproc: Int?
+
     func validate() throws {
         guard runOptions.resume || !codes.isEmpty else { throw ValidationError("--codes is required (unless --resume)") }
         if runOptions.resume {
@@ -100,6 +103,10 @@ struct TrainPrior: ParsableCommand {
         guard actionDropout >= 0, actionDropout <= 1 else { throw ValidationError("--action-dropout must be in [0, 1]") }
         guard dropout >= 0, dropout < 1 else { throw ValidationError("--dropout must be in [0, 1)") }
         guard evalWindows > 0 else { throw ValidationError("--eval-windows must be positive") }
+        if let nproc {
+            try validateRange(nproc, 1...64, "--nproc")
+            guard batch % nproc == 0 else { throw ValidationError("--batch \(batch) must split evenly over --nproc \(nproc) processes") }
+        }
         try validateRange(steps, 1...100_000_000, "--steps")
         try validateRange(batch, 1...4096, "--batch")
         try validateRange(layers, 1...64, "--layers")
@@ -133,7 +140,13 @@ struct TrainPrior: ParsableCommand {
     }
 
     func run() throws {
+        if let nproc, nproc > 1, try DataParallel.rankFromEnvironment() == nil {
+            try DataParallel.launch(workers: nproc, threads: max(1, Torch.allCores / nproc), label: "train prior")
+        }
         Torch.setThreads(runOptions.threads ?? Torch.allCores)
-        print(try PriorTraining.run(settings, folder: runOptions.out, resume: runOptions.resume, cadence: runOptions.cadence))
+        let group = try DataParallel.joinFromEnvironment()
+        if let report = try PriorTraining.run(settings, folder: runOptions.out, resume: runOptions.resume, cadence: runOptions.cadence, group: group) {
+            print(report)
+        }
     }
 }

@@ -6,4 +6,8 @@
 /// returns: the new process image, which has the variable, reports 0.
 int fc_wait_policy_restart_failed(void);
 
+/// Asks the kernel for SIGTERM when the parent process ends. Returns 0, or -1 when the parent is
+/// no longer `parent` (it already ended) or the call failed.
+int fc_end_with_parent(int parent);
+
 #endif

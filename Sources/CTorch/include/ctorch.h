@@ -249,6 +249,16 @@ int64_t ct_set_gemm_serial_threshold(int64_t mnk);
 int ct_set_fused_attention(int on);
 int64_t ct_fused_attention_calls(void);              // forward calls served by the fused kernel
 
+// ---- data parallelism: c10d process groups with Gloo (distributed.cpp) ----
+typedef struct ct_group *ct_group_t;
+// Joins a group of `world` processes through a TCP store at host:port that rank 0 serves; waits
+// for all of them (up to timeout_ms). NULL on failure. GLOO_SOCKET_IFNAME picks the interface.
+ct_group_t ct_group_join(const char *host, int port, int rank, int world, int64_t timeout_ms);
+int ct_group_allreduce_sum(ct_group_t g, ct_tensor_t *tensors, int n);   // in place, one dtype
+int ct_group_broadcast(ct_group_t g, ct_tensor_t *tensors, int n, int root);   // in place
+int ct_group_barrier(ct_group_t g);
+void ct_group_free(ct_group_t g);
+
 #ifdef __cplusplus
 }
 #endif

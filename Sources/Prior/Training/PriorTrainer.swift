@@ -104,6 +104,8 @@ public final class PriorTrainer {
 
     /// Steps completed.
     public var step: Int { optimizer.step }
+    /// Data parallelism (`join`): the group whose ranks each take an equal share of every batch.
+    public private(set) var group: ProcessGroup?
 
     /// - Throws: `PriorError` when the data does not fit the model (K, grid, action ids) or has no window.
     public init(model: PriorModel, options: PriorTrainingOptions, data: PriorDataset) throws {
@@ -149,19 +151,48 @@ public final class PriorTrainer {
         }
     }
 
-    /// Step `step`'s windows, action-dropout and context-noise draws: a function of (seed, step) only.
+    /// Joins a data-parallel group: every rank gets rank 0's weights and optimizer state, then
+    /// takes rows `rank·B/N ..< (rank+1)·B/N` of each step's batch and the gradients are summed over
+    /// the ranks, so N processes follow the run of one with the whole batch (exactly so without
+    /// dropout, as in the recipe: dropout masks are drawn per process).
+    /// - Throws: `PriorError` when the batch does not split evenly; the group's errors.
+    public func join(_ group: ProcessGroup) throws {
+        guard options.batch % group.size == 0 else {
+            throw PriorError(.dataParallel("the batch (\(options.batch) windows) must split evenly over \(group.size) processes"))
+        }
+        try group.broadcast(model.namedParameters.map(\.1))
+        let state = optimizer.namedState.map(\.1)
+        if !state.isEmpty { try group.broadcast(state) }
+        self.group = group
+    }
+
+    /// This process's rows of every batch.
+    private var shard: Range<Int> {
+        guard let group else { return 0..<options.batch }
+        let n = options.batch / group.size
+        return (group.rank * n)..<((group.rank + 1) * n)
+    }
+
+    /// Step `step`'s windows, action-dropout and context-noise draws: a function of (seed, step)
+    /// only, drawn for the whole batch; a process of a group builds only its rows.
     func batch(step: Int) throws -> WindowBatch {
         var rng = SplitMix64(seed: options.seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(step))
         let chosen = (0..<options.batch).map { _ in windows[Int(rng.next() % UInt64(windows.count))] }
         let frames = model.config.trainingWindow
         let drops = (0..<(options.batch * frames)).map { _ in rng.unit() < options.actionDropout }
+        let rows = shard
         // Noise draws come from their own stream, so runs without noise keep their batches.
-        var batch = try WindowBatch(data, chosen, frames: frames, config: model.config, dropAction: { drops[$0 * frames + $1] })
+        var batch = try WindowBatch(data, Array(chosen[rows]), frames: frames, config: model.config,
+                                    dropAction: { drops[(rows.lowerBound + $0) * frames + $1] })
         if options.contextNoise > 0 {
             var noise = SplitMix64(seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step) &+ 0x6E6F_6973_65)
             let k = UInt64(model.config.codebookSize)
+            let perRow = batch.codes.numel / rows.count, mine = (rows.lowerBound * perRow)..<(rows.upperBound * perRow)
             var changes: [(index: Int, code: Int64)] = []
-            for i in 0..<batch.codes.numel where noise.unit() < options.contextNoise { changes.append((i, Int64(noise.next() % k))) }
+            for i in 0..<(options.batch * perRow) where noise.unit() < options.contextNoise {
+                let code = Int64(noise.next() % k)
+                if mine.contains(i) { changes.append((i - mine.lowerBound, code)) }
+            }
             try batch.replaceInputs(changes)
         }
         return batch
@@ -175,21 +206,41 @@ public final class PriorTrainer {
         let batch = try batch(step: next)
         model.training = true
         defer { model.training = false }
-        let sum = try batch.nats(model)                                          // summed cross-entropy, nats
-        let plain = try sum.item()
-        let loss = try sum / Double(batch.tokenCount)
+        var sum = try batch.nats(model)                                          // summed cross-entropy, nats
+        let tokens = batch.tokenCount * (group?.size ?? 1)                         // the whole batch's
+        if group != nil {
+            // Every parameter takes part, so every rank has a gradient for each (zeros where unused).
+            for (_, p) in model.namedParameters { sum = try sum + p.sum() * 0 }
+        }
+        var plain = try sum.item()
+        let loss = try sum / Double(tokens)
         optimizer.zeroGrad()
         try loss.backward()
+        if let group {
+            let total = try Tensor([Float(plain)], shape: [1])
+            do {
+                try group.allReduceSum(model.namedParameters.map { try gradient(of: $0) } + [total])
+            } catch {
+                throw PriorError(.dataParallel("step \(next): summing the gradients over the \(group.size) processes failed — another process stopped or cannot be reached (\(error))"))
+            }
+            plain = Double(try total.item())
+        }
         let norm = try optimizer.clipGradNorm(options.gradientClip)
         let lr = schedule(next)
         try optimizer.step(lr: lr)
-        let nats = plain / Double(batch.tokenCount)
+        let nats = plain / Double(tokens)
         return PriorStepStats(step: next, loss: nats, bitsPerToken: nats / log(2), gradientNorm: norm, learningRate: lr,
-                              tokens: batch.tokenCount, seconds: Date().timeIntervalSince(started))
+                              tokens: tokens, seconds: Date().timeIntervalSince(started))
     }
 
     /// Runs steps until `options.steps` (or `until`), calling `report` after each.
     public func train(until last: Int? = nil, report: (PriorStepStats) throws -> Void = { _ in }) throws {
         while step < (last ?? options.steps) { try report(trainStep()) }
     }
+}
+
+/// The gradient of a named parameter after `backward`.
+private func gradient(of parameter: (String, Tensor)) throws -> Tensor {
+    guard let g = parameter.1.grad else { throw PriorError(.invalidConfig("parameter \(parameter.0) has no gradient")) }
+    return g
 }

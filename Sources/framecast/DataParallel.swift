@@ -1,0 +1,126 @@
+import ArgumentParser
+import CProcessStart
+import Foundation
+import NN
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Data-parallel training's processes: `--nproc N` starts N local workers (this executable again,
+/// one rank each), and the torchrun environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT)
+/// makes this process one rank of a group, on this machine or several.
+enum DataParallel {
+    /// How long a collective (or the rendezvous) may wait for the other ranks.
+    static let timeout = 300.0
+
+    /// This process's rank settings from the environment, or nil when RANK and WORLD_SIZE are unset.
+    /// - Throws: `ValidationError` naming the variable that is missing or malformed.
+    static func rankFromEnvironment() throws -> (rank: Int, size: Int, host: String, port: Int)? {
+        let env = ProcessInfo.processInfo.environment
+        guard env["RANK"] != nil || env["WORLD_SIZE"] != nil else { return nil }
+        func number(_ name: String, _ range: ClosedRange<Int>) throws -> Int {
+            guard let text = env[name], let value = Int(text), range.contains(value) else {
+                throw ValidationError("data-parallel training: \(name) must be a whole number in \(range.lowerBound)...\(range.upperBound), got \(env[name].map { "'\($0)'" } ?? "nothing")")
+            }
+            return value
+        }
+        let size = try number("WORLD_SIZE", 1...256)
+        let rank = try number("RANK", 0...(size - 1))
+        let port = try number("MASTER_PORT", 1...65535)
+        guard let host = env["MASTER_ADDR"], !host.isEmpty else { throw ValidationError("data-parallel training: MASTER_ADDR is not set") }
+        // A worker started by --nproc ends with its launcher.
+        if let parent = env["FRAMECAST_LAUNCHER_PID"].flatMap(Int32.init) {
+            if fc_end_with_parent(parent) != 0 { exit(1) }
+        }
+        return (rank, size, host, port)
+    }
+
+    /// Joins the group the environment describes (nil without one).
+    static func joinFromEnvironment() throws -> ProcessGroup? {
+        guard let r = try rankFromEnvironment(), r.size > 1 else { return nil }
+        return try ProcessGroup(host: r.host, port: r.port, rank: r.rank, size: r.size, timeout: timeout)
+    }
+
+    /// Runs this command again as `n` local workers (ranks 0..<n over 127.0.0.1) with `threads`
+    /// compute threads each, and waits for them. When one fails, the others are given time to stop
+    /// on their own (their next collective fails), then stopped.
+    /// - Returns: never; exits with 0 when every worker succeeded, else 1.
+    static func launch(workers n: Int, threads: Int, label: String) throws -> Never {
+        let port = try freePort()
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        // Drop --nproc N / --nproc=N; give each worker its share of the cores unless --threads is set.
+        var i = 0
+        while i < arguments.count {
+            if arguments[i] == "--nproc" { arguments.removeSubrange(i..<min(i + 2, arguments.count)); continue }
+            if arguments[i].hasPrefix("--nproc=") { arguments.remove(at: i); continue }
+            i += 1
+        }
+        if !arguments.contains(where: { $0 == "--threads" || $0.hasPrefix("--threads=") }) { arguments += ["--threads", String(threads)] }
+        var pids: [pid_t] = []
+        for rank in 0..<n {
+            var env = ProcessInfo.processInfo.environment
+            env["RANK"] = String(rank)
+            env["WORLD_SIZE"] = String(n)
+            env["MASTER_ADDR"] = "127.0.0.1"
+            env["MASTER_PORT"] = String(port)
+            env["FRAMECAST_LAUNCHER_PID"] = String(getpid())
+            pids.append(try spawn("/proc/self/exe", arguments: [CommandLine.arguments[0]] + arguments, environment: env))
+        }
+        FileHandle.standardError.write(Data("\(label): \(n) processes (\(threads) thread\(threads == 1 ? "" : "s") each), rendezvous on 127.0.0.1:\(port)\n".utf8))
+        var failure: (rank: Int, status: Int32)?
+        var running = Set(pids)
+        var deadline: Date?
+        while !running.isEmpty {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, deadline == nil ? 0 : WNOHANG)
+            if pid > 0, running.remove(pid) != nil {
+                let code = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+                if code != 0, failure == nil {
+                    failure = (pids.firstIndex(of: pid) ?? -1, code)
+                    deadline = Date().addingTimeInterval(60)
+                }
+            } else if let deadline, Date() > deadline {
+                for pid in running { kill(pid, SIGTERM) }
+                self.waitAll(running)
+                break
+            } else if pid <= 0 {
+                usleep(100_000)
+            }
+        }
+        if let failure {
+            FileHandle.standardError.write(Data("\(label): rank \(failure.rank) of \(n) failed (exit status \(failure.status)); the others were stopped\n".utf8))
+            exit(1)
+        }
+        exit(0)
+    }
+
+    private static func waitAll(_ pids: Set<pid_t>) {
+        for pid in pids { var status: Int32 = 0; waitpid(pid, &status, 0) }
+    }
+
+    /// A TCP port nothing listens on now (bound to port 0, then released).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ValidationError("cannot open a socket to find a free port") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw ValidationError("cannot find a free port on 127.0.0.1") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    private static func spawn(_ path: String, arguments: [String], environment: [String: String]) throws -> pid_t {
+        var pid: pid_t = 0
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        let result = posix_spawn(&pid, path, nil, nil, argv, envp)
+        guard result == 0 else { throw ValidationError("cannot start a worker process: \(String(cString: strerror(result)))") }
+        return pid
+    }
+}

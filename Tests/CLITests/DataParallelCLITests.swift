@@ -1,0 +1,116 @@
+import Foundation
+import NN
+import Prior
+import TestSupport
+import XCTest
+
+/// `train prior --nproc N`: N local processes over c10d/Gloo follow one process with the whole
+/// batch, a rank that dies stops the others, and a run resumes with any N.
+final class DataParallelCLITests: XCTestCase {
+    private let fixture = TemporaryDirectory()
+
+    private func arguments(_ out: String, steps: Int) throws -> [String] {
+        ["train", "prior", "--codes", try Fixtures.codes(), "--layers", "1", "--width", "32", "--heads", "2", "--context", "3",
+         "--training-frames", "6", "--batch", "4", "--steps", String(steps), "--log-every", "1", "--checkpoint-every", "1", "--out", out]
+    }
+
+    private func weights(_ path: String) throws -> [String: [Float]] {
+        var out: [String: [Float]] = [:]
+        for (name, tensor) in try PriorCheckpoint.load(path).model.namedParameters { out[name] = try tensor.floats() }
+        return out
+    }
+
+    private func assertClose(_ a: String, _ b: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let x = try weights(a), y = try weights(b)
+        XCTAssertEqual(Set(x.keys), Set(y.keys), file: file, line: line)
+        for (name, values) in x {
+            let worst = zip(values, y[name] ?? []).map { abs($0 - $1) }.max() ?? .infinity
+            XCTAssertLessThanOrEqual(worst, 1e-5, "\(name): \(a) against \(b)", file: file, line: line)
+        }
+    }
+
+    private func loggedSteps(_ run: String) -> [Int] {
+        ((try? String(contentsOfFile: run + "/log.jsonl", encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["step"] as? Int
+        }
+    }
+
+    /// Starts `arguments` and kills the launcher (SIGKILL) once the run has logged `steps` steps.
+    private func startAndKill(_ arguments: [String], run: String, afterSteps steps: Int) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ProcessRunner.framecast)
+        process.arguments = arguments
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, process.isRunning, loggedSteps(run).count < steps { usleep(20_000) }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        usleep(500_000)   // its workers end with it (PR_SET_PDEATHSIG)
+    }
+
+    func testTwoProcessesWithHalfTheBatchFollowOneWithTheWholeBatch() throws {
+        let one = fixture.file("one"), two = fixture.file("two")
+        var result = try ProcessRunner.framecast(try arguments(one, steps: 20) + ["--threads", "2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        result = try ProcessRunner.framecast(try arguments(two, steps: 20) + ["--nproc", "2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("train prior: 2 processes (1 thread each)"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("rank 0 of 2"), result.stderr)
+        XCTAssertEqual(result.stdout.split(separator: "\n").count, 1, "rank 0 alone prints the report: \(result.stdout)")
+        XCTAssertEqual(loggedSteps(two), Array(1...20), "rank 0 alone logs, once per step")
+        try assertClose(one + "/prior.safetensors", two + "/prior.safetensors")
+    }
+
+    func testARankThatDiesStopsTheOthersAndTheCheckpointStaysIntact() throws {
+        let run = fixture.file("dies")
+        let launcher = Process()
+        launcher.executableURL = URL(fileURLWithPath: ProcessRunner.framecast)
+        launcher.arguments = try arguments(run, steps: 1_000_000) + ["--nproc", "2"]
+        let errors = Pipe()
+        launcher.standardError = errors
+        launcher.standardOutput = FileHandle.nullDevice
+        try launcher.run()
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, loggedSteps(run).count < 3 { usleep(20_000) }
+        // Rank 1: the launcher's child whose environment says RANK=1.
+        let children = (try FileManager.default.contentsOfDirectory(atPath: "/proc")).compactMap(Int32.init).filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let fields = stat.split(separator: ")").last?.split(separator: " "), fields.count > 2 else { return false }
+            return Int32(fields[1]) == launcher.processIdentifier
+        }
+        let rank1 = children.first { pid in
+            ((try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()).split(separator: 0).contains(Data("RANK=1".utf8))
+        }
+        let victim = try XCTUnwrap(rank1, "no worker with RANK=1 among \(children)")
+        let killed = Date()
+        kill(victim, SIGKILL)
+        while launcher.isRunning, Date().timeIntervalSince(killed) < 90 { usleep(50_000) }
+        let stopped = Date().timeIntervalSince(killed)
+        if launcher.isRunning { launcher.terminate() }
+        launcher.waitUntilExit()
+        XCTAssertLessThan(stopped, 60, "the launcher and rank 0 stopped within 60 s")
+        XCTAssertEqual(launcher.terminationStatus, 1)
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(stderr.contains("train prior: rank 1 of 2 failed"), stderr)
+        XCTAssertNoThrow(try PriorCheckpoint.resume(run + "/checkpoint.safetensors", data: PriorDataset(paths: [try Fixtures.codes()])),
+                         "the last checkpoint is intact")
+    }
+
+    func testARunResumesWithAnotherNumberOfProcesses() throws {
+        let reference = fixture.file("reference")
+        let whole = try ProcessRunner.framecast(try arguments(reference, steps: 40) + ["--threads", "2"])
+        XCTAssertEqual(whole.status, 0, whole.stderr)
+        for (first, then) in [(["--threads", "2"], ["--nproc", "2"]), (["--nproc", "2"], ["--threads", "2"])] {
+            let run = fixture.file("resumed-\(first[0])")
+            try startAndKill(try arguments(run, steps: 40) + first, run: run, afterSteps: 8)
+            XCTAssertLessThan(loggedSteps(run).count, 40, "killed before the end")
+            let resumed = try ProcessRunner.framecast(["train", "prior", "--resume", "--out", run] + then)
+            XCTAssertEqual(resumed.status, 0, resumed.stderr)
+            XCTAssertTrue(resumed.stderr.contains("resuming at step"), resumed.stderr)
+            XCTAssertEqual(loggedSteps(run), Array(1...40), "\(first) then \(then): one log line per step")
+            try assertClose(reference + "/prior.safetensors", run + "/prior.safetensors")
+        }
+    }
+}
