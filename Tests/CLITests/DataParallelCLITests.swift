@@ -113,4 +113,47 @@ final class DataParallelCLITests: XCTestCase {
             try assertClose(reference + "/prior.safetensors", run + "/prior.safetensors")
         }
     }
+
+    /// Two "machines": network namespaces joined by a veth pair, one rank in each, joined by the
+    /// torchrun environment (MASTER_ADDR is rank 0's address on the pair; GLOO_SOCKET_IFNAME
+    /// names each side's interface, as with PyTorch). Skipped where namespaces are not permitted.
+    func testTwoMachinesJoinedByTheTorchrunEnvironment() throws {
+        let ip = "/usr/sbin/ip", tag = String(getpid() % 100_000)
+        let (a, b, va, vb) = ("fc-a\(tag)", "fc-b\(tag)", "fcva\(tag)", "fcvb\(tag)")
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: ip),
+              try ProcessRunner.run(ip, ["netns", "add", a]).status == 0 else {
+            throw XCTSkip("network namespaces are not permitted here (needs root and iproute2's ip netns)")
+        }
+        defer {
+            _ = try? ProcessRunner.run(ip, ["netns", "del", a])
+            _ = try? ProcessRunner.run(ip, ["netns", "del", b])
+        }
+        for command in [["netns", "add", b], ["link", "add", va, "type", "veth", "peer", "name", vb], ["link", "set", va, "netns", a],
+                        ["link", "set", vb, "netns", b], ["-n", a, "addr", "add", "10.231.0.1/24", "dev", va],
+                        ["-n", b, "addr", "add", "10.231.0.2/24", "dev", vb], ["-n", a, "link", "set", va, "up"],
+                        ["-n", b, "link", "set", vb, "up"], ["-n", a, "link", "set", "lo", "up"], ["-n", b, "link", "set", "lo", "up"]] {
+            let result = try ProcessRunner.run(ip, command)
+            XCTAssertEqual(result.status, 0, "ip \(command.joined(separator: " ")): \(result.stderr)")
+        }
+        let one = fixture.file("machines-one"), two = fixture.file("machines-two")
+        let single = try ProcessRunner.framecast(try arguments(one, steps: 20) + ["--threads", "2"])
+        XCTAssertEqual(single.status, 0, single.stderr)
+        let common = try arguments(two, steps: 20) + ["--threads", "1"]
+        func rank(_ r: Int, _ namespace: String, _ interface: String) -> Process {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: ip)
+            process.arguments = ["netns", "exec", namespace, "env", "RANK=\(r)", "WORLD_SIZE=2", "MASTER_ADDR=10.231.0.1", "MASTER_PORT=29611",
+                                 "GLOO_SOCKET_IFNAME=\(interface)", ProcessRunner.framecast] + common
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            return process
+        }
+        let first = rank(0, a, va), second = rank(1, b, vb)
+        try first.run()
+        try second.run()
+        first.waitUntilExit()
+        second.waitUntilExit()
+        XCTAssertEqual([first.terminationStatus, second.terminationStatus], [0, 0])
+        try assertClose(one + "/prior.safetensors", two + "/prior.safetensors")
+    }
 }
