@@ -61,7 +61,7 @@ public final class PlayServer: Sendable {
         logger.logLevel = configuration.logLevel
         let app = Application(
             router: router,
-            server: .http1WebSocketUpgrade(configuration: WebSocketServerConfiguration(maxFrameSize: Self.maxFrameBytes)) { [self] request, channel, _ in
+            server: .http1WebSocketUpgrade(configuration: .init(ws: WebSocketServerConfiguration(maxFrameSize: Self.maxFrameBytes))) { [self] request, channel, _ in
                 guard request.path == "/play" else { return .dontUpgrade }
                 // A small kernel send buffer: a page that reads slowly backs up within a few frames,
                 // so it is sent the newest frame instead of seconds-old ones (and the rest are dropped).
