@@ -48,10 +48,10 @@ package final class TokenizerTraining: TrainingJob {
             Torch.manualSeed(settings.options.seed)
             trainer = try TokenizerTrainer(model: try initial?.model ?? VQVAE(config: config), options: settings.options, data: data)
         }
-        validationFrames = try validationSet.map {
-            try loadFrames($0, config: config, label: "validation clips")
-        }
+        // Rank 0 alone validates (the others never read the validation clips).
+        validationFrames = try run.isLeader ? validationSet.map { try loadFrames($0, config: config, label: "validation clips") } : nil
         evalFrames = settings.evalFrames
+        if let group = run.group { try trainer.join(group) }
     }
 
     package var stepper: any StepTrainer { trainer }
@@ -95,18 +95,24 @@ package final class TokenizerTraining: TrainingJob {
 
     /// Trains to the end, writes RUN/tokenizer.safetensors and RUN/report.json (validation on
     /// every validation frame); returns the report as one JSON line.
-    package static func run(_ settings: Settings, folder: String, resume: Bool, cadence: TrainingCadence) throws -> String {
-        let run = try TrainingRun(folder: folder, resume: resume)
+    /// In a data-parallel `group`, rank 0 alone writes (and returns the report); the others return nil.
+    package static func run(_ settings: Settings, folder: String, resume: Bool, cadence: TrainingCadence,
+                            group: ProcessGroup? = nil) throws -> String? {
+        let run = try TrainingRun(folder: folder, resume: resume, group: group)
         let job = try TokenizerTraining(settings, run: run)
         let log = try run.openLog(at: job.step)
         let model = job.trainer.model, config = model.config
-        FileHandle.standardError.write(Data("tokenizer: \(model.parameterCount) parameters, grid \(config.gridWidth)x\(config.gridHeight), K=\(config.codebookSize), D=\(config.codeDim), \(Torch.threads) threads\n".utf8))
-        if job.trainer.options.bfloat16Convolutions {
+        if run.isLeader {
+            FileHandle.standardError.write(Data(("tokenizer: \(model.parameterCount) parameters, grid \(config.gridWidth)x\(config.gridHeight), K=\(config.codebookSize), D=\(config.codeDim), \(Torch.threads) threads"
+                + (group.map { ", rank \($0.rank) of \($0.size)" } ?? "") + "\n").utf8))
+        }
+        if job.trainer.options.bfloat16Convolutions, run.isLeader {
             let note = CPUFlags.bfloat16Support.map { "convolutions in bfloat16 (this CPU has \($0))" }
                 ?? "warning: convolutions in bfloat16, but this CPU has neither AMX nor AVX512-BF16: expect them slower than float32"
             FileHandle.standardError.write(Data("tokenizer: \(note)\n".utf8))
         }
         let seconds = try run.train(job, cadence: cadence, probeSteps: 20, log: log)
+        guard run.isLeader else { return nil }
         let hash = try TokenizerCheckpoint.contentHash(model)
         try TokenizerCheckpoint.save(model, metadata: ["steps": String(job.step)], to: folder + "/tokenizer.safetensors")
         var report: [String: Any] = ["tokenizer": folder + "/tokenizer.safetensors", "tokenizer_sha256": hash, "codes_hash": hash,

@@ -89,11 +89,18 @@ struct TrainTokenizer: ParsableCommand {
     @Option(name: .customLong("init"), help: "Start from this tokenizer checkpoint's weights and shape.")
     var initFrom: String?
 
+    @Option(help: "Train in this many local processes (data parallel: each takes an equal share of every batch; gradients are averaged and the codebook statistics summed with c10d/Gloo). Without it, RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT (as torchrun sets them) join a group across machines.")
+    var nproc: Int?
+
     @Flag(inversion: .prefixedNo, help: "Compute the training convolutions in bfloat16 (weights, norms, losses stay float32; evaluation and codes stay float32). Default: on where the CPU has AMX or AVX512-BF16, off elsewhere.")
     var bfloat16: Bool?
 
     func validate() throws {
         guard runOptions.resume || clips != nil else { throw ValidationError("--clips is required (unless --resume)") }
+        if let nproc {
+            try validateRange(nproc, 1...64, "--nproc")
+            guard batch % nproc == 0 else { throw ValidationError("--batch \(batch) must split evenly over --nproc \(nproc) processes") }
+        }
         if runOptions.resume {
             // The checkpoint holds the run's model and training settings: changing them is refused, not ignored.
             let r = Recipe.tokenizer, o = Recipe.tokenizerTraining
@@ -154,7 +161,13 @@ struct TrainTokenizer: ParsableCommand {
     }
 
     func run() throws {
+        if let nproc, nproc > 1, try DataParallel.rankFromEnvironment() == nil {
+            try DataParallel.launch(workers: nproc, threads: max(1, Torch.allCores / nproc), label: "train tokenizer")
+        }
         Torch.setThreads(runOptions.threads ?? Torch.allCores)
-        print(try TokenizerTraining.run(settings, folder: runOptions.out, resume: runOptions.resume, cadence: runOptions.cadence))
+        let group = try DataParallel.joinFromEnvironment()
+        if let report = try TokenizerTraining.run(settings, folder: runOptions.out, resume: runOptions.resume, cadence: runOptions.cadence, group: group) {
+            print(report)
+        }
     }
 }

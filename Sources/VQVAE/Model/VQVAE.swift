@@ -200,27 +200,41 @@ final class VectorQuantizer {
     /// One EMA step from a batch's encodings `z` [N, D] and their codes [N], then restarts of
     /// dead codes (EMA count of assignments per step below `deadThreshold`) at random rows of `z`.
     /// Returns how many codes were restarted.
+    /// In a data-parallel `group`, `z` and `indices` are this rank's rows of the batch: the counts
+    /// and sums are summed over the ranks, and restarts draw from the whole batch's encodings, so
+    /// every rank makes the update one process with the whole batch would.
     @discardableResult
-    func update(_ z: Tensor, _ indices: Tensor, deadThreshold: Double) throws -> Int {
+    func update(_ z: Tensor, _ indices: Tensor, deadThreshold: Double, group: ProcessGroup? = nil) throws -> Int {
         try Tensor.noGrad {
-            let z = try z.detach()
+            var z = try z.detach()
             if emaDecay > 0 {
                 let onehot = try indices.oneHot(codebookSize).to(.float32)              // [N, K]
+                let counts = try onehot.sum(dim: 0), sums = try onehot.transpose(0, 1).matmul(z)   // [K], [K, D]
+                try group?.allReduceSum([counts, sums])
                 try emaCount.mulInPlace(emaDecay)
-                try emaCount.addInPlace(onehot.sum(dim: 0), alpha: 1 - emaDecay)
+                try emaCount.addInPlace(counts, alpha: 1 - emaDecay)
                 try emaSum.mulInPlace(emaDecay)
-                try emaSum.addInPlace(onehot.transpose(0, 1).matmul(z), alpha: 1 - emaDecay)
+                try emaSum.addInPlace(sums, alpha: 1 - emaDecay)
                 // Laplace-smoothed counts keep rarely used codes from dividing by ~0.
                 let total = try emaCount.sum()
                 let smoothed = try (emaCount + 1e-5) / (total + 1e-5 * Double(codebookSize)) * total
                 try codebook.copyFrom(emaSum / smoothed.unsqueeze(1))
             } else {
+                let counts = try indices.oneHot(codebookSize).to(.float32).sum(dim: 0)
+                try group?.allReduceSum([counts])
                 try emaCount.mulInPlace(0.99)
-                try emaCount.addInPlace(indices.oneHot(codebookSize).to(.float32).sum(dim: 0), alpha: 0.01)
+                try emaCount.addInPlace(counts, alpha: 0.01)
             }
             let dead = try emaCount.lt(deadThreshold)                                    // [K] bool
             let deadCount = Int(try dead.to(.float32).sum().item())
             guard deadCount > 0 else { return 0 }
+            if let group {
+                // The whole batch's encodings, rank by rank in batch order.
+                let rows = z.size(0), whole = try Tensor.zeros([rows * group.size, z.size(1)])
+                try whole.narrow(dim: 0, start: group.rank * rows, length: rows).copyFrom(z)
+                try group.allReduceSum([whole])
+                z = whole
+            }
             // A restarted code starts at the threshold: unless data comes to it, it decays below and
             // is restarted again next step, until it lands somewhere the encoder actually goes.
             let picks = try Tensor.randint(0, z.size(0), [codebookSize])

@@ -124,6 +124,23 @@ public final class TokenizerTrainer {
 
     /// Steps completed.
     public var step: Int { optimizer.step }
+    /// Data parallelism (`join`): the group whose ranks each take an equal share of every batch.
+    public private(set) var group: ProcessGroup?
+
+    /// Joins a data-parallel group: every rank gets rank 0's weights, codebook statistics and
+    /// optimizer state, then takes frames `rank·B/N ..< (rank+1)·B/N` of each step's batch; the
+    /// gradients are averaged and the codebook's EMA statistics summed over the ranks, so N
+    /// processes follow one with the whole batch.
+    /// - Throws: when the batch does not split evenly; the group's errors.
+    public func join(_ group: ProcessGroup) throws {
+        guard options.batch % group.size == 0 else {
+            throw TorchError(op: "train tokenizer", message: "data-parallel training: the batch (\(options.batch) frames) must split evenly over \(group.size) processes")
+        }
+        try group.broadcast(model.stateDict.map(\.1))
+        let state = optimizer.namedState.map(\.1)
+        if !state.isEmpty { try group.broadcast(state) }
+        self.group = group
+    }
 
     public init(model: VQVAE, options: TokenizerTrainingOptions, data: FrameBank) throws {
         guard data.width == model.config.frameWidth, data.height == model.config.frameHeight else {
@@ -149,9 +166,13 @@ public final class TokenizerTrainer {
     }
 
     /// Indices of step `step`'s batch: a function of (seed, step) only, so resumed runs see the same data.
+    /// In a group, this rank's share of them.
     func batchIndices(step: Int) -> [Int] {
         var rng = SplitMix64(seed: options.seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(step))
-        return (0..<options.batch).map { _ in Int(rng.next() % UInt64(data.count)) }
+        let all = (0..<options.batch).map { _ in Int(rng.next() % UInt64(data.count)) }
+        guard let group else { return all }
+        let n = options.batch / group.size
+        return Array(all[(group.rank * n)..<((group.rank + 1) * n)])
     }
 
     /// One optimizer step.
@@ -159,8 +180,9 @@ public final class TokenizerTrainer {
         let started = Date()
         let next = step + 1
         Torch.manualSeed(options.seed &+ UInt64(next) &* 7919)
-        let x = try FrameTensor.fromBytes(data.gather(batchIndices(step: next)), count: options.batch,
-                                          width: data.width, height: data.height)                     // [B, 3, H, W]
+        let indices = batchIndices(step: next)
+        let x = try FrameTensor.fromBytes(data.gather(indices), count: indices.count,
+                                          width: data.width, height: data.height)                     // [B, 3, H, W] (B/N in a group)
         let out = try Tensor.convolutionsInBFloat16(options.bfloat16Convolutions) { try model.forward(x) }
         let mse = try F.mseLoss(out.reconstruction, x)
         var loss = mse
@@ -172,18 +194,38 @@ public final class TokenizerTrainer {
         }
         var quantizerLoss = try model.config.beta * out.quantized.commitment
         if model.config.emaDecay == 0 { quantizerLoss = try quantizerLoss + out.quantized.codebookLoss }
-        let lossValue = try loss.item() + quantizerLoss.item()
+        var lossValue = try loss.item() + quantizerLoss.item()
         loss = try loss + quantizerLoss
         optimizer.zeroGrad()
         try loss.backward()
+        var mseValue = try mse.item()
+        if let group {
+            // Each rank's loss is a mean over its frames: the whole batch's gradient is the mean of theirs.
+            let figures = try Tensor([Float(lossValue), Float(mseValue)], shape: [2])
+            var grads: [Tensor] = []
+            for (name, p) in model.namedParameters {
+                guard let g = p.grad else { throw TorchError(op: "train tokenizer", message: "parameter \(name) has no gradient") }
+                grads.append(g)
+            }
+            do {
+                try group.allReduceSum(grads + [figures])
+            } catch {
+                throw TorchError(op: "train tokenizer", message: "data-parallel training: step \(next): summing the gradients over the \(group.size) processes failed — another process stopped or cannot be reached (\(error))")
+            }
+            for g in grads { try g.mulInPlace(1 / Double(group.size)) }
+            let means = try figures.floats().map { Double($0) / Double(group.size) }
+            (lossValue, mseValue) = (means[0], means[1])
+        }
         _ = try optimizer.clipGradNorm(options.gradientClip)
         let lr = schedule(next)
         try optimizer.step(lr: lr)
         let cells = options.batch * model.config.gridWidth * model.config.gridHeight
         let restarted = try model.quantizer.update(
-            out.latents, out.quantized.indices.reshape([-1]), deadThreshold: 0.1 * Double(cells) / Double(model.config.codebookSize))
-        let codes = try out.quantized.indices.reshape([-1]).bincount(minLength: model.config.codebookSize).gt(0).to(.float32).sum().item()
-        let mseValue = try mse.item()
+            out.latents, out.quantized.indices.reshape([-1]), deadThreshold: 0.1 * Double(cells) / Double(model.config.codebookSize),
+            group: group)
+        let used = try out.quantized.indices.reshape([-1]).bincount(minLength: model.config.codebookSize).to(.float32)
+        try group?.allReduceSum([used])
+        let codes = try used.gt(0).to(.float32).sum().item()
         return TokenizerStepStats(
             step: next, loss: lossValue, reconstructionMSE: mseValue, edge: edge,
             commitment: try out.quantized.commitment.item(), codebookLoss: try out.quantized.codebookLoss.item(),
