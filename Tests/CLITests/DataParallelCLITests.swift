@@ -164,7 +164,8 @@ final class DataParallelCLITests: XCTestCase {
     /// batched over 4 frames rounds differently from one over 8, and AdamW turns that noise into
     /// full-size steps for the conv biases just before a GroupNorm (whose true gradient is zero),
     /// so those drift apart by up to ~2e-3 in 20 steps without changing what the model computes.
-    /// Checked: every step's logged loss, and the two tokenizers' codes and reconstructions.
+    /// Checked: every step's logged loss (within 5e-4; 1e-4 apart at most where measured), and the
+    /// two tokenizers' codes and reconstructions.
     func testTwoTokenizerProcessesFollowOne() throws {
         let one = fixture.file("tok-one"), two = fixture.file("tok-two")
         let common = ["train", "tokenizer", "--clips", try Fixtures.clip(), "--size", "16x16", "--grid", "4x4", "--codebook", "32x8",
@@ -182,7 +183,7 @@ final class DataParallelCLITests: XCTestCase {
         let (a, b) = (try column(one, "loss"), try column(two, "loss"))
         XCTAssertEqual(a.count, 20)
         XCTAssertEqual(b.count, 20)
-        for (step, (x, y)) in zip(a, b).enumerated() { XCTAssertEqual(x, y, accuracy: 1.5e-4, "step \(step + 1) (logged to 4 decimals)") }
+        for (step, (x, y)) in zip(a, b).enumerated() { XCTAssertEqual(x, y, accuracy: 5e-4, "step \(step + 1) (logged to 4 decimals)") }
         XCTAssertGreaterThan(try column(one, "restarted").reduce(0, +), 0, "dead codes were restarted, so restarts are compared too")
         let first = try TokenizerCheckpoint.load(one + "/tokenizer.safetensors").model
         let second = try TokenizerCheckpoint.load(two + "/tokenizer.safetensors").model
@@ -200,5 +201,35 @@ final class DataParallelCLITests: XCTestCase {
             return 10 * log10(255 * 255 / (squared / Double(frames.count)))
         }
         XCTAssertEqual(try psnr(first, codesA), try psnr(second, codesB), accuracy: 0.02, "reconstruction PSNR (dB)")
+    }
+
+    /// A tokenizer run killed under two processes resumes under one (and the reverse) and follows an
+    /// uninterrupted run: every step's logged loss within 1e-3 (the rounding difference between
+    /// batched convolutions of 4 and 8 frames grows slowly: 2e-4 by step 49 was measured).
+    func testATokenizerRunResumesWithAnotherNumberOfProcesses() throws {
+        let common = ["train", "tokenizer", "--clips", try Fixtures.clip(), "--size", "16x16", "--grid", "4x4", "--codebook", "32x8",
+                      "--channels", "16", "--batch", "8", "--steps", "60", "--log-every", "1", "--checkpoint-every", "1", "--no-bfloat16"]
+        let reference = fixture.file("tok-reference")
+        let whole = try ProcessRunner.framecast(common + ["--threads", "2", "--out", reference])
+        XCTAssertEqual(whole.status, 0, whole.stderr)
+        func losses(_ run: String) throws -> [Int: Double] {
+            var out: [Int: Double] = [:]
+            for line in try String(contentsOfFile: run + "/log.jsonl", encoding: .utf8).split(separator: "\n") {
+                let row = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                if let step = row?["step"] as? Int, let loss = (row?["loss"] as? NSNumber)?.doubleValue { out[step] = loss }
+            }
+            return out
+        }
+        let expected = try losses(reference)
+        for (first, then) in [(["--nproc", "2"], ["--threads", "2"]), (["--threads", "2"], ["--nproc", "2"])] {
+            let run = fixture.file("tok-resumed-\(first[0])")
+            try startAndKill(common + first + ["--out", run], run: run, afterSteps: 10)
+            let resumed = try ProcessRunner.framecast(["train", "tokenizer", "--resume", "--out", run] + then)
+            XCTAssertEqual(resumed.status, 0, resumed.stderr)
+            XCTAssertTrue(resumed.stderr.contains("resuming at step"), resumed.stderr)
+            let got = try losses(run)
+            XCTAssertEqual(got.keys.sorted(), Array(1...60), "\(first) then \(then): one log line per step")
+            for step in 1...60 { XCTAssertEqual(got[step] ?? .nan, expected[step] ?? .nan, accuracy: 1e-3, "\(first) then \(then): step \(step)") }
+        }
     }
 }
