@@ -17,6 +17,7 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -705,5 +706,5 @@ const char *ct_config(void) {
 
 }  // extern "C"
 
-// distributed.cpp's errors go to the same thread-local message as every other ctorch error.
-void ct_internal_set_error(const char *message) { set_err(message); }
+// distributed.cpp's entry points run under the same guard (and error message) as every other.
+int ct_internal_guarded(const std::function<void()> &body) { return guard_i(body); }

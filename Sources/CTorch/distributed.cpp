@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,24 +25,9 @@ struct ct_group {
   std::chrono::milliseconds timeout;
 };
 
-void ct_internal_set_error(const char *message);  // ctorch.cpp
+int ct_internal_guarded(const std::function<void()> &body);  // ctorch.cpp: C++ errors → ct_last_error()
 
 namespace {
-
-template <class F>
-int guarded(F &&f) {
-  try {
-    f();
-    return 0;
-  } catch (const c10::Error &e) {
-    ct_internal_set_error(e.what_without_backtrace());
-  } catch (const std::exception &e) {
-    ct_internal_set_error(e.what());
-  } catch (...) {
-    ct_internal_set_error("ctorch: unknown C++ exception in a collective");
-  }
-  return -1;
-}
 
 std::vector<at::Tensor> tensors(ct_tensor_t *list, int n) {
   if (n < 0 || (n > 0 && !list)) throw std::invalid_argument("ctorch: bad tensor list");
@@ -85,7 +71,7 @@ extern "C" {
 
 ct_group_t ct_group_join(const char *host, int port, int rank, int world, int64_t timeout_ms) {
   ct_group_t out = nullptr;
-  guarded([&] {
+  ct_internal_guarded([&] {
     if (!host || port <= 0 || port > 65535 || world < 1 || rank < 0 || rank >= world || timeout_ms <= 0)
       throw std::invalid_argument("ctorch: bad process group settings");
     auto timeout = std::chrono::milliseconds(timeout_ms);
@@ -115,7 +101,7 @@ ct_group_t ct_group_join(const char *host, int port, int rank, int world, int64_
 }
 
 int ct_group_allreduce_sum(ct_group_t g, ct_tensor_t *list, int n) {
-  return guarded([&] {
+  return ct_internal_guarded([&] {
     if (!g) throw std::invalid_argument("ctorch: NULL process group");
     auto ts = tensors(list, n);
     if (ts.empty()) return;
@@ -126,7 +112,7 @@ int ct_group_allreduce_sum(ct_group_t g, ct_tensor_t *list, int n) {
 }
 
 int ct_group_broadcast(ct_group_t g, ct_tensor_t *list, int n, int root) {
-  return guarded([&] {
+  return ct_internal_guarded([&] {
     if (!g) throw std::invalid_argument("ctorch: NULL process group");
     auto ts = tensors(list, n);
     if (ts.empty()) return;
@@ -139,7 +125,7 @@ int ct_group_broadcast(ct_group_t g, ct_tensor_t *list, int n, int root) {
 }
 
 int ct_group_barrier(ct_group_t g) {
-  return guarded([&] {
+  return ct_internal_guarded([&] {
     if (!g) throw std::invalid_argument("ctorch: NULL process group");
     wait(g, g->pg->barrier(c10d::BarrierOptions{}));
   });

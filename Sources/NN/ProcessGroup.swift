@@ -1,5 +1,8 @@
 import CTorch
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A group of training processes that average their gradients: libtorch's c10d with Gloo over TCP
 /// (CPU). Rank 0 serves the rendezvous store at `host:port`, like torchrun's MASTER_ADDR /
@@ -38,8 +41,44 @@ public final class ProcessGroup: @unchecked Sendable {
         }
     }
 
+    /// Sums the gradients of `parameters` (after `backward`) and `extra` over the ranks, in place:
+    /// one collective a training step.
+    /// - Throws: `TorchError` naming a parameter without a gradient, or saying that another
+    ///   process stopped or cannot be reached (with c10d's message).
+    public func sumGradients(of parameters: [(String, Tensor)], with extra: [Tensor], step: Int) throws {
+        var tensors: [Tensor] = []
+        for (name, p) in parameters {
+            guard let g = p.grad else { throw TorchError(op: "data-parallel training", message: "parameter \(name) has no gradient") }
+            tensors.append(g)
+        }
+        do {
+            try allReduceSum(tensors + extra)
+        } catch {
+            throw TorchError(op: "data-parallel training", message: "step \(step): summing the gradients over the \(size) processes failed — another process stopped or cannot be reached (\(error))")
+        }
+    }
+
     /// Returns when every rank has called it.
     public func barrier() throws {
         if ct_group_barrier(raw) != 0 { throw TorchError.last("barrier") }
+    }
+}
+
+extension ProcessGroup {
+    /// A TCP port on 127.0.0.1 that nothing listens on now (bound to port 0, then released): a
+    /// rendezvous port for local workers.
+    public static func freeLocalPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TorchError(op: "free port", message: "cannot open a socket") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw TorchError(op: "free port", message: "cannot bind a socket on 127.0.0.1") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

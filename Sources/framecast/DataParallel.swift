@@ -46,7 +46,7 @@ enum DataParallel {
     /// on their own (their next collective fails), then stopped.
     /// - Returns: never; exits with 0 when every worker succeeded, else 1.
     static func launch(workers n: Int, threads: Int, label: String) throws -> Never {
-        let port = try freePort()
+        let port = try ProcessGroup.freeLocalPort()
         var arguments = Array(CommandLine.arguments.dropFirst())
         // Drop --nproc N / --nproc=N; give each worker its share of the cores unless --threads is set.
         var i = 0
@@ -96,22 +96,6 @@ enum DataParallel {
 
     private static func waitAll(_ pids: Set<pid_t>) {
         for pid in pids { var status: Int32 = 0; waitpid(pid, &status, 0) }
-    }
-
-    /// A TCP port nothing listens on now (bound to port 0, then released).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ValidationError("cannot open a socket to find a free port") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw ValidationError("cannot find a free port on 127.0.0.1") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     private static func spawn(_ path: String, arguments: [String], environment: [String: String]) throws -> pid_t {

@@ -13,17 +13,6 @@ final class DataParallelTests: XCTestCase {
         let lock = NSLock()
     }
 
-    private func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     func testTwoRanksWithHalfTheBatchFollowOneProcessWithTheWholeBatch() throws {
         var config = tinyConfig()
         config.dropout = 0   // dropout masks are drawn per process; the recipe has none
@@ -39,7 +28,7 @@ final class DataParallelTests: XCTestCase {
         let first = try PriorTrainer(model: PriorModel(config: config), options: options, data: data)
         Torch.manualSeed(99)   // another start: joining gives rank 1 rank 0's weights
         let second = try PriorTrainer(model: PriorModel(config: config), options: options, data: data)
-        let port = freePort(), results = Results(), done = DispatchGroup()
+        let port = try ProcessGroup.freeLocalPort(), results = Results(), done = DispatchGroup()
         final class Box: @unchecked Sendable { let trainer: PriorTrainer; init(_ t: PriorTrainer) { trainer = t } }
         for (rank, box) in [Box(first), Box(second)].enumerated() {
             done.enter()
@@ -80,9 +69,9 @@ final class DataParallelTests: XCTestCase {
         var options = PriorTrainingOptions()
         options.batch = 3
         let trainer = try PriorTrainer(model: PriorModel(config: tinyConfig()), options: options, data: data)
-        let group = try ProcessGroup(host: "127.0.0.1", port: freePort(), rank: 0, size: 1, timeout: 10)
+        let group = try ProcessGroup(host: "127.0.0.1", port: try ProcessGroup.freeLocalPort(), rank: 0, size: 1, timeout: 10)
         XCTAssertNoThrow(try trainer.join(group), "one process takes the whole batch")
-        let port = freePort()
+        let port = try ProcessGroup.freeLocalPort()
         let results = Results(), done = DispatchGroup()
         done.enter()
         Thread.detachNewThread {

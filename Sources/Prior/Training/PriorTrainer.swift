@@ -218,11 +218,7 @@ public final class PriorTrainer {
         try loss.backward()
         if let group {
             let total = try Tensor([Float(plain)], shape: [1])
-            do {
-                try group.allReduceSum(model.namedParameters.map { try gradient(of: $0) } + [total])
-            } catch {
-                throw PriorError(.dataParallel("step \(next): summing the gradients over the \(group.size) processes failed — another process stopped or cannot be reached (\(error))"))
-            }
+            try group.sumGradients(of: model.namedParameters, with: [total], step: next)
             plain = Double(try total.item())
         }
         let norm = try optimizer.clipGradNorm(options.gradientClip)
@@ -237,10 +233,4 @@ public final class PriorTrainer {
     public func train(until last: Int? = nil, report: (PriorStepStats) throws -> Void = { _ in }) throws {
         while step < (last ?? options.steps) { try report(trainStep()) }
     }
-}
-
-/// The gradient of a named parameter after `backward`.
-private func gradient(of parameter: (String, Tensor)) throws -> Tensor {
-    guard let g = parameter.1.grad else { throw PriorError(.invalidConfig("parameter \(parameter.0) has no gradient")) }
-    return g
 }

@@ -202,17 +202,8 @@ public final class TokenizerTrainer {
         if let group {
             // Each rank's loss is a mean over its frames: the whole batch's gradient is the mean of theirs.
             let figures = try Tensor([Float(lossValue), Float(mseValue)], shape: [2])
-            var grads: [Tensor] = []
-            for (name, p) in model.namedParameters {
-                guard let g = p.grad else { throw TorchError(op: "train tokenizer", message: "parameter \(name) has no gradient") }
-                grads.append(g)
-            }
-            do {
-                try group.allReduceSum(grads + [figures])
-            } catch {
-                throw TorchError(op: "train tokenizer", message: "data-parallel training: step \(next): summing the gradients over the \(group.size) processes failed — another process stopped or cannot be reached (\(error))")
-            }
-            for g in grads { try g.mulInPlace(1 / Double(group.size)) }
+            try group.sumGradients(of: model.namedParameters, with: [figures], step: next)
+            for (_, p) in model.namedParameters { try p.grad?.mulInPlace(1 / Double(group.size)) }
             let means = try figures.floats().map { Double($0) / Double(group.size) }
             (lossValue, mseValue) = (means[0], means[1])
         }
