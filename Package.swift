@@ -1,10 +1,18 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-let torchLinker: [LinkerSetting] = [
-    .linkedLibrary("torch"),
-    .linkedLibrary("torch_cpu"),
-    .linkedLibrary("c10"),
+// libtorch: Debian's (libtorch-dev, /usr) by default. FRAMECAST_LIBTORCH=DIR builds against another
+// one instead, such as the C++ libtorch inside PyPI's torch wheel (DIR = the `torch` package folder,
+// `python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))'`): its headers, its
+// libraries by full path (plain -l would find Debian's first) with an rpath, and C++20, which its
+// headers need. Use another --scratch-path for it: the two builds must not share object files.
+let libtorch = Context.environment["FRAMECAST_LIBTORCH"]
+let torchIncludes = libtorch.map { ["-isystem", $0 + "/include", "-isystem", $0 + "/include/torch/csrc/api/include"] }
+    ?? ["-isystem", "/usr/include/torch/csrc/api/include"]
+let torchLinker: [LinkerSetting] = (libtorch.map { dir -> [LinkerSetting] in
+    [.unsafeFlags(["\(dir)/lib/libtorch.so", "\(dir)/lib/libtorch_cpu.so", "\(dir)/lib/libc10.so",
+                   "-Xlinker", "-rpath", "-Xlinker", "\(dir)/lib"])]
+} ?? [.linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10")]) + [
     // blas_onednn.cpp finds oneDNN's and libgomp's functions at run time in what libtorch loads.
     .linkedLibrary("dl"),
 ]
@@ -60,7 +68,7 @@ let package = Package(
         .target(
             name: "CTorch",
             cxxSettings: [
-                .unsafeFlags(["-isystem", "/usr/include/torch/csrc/api/include", "-Wno-deprecated-declarations"]),
+                .unsafeFlags(torchIncludes + ["-Wno-deprecated-declarations"]),
                 // c10d's Gloo process group (distributed.cpp); gloo's headers come from libgloo-dev.
                 .define("USE_C10D_GLOO"),
                 .unsafeFlags(hostCxxFlags),
@@ -127,5 +135,5 @@ let package = Package(
         // framecast's tokenizer and prior against the PyTorch reference in Tools/reference (skipped without python3-torch).
         .testTarget(name: "ReferenceTests", dependencies: ["VQVAE", "Prior", "NN", "SafeTensors", "TestSupport"]),
     ],
-    cxxLanguageStandard: .cxx17
+    cxxLanguageStandard: libtorch == nil ? .cxx17 : .cxx20
 )
