@@ -46,7 +46,6 @@ package final class PriorTraining: TrainingJob {
             config.dropout = settings.config.dropout
             config.actionIntoFrame = shape.actionIntoFrame
             config.actionModulation = shape.actionModulation
-            config.copyPath = settings.config.copyPath || shape.copyPath   // --init keeps a trained copy path
             trainer = try PriorTrainer(config: config, options: settings.options, data: data)
             if let initial, let path = settings.initFrom {
                 let (old, new) = (initial.model.config, config)

@@ -50,7 +50,6 @@ public enum Recipe {
         c.dropout = 0
         c.actionIntoFrame = true
         c.actionModulation = true
-        c.copyPath = false
         return c
     }
 

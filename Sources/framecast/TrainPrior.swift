@@ -62,9 +62,6 @@ struct TrainPrior: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Scale and shift every block's LayerNorm outputs per action (adaptive LayerNorm), besides the action tokens.")
     var actionModulation = Recipe.prior.actionModulation
 
-    @Flag(inversion: .prefixedNo, help: "Give each code's input the code the previous frame had at the slot it predicts (the copy path).")
-    var copyPath = Recipe.prior.copyPath
-
     @Option(help: "Fraction of actions replaced by the learned no-action id in training.")
     var actionDropout = Recipe.priorTraining.actionDropout
 
@@ -92,7 +89,6 @@ struct TrainPrior: ParsableCommand {
                                            ("--training-frames", trainingFrames != nil), ("--layers", layers != r.layers), ("--width", width != r.width),
                                            ("--heads", heads != r.heads), ("--dropout", dropout != r.dropout),
                                            ("--no-action-modulation", actionModulation != r.actionModulation),
-                                           (copyPath ? "--copy-path" : "--no-copy-path", copyPath != r.copyPath),
                                            ("--action-dropout", actionDropout != o.actionDropout), ("--context-noise", contextNoise != o.contextNoise),
                                            ("--lr", lr != o.learningRate), ("--minutes", runOptions.minutes != nil)]
             if let (option, _) = fixed.first(where: \.1) {
@@ -133,7 +129,6 @@ struct TrainPrior: ParsableCommand {
         s.config.trainingFrames = trainingFrames ?? 2 * context
         s.config.dropout = dropout
         s.config.actionModulation = actionModulation
-        s.config.copyPath = copyPath
         s.options.steps = steps
         s.options.batch = batch
         s.options.learningRate = lr

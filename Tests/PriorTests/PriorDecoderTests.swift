@@ -8,17 +8,17 @@ import XCTest
 final class PriorDecoderTests: TwoThreadTestCase {
     /// A small random model: grid 2×3 (odd sizes exercise the kernels' partial tiles).
     func model(seed: UInt64, layers: Int, width: Int, heads: Int, actionIntoFrame: Bool = true, actionModulation: Bool = true,
-               copyPath: Bool = false, contextFrames: Int = 3, codebookSize: Int = 37) throws -> PriorModel {
+               contextFrames: Int = 3, codebookSize: Int = 37) throws -> PriorModel {
         Torch.manualSeed(seed)
         var c = PriorConfig()
         (c.layers, c.width, c.heads, c.contextFrames) = (layers, width, heads, contextFrames)
         (c.gridWidth, c.gridHeight, c.codebookSize, c.actionCount) = (3, 2, codebookSize, 3)
-        (c.actionIntoFrame, c.actionModulation, c.copyPath) = (actionIntoFrame, actionModulation, copyPath)
+        (c.actionIntoFrame, c.actionModulation) = (actionIntoFrame, actionModulation)
         let model = try PriorModel(config: c)
-        // Non-zero biases, LayerNorm affines, action modulation and copy path, so every parameter matters.
+        // Non-zero biases, LayerNorm affines and action modulation, so every parameter matters.
         try Tensor.noGrad {
             for (name, p) in model.namedParameters where name.contains("ln") || name.hasSuffix(".bias")
-                || name.hasPrefix("action_projection") || name.hasSuffix("modulation.weight") || name.hasPrefix("copy_embedding") {
+                || name.hasPrefix("action_projection") || name.hasSuffix("modulation.weight") {
                 try p.copyFrom(Tensor.randn(p.shape) * 0.3 + (name.hasSuffix("ln1.weight") || name.hasSuffix("ln2.weight") ? 1 : 0))
             }
         }
@@ -33,22 +33,14 @@ final class PriorDecoderTests: TwoThreadTestCase {
         return (codes, actions)
     }
 
-    /// The token at `slot` of window frame `frame` of sample `s` of `window` (F frames), as a prefill feeds it.
-    func token(_ config: PriorConfig, _ w: (codes: [Int64], actions: [Int64]), frames f: Int, sample s: Int, frame: Int, slot: Int) -> PriorDecoder.Token {
-        let hw = config.codesPerFrame, first = (s * f + frame) * hw
-        let copy = slot == hw ? w.codes[first] : frame > 0 && slot + 1 < hw ? w.codes[first - hw + slot + 1] : Int64(config.noCopy)
-        return PriorDecoder.Token(id: slot < hw ? w.codes[first + slot] : w.actions[s * f + frame], slot: slot, frame: frame,
-                                  previousAction: frame == 0 ? Int64(config.noAction) : w.actions[s * f + frame - 1], copy: copy)
-    }
-
     func testLogitsMatchTheTrainingPathAtEveryPositionOfAFullWindow() throws {
-        let shapes: [(seed: UInt64, layers: Int, width: Int, heads: Int, intoFrame: Bool, modulation: Bool, copy: Bool)] = [
-            (31, 2, 32, 2, true, true, false), (32, 1, 48, 3, false, true, false), (33, 3, 64, 4, true, false, false),
-            (34, 2, 40, 2, true, true, true), (35, 2, 24, 3, false, false, true), (36, 1, 24, 2, false, true, false),
+        let shapes: [(seed: UInt64, layers: Int, width: Int, heads: Int, intoFrame: Bool, modulation: Bool)] = [
+            (31, 2, 32, 2, true, true), (32, 1, 48, 3, false, true), (33, 3, 64, 4, true, false), (34, 2, 40, 2, true, true),
+            (35, 2, 24, 3, false, false), (36, 1, 24, 2, false, true),
         ]
         for shape in shapes {
             let model = try model(seed: shape.seed, layers: shape.layers, width: shape.width, heads: shape.heads,
-                                  actionIntoFrame: shape.intoFrame, actionModulation: shape.modulation, copyPath: shape.copy)
+                                  actionIntoFrame: shape.intoFrame, actionModulation: shape.modulation)
             let config = model.config
             let (f, hw, n, k) = (config.contextFrames, config.codesPerFrame, config.tokensPerFrame, config.codebookSize)
             for samples in [1, 3] {
@@ -61,7 +53,10 @@ final class PriorDecoderTests: TwoThreadTestCase {
                 var maxError: Float = 0
                 for p in 0..<(f * n) {
                     let (frame, slot) = (p / n, p % n)
-                    let tokens = (0..<samples).map { s in token(config, (codes, actions), frames: f, sample: s, frame: frame, slot: slot) }
+                    let tokens = (0..<samples).map { s in
+                        PriorDecoder.Token(id: slot < hw ? codes[(s * f + frame) * hw + slot] : actions[s * f + frame], slot: slot, frame: frame,
+                                           previousAction: frame == 0 ? Int64(config.noAction) : actions[s * f + frame - 1])
+                    }
                     let logits = decoder.feed(tokens, samples: 0..<samples, position: p)           // [S, K]
                     for s in 0..<samples {
                         for i in 0..<k { maxError = max(maxError, abs(logits[s * k + i] - reference[(s * f * n + p) * k + i])) }
@@ -78,7 +73,7 @@ final class PriorDecoderTests: TwoThreadTestCase {
     }
 
     func testCodeLogitsMatchAtTheCodePositions() throws {
-        let model = try model(seed: 36, layers: 2, width: 32, heads: 4, copyPath: true)
+        let model = try model(seed: 36, layers: 2, width: 32, heads: 4)
         let config = model.config
         let (f, hw, k) = (config.contextFrames, config.codesPerFrame, config.codebookSize)
         let (codes, actions) = window(config, samples: 1, frames: f, seed: 7)
@@ -89,7 +84,9 @@ final class PriorDecoderTests: TwoThreadTestCase {
         var logitsAt: [Int: [Float]] = [:]
         for p in 0..<(f * config.tokensPerFrame) {
             let (frame, slot) = (p / config.tokensPerFrame, p % config.tokensPerFrame)
-            logitsAt[p] = decoder.feed([token(config, (codes, actions), frames: f, sample: 0, frame: frame, slot: slot)], samples: 0..<1, position: p)
+            let token = PriorDecoder.Token(id: slot < hw ? codes[frame * hw + slot] : actions[frame], slot: slot, frame: frame,
+                                           previousAction: frame == 0 ? Int64(config.noAction) : actions[frame - 1])
+            logitsAt[p] = decoder.feed([token], samples: 0..<1, position: p)
         }
         for (row, p) in model.predictingPositions(frames: f).enumerated() {
             for i in 0..<k { XCTAssertEqual(logitsAt[p]![i], reference[row * k + i], accuracy: 1e-4, "position \(p)") }
@@ -97,10 +94,9 @@ final class PriorDecoderTests: TwoThreadTestCase {
     }
 
     func testGreedyRolloutsMatchTheLibtorchPathAcrossSlidingWindows() throws {
-        for (seed, intoFrame, modulation, copy, given) in [(41 as UInt64, true, true, false, 1), (42, false, true, false, 2),
-                                                           (43, true, false, false, 3), (46, true, true, true, 2)] {
+        for (seed, intoFrame, modulation, given) in [(41 as UInt64, true, true, 1), (42, false, true, 2), (43, true, false, 3)] {
             let model = try model(seed: seed, layers: 2, width: 32, heads: 2, actionIntoFrame: intoFrame, actionModulation: modulation,
-                                  copyPath: copy, codebookSize: 8)
+                                  codebookSize: 8)
             var rng = SplitMix64(seed: seed)
             let context = PriorContext(codes: (0..<(given * 6)).map { _ in UInt16(rng.next() % 8) },
                                        actions: (0..<given).map { _ in Int32(rng.next() % 3) })
@@ -119,7 +115,7 @@ final class PriorDecoderTests: TwoThreadTestCase {
     /// then the newest frame appended to every row) gives bit for bit the logits of a whole prefill,
     /// at one and two threads.
     func testPrefillThenAppendEqualsAWholePrefillExactly() throws {
-        let model = try model(seed: 44, layers: 2, width: 48, heads: 3, copyPath: true, contextFrames: 8)
+        let model = try model(seed: 44, layers: 2, width: 48, heads: 3, contextFrames: 8)
         let config = model.config
         let (f, hw) = (config.contextFrames, config.codesPerFrame)
         let (codes, actions) = window(config, samples: 2, frames: f, seed: 9)                        // [2, F, hw], [2, F]
@@ -139,14 +135,13 @@ final class PriorDecoderTests: TwoThreadTestCase {
             }
             _ = try split.prefill(codes: older, actions: olderActions, batch: 2, frames: f - 1)
             try split.gatherCache([0, 1, 0, 1])
-            var newest: [Int64] = [], before: [Int64] = []                                         // [4, hw] each
+            var newest: [Int64] = []                                                               // [4, hw]
             for s in 0..<4 {
                 let first = (s * f + f - 1) * hw
                 newest += twinCodes[first..<(first + hw)]
-                before += twinCodes[(first - hw)..<first]
             }
             let logits = try split.append(codes: newest, frame: f - 1, previousActions: (0..<4).map { twinActions[$0 * f + f - 2] },
-                                          actions: (0..<4).map { twinActions[$0 * f + f - 1] }, previousCodes: before, batch: 4)
+                                      actions: (0..<4).map { twinActions[$0 * f + f - 1] }, batch: 4)
             XCTAssertEqual(logits, expected, "threads \(threads)")
             XCTAssertNotEqual(Array(logits[..<config.codebookSize]), Array(logits[(2 * config.codebookSize)..<(3 * config.codebookSize)]),
                               "the twin's action matters")

@@ -123,47 +123,6 @@ final class PriorModelTests: TwoThreadTestCase {
         XCTAssertEqual(try JSONDecoder().decode(PriorConfig.self, from: JSONSerialization.data(withJSONObject: object)), config)
     }
 
-    func testConfigsWithoutTheCopyPathReadAsWithout() throws {
-        var config = tinyConfig()
-        config.copyPath = true
-        let json = try JSONEncoder().encode(config)
-        XCTAssertEqual(try JSONDecoder().decode(PriorConfig.self, from: json), config)
-        var object = try XCTUnwrap(JSONSerialization.jsonObject(with: json) as? [String: Any])
-        XCTAssertEqual(object.removeValue(forKey: "copyPath") as? Bool, true)
-        config.copyPath = false
-        XCTAssertEqual(try JSONDecoder().decode(PriorConfig.self, from: JSONSerialization.data(withJSONObject: object)), config)
-    }
-
-    func testTheCopyPathSeesThePreviousFramesCodeAtThePredictedSlot() throws {
-        // Changing c(f−1, j) changes the logits predicting c(f, j) through the copy path's input of
-        // the token before it, and no others: with one layer whose attention output is zeroed, each
-        // position sees its own input only.
-        Torch.manualSeed(22)
-        var config = tinyConfig(contextFrames: 2)
-        (config.layers, config.copyPath, config.dropout) = (1, true, 0)
-        let model = try PriorModel(config: config)
-        try randomiseModulation(model)
-        try Tensor.noGrad {
-            for (name, p) in model.namedParameters where name.hasPrefix("blocks.0.attn.proj") { try p.zeroInPlace() }
-        }
-        let (codes, actions) = try randomWindow(config, frames: 2, seed: 8)
-        let hw = config.codesPerFrame, k = config.codebookSize
-        let a = try Tensor(actions, shape: [1, 2])
-        func logits(_ codes: [Int64]) throws -> [Float] {
-            try Tensor.noGrad { try model.codeLogits(codes: Tensor(codes, shape: [1, 2, hw]), actions: a).floats() }  // [hw, K]: frame 1
-        }
-        let base = try logits(codes)
-        for slot in 0..<hw {
-            var changed = codes
-            changed[slot] = (changed[slot] + 1) % Int64(k)                                 // c(0, slot)
-            let logits = try logits(changed)
-            for row in 0..<hw {
-                let moved = (0..<k).contains { abs(logits[row * k + $0] - base[row * k + $0]) > 1e-6 }
-                XCTAssertEqual(moved, row == slot, "changing c(0, \(slot)) and the logits of c(1, \(row))")
-            }
-        }
-    }
-
     func testRotaryAttentionSeesItsBandAndEarlierFramesOnlyThroughIt() throws {
         // One layer, a band of 2 frames: frame 0 reaches frame 1 but not frame 2 or 3. With two
         // layers it reaches frame 2 through frame 1's keys (what a sliding cache keeps), not frame 3.
@@ -210,15 +169,6 @@ final class PriorModelTests: TwoThreadTestCase {
         }
     }
 
-    func testCopyPathInputsOfARolloutMatchTheTrainingPath() throws {
-        // The sampler hands each step the previous frame's codes as the copy path's inputs: the
-        // cached logits equal the training path's, whose copy ids come from whole windows.
-        for engine in PriorSampler.Engine.allCases {
-            try checkCacheAgainstFullForward(contextFrames: 3, given: 2, engine: engine, copyPath: true)
-            try checkCacheAgainstFullForward(contextFrames: 4, given: 1, engine: engine, guidance: 2.5, copyPath: true)
-        }
-    }
-
     func testActionGuidanceAgainstThePreviousAction() throws {
         // u + w·(c − u), u conditioned on the action before the one leading to the generated frame.
         for engine in PriorSampler.Engine.allCases {
@@ -226,11 +176,9 @@ final class PriorModelTests: TwoThreadTestCase {
         }
     }
 
-    func checkCacheAgainstFullForward(contextFrames: Int, given: Int, engine: PriorSampler.Engine, guidance: Double = 1,
-                                      copyPath: Bool = false) throws {
+    func checkCacheAgainstFullForward(contextFrames: Int, given: Int, engine: PriorSampler.Engine, guidance: Double = 1) throws {
         Torch.manualSeed(13)
-        var config = tinyConfig(contextFrames: contextFrames)
-        config.copyPath = copyPath
+        let config = tinyConfig(contextFrames: contextFrames)
         let model = try PriorModel(config: config)
         try randomiseModulation(model)
         let clip = randomClip(frames: 4, seed: 5)
@@ -272,7 +220,7 @@ final class PriorModelTests: TwoThreadTestCase {
                 for i in 0..<k { maxError = max(maxError, abs(full[position * k + i] - cached[s * k + i])) }
             }
         }
-        XCTAssertLessThan(maxError, 1e-4, "\(engine) guidance \(guidance) copy path \(copyPath)")
+        XCTAssertLessThan(maxError, 1e-4, "\(engine) guidance \(guidance)")
         XCTAssertGreaterThan(observed.last!.frame, config.contextFrames, "the window must have slid")
     }
 

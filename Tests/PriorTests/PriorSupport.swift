@@ -38,9 +38,7 @@ func tinyConfig(contextFrames: Int = 3) -> PriorConfig {
 /// Random values in every block's action modulation (zero in a fresh model, which would hide it).
 func randomiseModulation(_ model: PriorModel, std: Double = 0.5) throws {
     try Tensor.noGrad {
-        for (name, p) in model.namedParameters where name.hasSuffix("modulation.weight") || name == "copy_embedding.weight" {
-            try p.copyFrom(Tensor.randn(p.shape) * std)
-        }
+        for (name, p) in model.namedParameters where name.hasSuffix("modulation.weight") { try p.copyFrom(Tensor.randn(p.shape) * std) }
     }
 }
 

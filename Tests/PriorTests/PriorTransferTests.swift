@@ -41,25 +41,6 @@ final class PriorTransferTests: XCTestCase {
         XCTAssertEqual(perActionTensors, 1 + oldConfig.layers)
     }
 
-    func testACopyPathTheTrainedPriorLacksStartsAtZeroAndKeepsItsLogits() throws {
-        Torch.manualSeed(3)
-        let trained = try PriorModel(config: tinyConfig())
-        try randomiseModulation(trained)
-        var config = tinyConfig()
-        config.copyPath = true
-        let model = try PriorModel(config: config)
-        try model.transfer(from: trained, actionNames: ["A", "B", "C"], to: ["A", "B", "C"])
-        let copy = try XCTUnwrap(model.namedParameters.first { $0.0 == "copy_embedding.weight" }?.1)
-        XCTAssertEqual(try copy.floats(), [Float](repeating: 0, count: copy.numel))
-        var rng = SplitMix64(seed: 4)
-        let codes = try Tensor((0..<(3 * config.codesPerFrame)).map { _ in Int64(rng.next() % 8) }, shape: [1, 3, config.codesPerFrame])
-        let actions = try Tensor([0, 2, 3] as [Int64], shape: [1, 3])
-        try Tensor.noGrad {
-            XCTAssertEqual(try model.codeLogits(codes: codes, actions: actions).floats(),
-                           try trained.codeLogits(codes: codes, actions: actions).floats())
-        }
-    }
-
     func testAnotherShapeIsRefusedByTensorName() throws {
         let trained = try PriorModel(config: tinyConfig())
         var wider = tinyConfig()

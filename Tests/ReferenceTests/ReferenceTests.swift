@@ -204,7 +204,6 @@ final class ReferenceCase: @unchecked Sendable {
         config.gridHeight = 3
         config.codebookSize = 64
         config.actionCount = 3
-        config.copyPath = true
         let fresh = try PriorModel(config: config)
         try Tensor.noGrad {
             for (name, p) in fresh.namedParameters {

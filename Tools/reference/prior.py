@@ -34,7 +34,6 @@ class PriorConfig:
     actionModulation: bool = True
     framePositions: str = "rotary"      # RoPE of the frame index, attention banded to contextFrames (the only kind)
     trainingFrames: int = 16            # frames per training window
-    copyPath: bool = False              # each code's input also carries the previous frame's code at the slot it predicts
 
     @classmethod
     def from_dict(cls, d):
@@ -55,11 +54,6 @@ class PriorConfig:
     @property
     def no_action(self):
         return self.actionCount
-
-    @property
-    def no_copy(self):
-        """The copy path's id for "no previous frame"."""
-        return self.codebookSize
 
     @property
     def training_window(self):
@@ -175,9 +169,7 @@ class PriorModel(nn.Module):
     """Decoder-only transformer over windows `c(0,0..hw-1) a(0) c(1,...) a(1) ...`; every position
     predicts the next code. Token embedding = token table + slot within the frame, plus, for the codes
     of frame f+1, action_projection(action_embedding(a(f))). The frame index turns queries and keys
-    (rotary) and attention is banded to contextFrames frames. With copyPath, the token predicting
-    c(f, j) also gets copy_embedding(c(f-1, j)) (no_copy in a window's first frame and for the token
-    that predicts the action)."""
+    (rotary) and attention is banded to contextFrames frames."""
 
     def __init__(self, config: PriorConfig):
         super().__init__()
@@ -186,8 +178,6 @@ class PriorModel(nn.Module):
         self.action_embedding = nn.Embedding(c.actionCount + 1, c.width)       # [A + 1, C]; last = no action
         self.slot_embedding = nn.Embedding(c.tokens_per_frame, c.width)        # [hw + 1, C]
         self.action_projection = nn.Linear(c.width, c.width)
-        # [K + 1, C]: the previous frame's code at the predicted slot; the last row = no previous frame
-        self.copy_embedding = nn.Embedding(c.codebookSize + 1, c.width) if c.copyPath else None
         self.drop = nn.Dropout(c.dropout)
         conditions = c.actionCount + 1 if c.actionModulation else None
         self.blocks = nn.ModuleList(TransformerBlock(c.width, c.heads, c.dropout, conditions) for _ in range(c.layers))
@@ -203,7 +193,7 @@ class PriorModel(nn.Module):
             for name, p in self.named_parameters():
                 if "ln" in name:
                     continue
-                if name.endswith(".bias") or name.endswith("modulation.weight") or name == "copy_embedding.weight":
+                if name.endswith(".bias") or name.endswith("modulation.weight"):
                     p.zero_()
                 elif name.startswith("blocks.") and name.endswith("proj.weight"):
                     p.normal_(0, residual)
@@ -224,18 +214,8 @@ class PriorModel(nn.Module):
             previous = torch.cat([none, actions[:, :f - 1]], dim=1)            # action that led to each frame
             x = x + self.conditioning(previous).unsqueeze(2)                   # + [B, F, 1, C]
         a = self.action_embedding(actions).unsqueeze(2) + slots[hw:hw + 1]     # [B, F, 1, C]
-        if self.copy_embedding is not None:
-            x = x + self.copy_embedding(self.copy_ids(codes))                  # + [B, F, hw, C]
-            a = a + self.copy_embedding(codes[:, :, :1])                       # + [B, F, 1, C]: c(f, 0)
         tokens = torch.cat([x, a], dim=2)                                      # [B, F, hw+1, C]
         return tokens.reshape(b, f * c.tokens_per_frame, c.width)
-
-    def copy_ids(self, codes):
-        """The copy path's input of each code token, [B, F, hw] -> [B, F, hw]: c(f, j) gets c(f-1, j+1);
-        frame 0 and the last slot get no_copy."""
-        ids = torch.full_like(codes, self.config.no_copy)
-        ids[:, 1:, :-1] = codes[:, :-1, 1:]
-        return ids
 
     def conditions(self, actions):
         """Each position's action for the modulated blocks, [B, F] -> [B, F*(hw+1)]: frame f's codes get
@@ -249,22 +229,17 @@ class PriorModel(nn.Module):
         codes = previous.unsqueeze(2).expand(b, f, c.codes_per_frame)         # [B, F, hw]
         return torch.cat([codes, actions.unsqueeze(2)], dim=2).reshape(b, f * c.tokens_per_frame)
 
-    def embed_code(self, codes, slot, previous_action, copies):
-        """One code token per sample: codes [S], copies [S] (previous frame's code at slot + 1, or
-        no_copy) -> [S, 1, C]."""
+    def embed_code(self, codes, slot, previous_action):
+        """One code token per sample: codes [S] -> [S, 1, C]."""
         x = self.code_embedding(codes) + self.slot_embedding.weight[slot]
         if self.config.actionIntoFrame:
             x = x + self.conditioning(previous_action)
-        if self.copy_embedding is not None:
-            x = x + self.copy_embedding(copies)
         return x.unsqueeze(1)
 
-    def embed_action(self, actions, copies):
-        """One action token per sample: actions [S], copies [S] (the frame's first code) -> [S, 1, C]."""
+    def embed_action(self, actions):
+        """One action token per sample: actions [S] -> [S, 1, C]."""
         c = self.config
         x = self.action_embedding(actions) + self.slot_embedding.weight[c.codes_per_frame]
-        if self.copy_embedding is not None:
-            x = x + self.copy_embedding(copies)
         return x.unsqueeze(1)
 
     def hidden(self, x, conditions=None, cache=None, frames=None):    # [B, T, C], [B, T] -> [B, T, C]
@@ -338,14 +313,13 @@ class PriorModel(nn.Module):
                     observe(m, j, logits)
                 chosen = pick(logits)
                 codes[:, j] = chosen
-                copies = frame_codes[m - 1][:, j + 1] if j + 1 < hw else torch.full((samples,), c.no_copy)
-                x = self.embed_code(chosen, j, previous, copies)                             # [S, 1, C]
+                x = self.embed_code(chosen, j, previous)                                     # [S, 1, C]
                 conditions = previous.unsqueeze(1)                                           # [S, 1]
                 if j == hw - 1:
                     if not g + 1 < len(actions):
                         break
                     nxt = torch.full((samples,), model_action(actions[g + 1]), dtype=torch.int64)
-                    x = torch.cat([x, self.embed_action(nxt, codes[:, 0])], dim=1)           # [S, 2, C]
+                    x = torch.cat([x, self.embed_action(nxt)], dim=1)                        # [S, 2, C]
                     conditions = torch.cat([conditions, nxt.unsqueeze(1)], dim=1)            # [S, 2]
                 last = self.hidden(x, conditions if c.actionModulation else None, cache, [f] * x.shape[1])[:, -1]
             if g + 1 < len(actions):

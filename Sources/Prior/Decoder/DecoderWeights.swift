@@ -20,7 +20,6 @@ final class DecoderWeights {
     let actionEmbedding: FloatBuffer  // [A + 1, C]
     let slotEmbedding: FloatBuffer    // [hw + 1, C]
     let conditioning: FloatBuffer     // [A + 1, C]: what action a adds to the codes of the frame it leads to
-    let copyEmbedding: FloatBuffer?   // [K + 1, C] with `copyPath`
     let layers: [Layer]
     let lnFinalGamma: FloatBuffer, lnFinalBeta: FloatBuffer  // [C]
     let head: PackedMatrix, headBias: FloatBuffer            // [C, K], [K]
@@ -37,7 +36,6 @@ final class DecoderWeights {
         }
         (codeEmbedding, actionEmbedding) = (try copy(model.codeEmbedding.weight), try copy(model.actionEmbedding.weight))
         slotEmbedding = try copy(model.slotEmbedding.weight)
-        copyEmbedding = try model.copyEmbedding.map { try copy($0.weight) }
         layers = try model.blocks.map { block in
             Layer(ln1Gamma: try copy(block.ln1.weight), ln1Beta: try copy(block.ln1.bias),
                   qkv: try transposed(block.attn.qkv), qkvBias: try copy(block.attn.qkv.bias),

@@ -85,12 +85,8 @@ final class PriorDecoder: RolloutDecoder {
             var tokens: [Token] = []
             for f in 0..<frames {
                 let previous = f == 0 ? Int64(config.noAction) : actions[s * frames + f - 1]
-                let frame = (s * frames + f) * hw
-                for j in 0..<hw {
-                    let copy = f > 0 && j + 1 < hw ? codes[frame - hw + j + 1] : Int64(config.noCopy)
-                    tokens.append(Token(id: codes[frame + j], slot: j, frame: f, previousAction: previous, copy: copy))
-                }
-                tokens.append(Token(id: actions[s * frames + f], slot: hw, frame: f, previousAction: previous, copy: codes[frame]))
+                for j in 0..<hw { tokens.append(Token(id: codes[(s * frames + f) * hw + j], slot: j, frame: f, previousAction: previous)) }
+                tokens.append(Token(id: actions[s * frames + f], slot: hw, frame: f, previousAction: previous))
             }
             out += feed(tokens, samples: s..<(s + 1), position: 0)
         }
@@ -111,13 +107,11 @@ final class PriorDecoder: RolloutDecoder {
 
     func step(_ input: DecoderStep) throws -> [Float] {
         var tokens: [Token] = []
-        let none = Int64(config.noCopy)
         for (i, code) in input.codes.enumerated() {
             let previous = input.previousActions[i]
-            tokens.append(Token(id: code, slot: input.slot, frame: input.frame, previousAction: previous, copy: input.copies?[i] ?? none))
+            tokens.append(Token(id: code, slot: input.slot, frame: input.frame, previousAction: previous))
             if let next = input.nextActions {
-                tokens.append(Token(id: next[i], slot: config.codesPerFrame, frame: input.frame, previousAction: previous,
-                                    copy: input.nextCopies?[i] ?? none))
+                tokens.append(Token(id: next[i], slot: config.codesPerFrame, frame: input.frame, previousAction: previous))
             }
         }
         let logits = feed(tokens, samples: 0..<input.codes.count, position: count)
@@ -129,17 +123,14 @@ final class PriorDecoder: RolloutDecoder {
     /// `prefill` of the frames before it, this gives bit for bit the logits of a `prefill` that includes
     /// the frame (`GemmKernel`'s tiles sum every element in one order, and attention's extra zero
     /// weights add nothing).
-    func append(codes: [Int64], frame: Int, previousActions: [Int64], actions: [Int64], previousCodes: [Int64]?, batch: Int) throws -> [Float] {
-        let hw = config.codesPerFrame, none = Int64(config.noCopy)
+    func append(codes: [Int64], frame: Int, previousActions: [Int64], actions: [Int64], batch: Int) throws -> [Float] {
+        let hw = config.codesPerFrame
         precondition(count == frame * config.tokensPerFrame && frame < config.contextFrames && batch <= samples,
                      "appending window frame \(frame) to \(count) cached tokens of \(samples) samples")
         var tokens: [Token] = []
         for s in 0..<batch {
-            for j in 0..<hw {
-                let copy = j + 1 < hw ? previousCodes?[s * hw + j + 1] ?? none : none
-                tokens.append(Token(id: codes[s * hw + j], slot: j, frame: frame, previousAction: previousActions[s], copy: copy))
-            }
-            tokens.append(Token(id: actions[s], slot: hw, frame: frame, previousAction: previousActions[s], copy: codes[s * hw]))
+            for j in 0..<hw { tokens.append(Token(id: codes[s * hw + j], slot: j, frame: frame, previousAction: previousActions[s])) }
+            tokens.append(Token(id: actions[s], slot: hw, frame: frame, previousAction: previousActions[s]))
         }
         let out = feed(tokens, samples: 0..<batch, position: count)
         count += config.tokensPerFrame
@@ -177,13 +168,11 @@ final class PriorDecoder: RolloutDecoder {
     // MARK: tokens
 
     /// One input token: the code at `slot` < hw of window frame `frame`, or (slot == hw) the action
-    /// taken after that frame; `previousAction` is the action that led to the frame; `copy` is the
-    /// copy path's input (the previous frame's code at the slot this token predicts, or `noCopy`).
+    /// taken after that frame; `previousAction` is the action that led to the frame.
     struct Token {
         var id: Int64
         var slot: Int, frame: Int
         var previousAction: Int64
-        var copy: Int64
 
         /// What the modulated LayerNorms see: a code, the action leading to its frame; an action token, itself.
         func condition(codesPerFrame hw: Int) -> Int { Int(slot < hw ? previousAction : id) }
@@ -205,8 +194,7 @@ final class PriorDecoder: RolloutDecoder {
         return Array(UnsafeBufferPointer(start: logits.base, count: samples.count * config.codebookSize))
     }
 
-    /// x[row] = token + slot embeddings, plus for codes (with `actionIntoFrame`) the previous action's
-    /// conditioning, plus (with `copyPath`) the copy embedding.
+    /// x[row] = token + slot embeddings, plus for codes (with `actionIntoFrame`) the previous action's conditioning.
     private func embed(_ token: Token, row: Int) {
         let c = config.width
         let isCode = token.slot < config.codesPerFrame
@@ -217,10 +205,6 @@ final class PriorDecoder: RolloutDecoder {
         if isCode && config.actionIntoFrame {
             let a = weights.conditioning.base + Int(token.previousAction) * c
             for i in 0..<c { out[i] += a[i] }
-        }
-        if let table = weights.copyEmbedding {
-            let e = table.base + Int(token.copy) * c
-            for i in 0..<c { out[i] += e[i] }
         }
     }
 }

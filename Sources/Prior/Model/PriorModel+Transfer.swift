@@ -5,8 +5,7 @@ extension PriorModel {
     /// by name: the tensors with a row per action (`action_embedding.weight` and each block's
     /// `modulation.weight`, [A + 1, ·]) take the trained row of the action of the same name, and
     /// the trained "no action" row for their own; actions the trained prior never saw keep their
-    /// fresh rows. A copy path the trained prior lacks starts at zero (the trained prior's function).
-    /// Returns the names that were matched.
+    /// fresh rows. Returns the names that were matched.
     /// - Throws: `PriorError` when any other tensor's shape differs, or one is missing.
     @discardableResult
     public func transfer(from trained: PriorModel, actionNames trainedNames: [String], to names: [String]) throws -> [String] {
@@ -16,7 +15,6 @@ extension PriorModel {
         let trainedTensors = Dictionary(trained.namedParameters, uniquingKeysWith: { a, _ in a })
         try Tensor.noGrad {
             for (name, target) in namedParameters {
-                if trainedTensors[name] == nil && name == "copy_embedding.weight" { continue }
                 guard let old = trainedTensors[name] else { throw PriorError(.invalidConfig("the trained prior has no tensor \(name)")) }
                 let perAction = name == "action_embedding.weight" || name.hasSuffix(".modulation.weight")
                 guard perAction ? old.shape.dropFirst() == target.shape.dropFirst() : old.shape == target.shape else {

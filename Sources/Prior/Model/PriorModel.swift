@@ -38,16 +38,12 @@ public struct PriorConfig: Codable, Sendable, Equatable {
     /// per action (adaptive LayerNorm): each position by the action leading to the frame it predicts.
     /// Checkpoints without the field predate it and read as false.
     public var actionModulation = true
-    /// Whether each code's input also carries the code the previous frame had at the slot it
-    /// predicts (`copyEmbedding`, K + 1 rows, the last for "no previous frame"), so that keeping
-    /// what does not move is one lookup away. Checkpoints without the field predate it and read as false.
-    public var copyPath = false
 
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
         case layers, width, heads, contextFrames, gridWidth, gridHeight, codebookSize, actionCount, dropout
-        case actionIntoFrame, actionModulation, framePositions, trainingFrames, copyPath
+        case actionIntoFrame, actionModulation, framePositions, trainingFrames
     }
 
     public init(from decoder: any Decoder) throws {
@@ -70,7 +66,6 @@ public struct PriorConfig: Codable, Sendable, Equatable {
                 "the prior uses learned frame positions, which framecast no longer has (see docs/experiments.md); retrain it (rotary positions are the default)"))
         }
         trainingFrames = try c.decode(Int.self, forKey: .trainingFrames)
-        copyPath = try c.decodeIfPresent(Bool.self, forKey: .copyPath) ?? false
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -88,7 +83,6 @@ public struct PriorConfig: Codable, Sendable, Equatable {
         try c.encode(actionModulation, forKey: .actionModulation)
         try c.encode("rotary", forKey: .framePositions)
         try c.encode(trainingFrames, forKey: .trainingFrames)
-        try c.encode(copyPath, forKey: .copyPath)
     }
 
     /// Frames per training window.
@@ -100,8 +94,6 @@ public struct PriorConfig: Codable, Sendable, Equatable {
     public var tokensPerFrame: Int { codesPerFrame + 1 }
     /// The id of the learned "no / unknown action" embedding.
     public var noAction: Int { actionCount }
-    /// The copy path's id for "no previous frame" (and for the token that predicts an action).
-    public var noCopy: Int { codebookSize }
 
     /// Problems with this configuration, in words; empty when it is usable.
     public var problems: [String] {
@@ -310,11 +302,6 @@ final class TransformerBlock: Module {
 /// sees the action directly in its own input; frame 0 of a window gets the no-action id. With
 /// `actionModulation`, every block also scales and shifts its LayerNorm outputs by that action
 /// (for an action token: by its own action, the one leading to the frame it starts predicting).
-/// With `copyPath`, the token predicting c(f, j) also gets `copyEmbedding(c(f−1, j))`: c(f, j−1)
-/// gets the previous frame's code one slot on, a(f−1) gets c(f−1, 0); a window's first frame, which
-/// has no previous frame in the window, and the last code of each frame (which predicts the action
-/// token) get the "no previous frame" row. The table starts at zero, so a fresh model computes the
-/// plain one.
 public final class PriorModel: Module {
     public let config: PriorConfig
     let codeEmbedding: Embedding      // [K, C]
@@ -322,7 +309,6 @@ public final class PriorModel: Module {
     let slotEmbedding: Embedding      // [hw + 1, C]
     let rotation: FrameRotation       // frame index → query/key rotation
     let actionProjection: Linear      // C → C, the action's contribution to the next frame's codes
-    let copyEmbedding: Embedding?     // [K + 1, C] with `copyPath`: the previous frame's code at the predicted slot
     let blocks: [TransformerBlock]
     let lnFinal: LayerNorm
     let head: Linear                  // C → K
@@ -331,7 +317,7 @@ public final class PriorModel: Module {
 
     /// A freshly initialised model (deterministic for a given `Torch.manualSeed`), GPT-2 style:
     /// weights N(0, 0.02), residual output projections N(0, 0.02/√(2L)), biases and the action
-    /// modulation and the copy path 0.
+    /// modulation 0.
     public init(config: PriorConfig) throws {
         let problems = config.problems
         guard problems.isEmpty else { throw PriorError(.invalidConfig(problems.joined(separator: "; "))) }
@@ -342,7 +328,6 @@ public final class PriorModel: Module {
         slotEmbedding = Embedding(config.tokensPerFrame, c)
         rotation = FrameRotation(headWidth: c / config.heads)
         actionProjection = Linear(c, c)
-        copyEmbedding = config.copyPath ? Embedding(config.codebookSize + 1, c) : nil
         let conditions = config.actionModulation ? config.actionCount + 1 : nil
         blocks = try (0..<config.layers).map { _ in
             try TransformerBlock(width: c, heads: config.heads, dropout: config.dropout, conditions: conditions)
@@ -356,8 +341,8 @@ public final class PriorModel: Module {
         var out = codeEmbedding.namedParameters(prefix: "code_embedding")
             + actionEmbedding.namedParameters(prefix: "action_embedding")
             + slotEmbedding.namedParameters(prefix: "slot_embedding")
+
             + actionProjection.namedParameters(prefix: "action_projection")
-            + (copyEmbedding?.namedParameters(prefix: "copy_embedding") ?? [])
         for (i, block) in blocks.enumerated() { out += block.namedParameters(prefix: "blocks.\(i)") }
         return out + lnFinal.namedParameters(prefix: "ln_final") + head.namedParameters(prefix: "head")
     }
@@ -366,7 +351,7 @@ public final class PriorModel: Module {
         let residualStd = 0.02 / (2.0 * Double(config.layers)).squareRoot()
         try Tensor.noGrad {
             for (name, p) in namedParameters where !name.contains("ln") {
-                if name.hasSuffix(".bias") || name.hasSuffix("modulation.weight") || name == "copy_embedding.weight" {
+                if name.hasSuffix(".bias") || name.hasSuffix("modulation.weight") {
                     try p.zeroInPlace()
                 } else if name.hasSuffix("proj.weight") && name.hasPrefix("blocks.") {
                     try p.normalInPlace(std: residualStd)
@@ -387,24 +372,9 @@ public final class PriorModel: Module {
         if config.actionIntoFrame {
             x = try x + conditioning(previousActions(actions)).unsqueeze(2)                 // + [B, F, 1, C]
         }
-        var a = try actionEmbedding(actions).unsqueeze(2) + slots.narrow(dim: 0, start: hw, length: 1)  // [B, F, 1, C]
-        if let copyEmbedding {
-            x = try x + copyEmbedding(copyIds(codes))                                       // + [B, F, hw, C]
-            a = try a + copyEmbedding(codes.narrow(dim: 2, start: 0, length: 1))           // + [B, F, 1, C]: c(f, 0)
-        }
+        let a = try actionEmbedding(actions).unsqueeze(2) + slots.narrow(dim: 0, start: hw, length: 1)  // [B, F, 1, C]
         let tokens = try Tensor.cat([x, a], dim: 2)                                         // [B, F, hw+1, C]
         return try tokens.reshape([b, f * config.tokensPerFrame, config.width])
-    }
-
-    /// The copy path's input of each code token of whole frames `[B, F, hw]` → `[B, F, hw]`: code
-    /// c(f, j) gets c(f−1, j+1); frame 0 and slot hw − 1 get `noCopy`.
-    func copyIds(_ codes: Tensor) throws -> Tensor {
-        let (b, f, hw) = (codes.size(0), codes.size(1), codes.size(2))
-        let none = Double(config.noCopy)
-        guard f > 1, hw > 1 else { return try Tensor.full([b, f, hw], none, dtype: .int64) }
-        let shifted = try codes.narrow(dim: 1, start: 0, length: f - 1).narrow(dim: 2, start: 1, length: hw - 1)   // [B, F−1, hw−1]
-        let later = try Tensor.cat([shifted, Tensor.full([b, f - 1, 1], none, dtype: .int64)], dim: 2)             // [B, F−1, hw]
-        return try Tensor.cat([Tensor.full([b, 1, hw], none, dtype: .int64), later], dim: 1)                        // [B, F, hw]
     }
 
     /// Each position's condition for the modulated blocks, from the actions `[B, F]` of whole frames:
@@ -423,20 +393,16 @@ public final class PriorModel: Module {
         return try Tensor.cat([none, actions.narrow(dim: 1, start: 0, length: actions.size(1) - 1)], dim: 1)
     }
 
-    /// One code token per sample: codes `[S]` at `slot`, whose frame follows `previousAction` `[S]`,
-    /// with the copy path's input `copies` `[S]` (the previous frame's code at slot + 1, or `noCopy`) → `[S, 1, C]`.
-    func embedCode(_ codes: Tensor, slot: Int, previousAction: Tensor, copies: Tensor) throws -> Tensor {
+    /// One code token per sample: codes `[S]` at `slot`, whose frame follows `previousAction` `[S]` → `[S, 1, C]`.
+    func embedCode(_ codes: Tensor, slot: Int, previousAction: Tensor) throws -> Tensor {
         var x = try codeEmbedding(codes) + slotEmbedding.weight.select(dim: 0, index: slot)  // [S, C]
         if config.actionIntoFrame { x = try x + conditioning(previousAction) }
-        if let copyEmbedding { x = try x + copyEmbedding(copies) }
         return try x.unsqueeze(1)
     }
 
-    /// One action token per sample: actions `[S]`, and the copy path's input `copies` `[S]` (their
-    /// frame's first code) → `[S, 1, C]`.
-    func embedAction(_ actions: Tensor, copies: Tensor) throws -> Tensor {
-        var x = try actionEmbedding(actions) + slotEmbedding.weight.select(dim: 0, index: config.codesPerFrame)  // [S, C]
-        if let copyEmbedding { x = try x + copyEmbedding(copies) }
+    /// One action token per sample: actions `[S]` → `[S, 1, C]`.
+    func embedAction(_ actions: Tensor) throws -> Tensor {
+        let x = try actionEmbedding(actions) + slotEmbedding.weight.select(dim: 0, index: config.codesPerFrame)  // [S, C]
         return try x.unsqueeze(1)
     }
 

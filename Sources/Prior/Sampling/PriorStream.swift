@@ -72,13 +72,11 @@ public final class PriorStream {
             let f = m - start                                   // its frame index for the decoder
             var frameCodes = [Int64](repeating: 0, count: rows * hw)
             let previous = Array(history.latest(m - 1)[..<live])
-            let before = history.frameCodes[m - 1]              // the copy path's inputs (twins hold their samples' codes)
             for j in 0..<hw {
                 let picked = history.pick(logits, frame: m, slot: j, into: &frameCodes, sampler: &sampler, observe: observe)
                 if j < hw - 1 {
                     logits = try decoder.step(DecoderStep(codes: live > samples ? picked + picked : picked, slot: j, frame: f,
-                                                          previousActions: previous,
-                                                          copies: (0..<live).map { before[$0 * hw + j + 1] }))
+                                                          previousActions: previous))
                 } else {
                     pending = picked
                 }
@@ -122,8 +120,7 @@ public final class PriorStream {
         live = nextLive
         let step = DecoderStep(codes: live > samples ? pending + pending : pending, slot: config.codesPerFrame - 1, frame: m - start,
                                previousActions: [Int64](repeating: previous, count: live),
-                               nextActions: (0..<live).map { $0 >= samples ? twinNext : next },
-                               nextCopies: (0..<live).map { history.frameCodes[m][$0 * config.codesPerFrame] })
+                               nextActions: (0..<live).map { $0 >= samples ? twinNext : next })
         logits = try decoder.step(step)
         cached += 1
         if cached == config.contextFrames {

@@ -15,10 +15,9 @@ protocol RolloutDecoder: AnyObject {
     func step(_ input: DecoderStep) throws -> [Float]
 
     /// Feeds window frame `frame` whole to the first `batch` samples, after their cached tokens:
-    /// codes `[batch, hw]`, the action that led to it and the action taken after it, `[batch]` each,
-    /// and the frame before it `[batch, hw]` (the copy path's inputs; nil: none in the window).
+    /// codes `[batch, hw]`, the action that led to it and the action taken after it, `[batch]` each.
     /// - Returns: the next-code logits after each sample's new action token, `[batch, K]`.
-    func append(codes: [Int64], frame: Int, previousActions: [Int64], actions: [Int64], previousCodes: [Int64]?, batch: Int) throws -> [Float]
+    func append(codes: [Int64], frame: Int, previousActions: [Int64], actions: [Int64], batch: Int) throws -> [Float]
 
     /// Makes the cache's sample `r` a copy of its sample `sources[r]`, for every r in `sources.indices`.
     func gatherCache(_ sources: [Int]) throws
@@ -30,15 +29,12 @@ protocol RolloutDecoder: AnyObject {
 
 extension RolloutDecoder {
     /// `append` as one `step` per code, the last one with the action.
-    func append(codes: [Int64], frame: Int, previousActions: [Int64], actions: [Int64], previousCodes: [Int64]?, batch: Int) throws -> [Float] {
+    func append(codes: [Int64], frame: Int, previousActions: [Int64], actions: [Int64], batch: Int) throws -> [Float] {
         let hw = codes.count / batch
         var logits: [Float] = []
         for j in 0..<hw {
-            let copies = j + 1 < hw ? previousCodes.map { p in (0..<batch).map { p[$0 * hw + j + 1] } } : nil
             logits = try step(DecoderStep(codes: (0..<batch).map { codes[$0 * hw + j] }, slot: j, frame: frame,
-                                          previousActions: previousActions, copies: copies,
-                                          nextActions: j == hw - 1 ? actions : nil,
-                                          nextCopies: j == hw - 1 ? (0..<batch).map { codes[$0 * hw] } : nil))
+                                          previousActions: previousActions, nextActions: j == hw - 1 ? actions : nil))
         }
         return logits
     }
@@ -53,11 +49,6 @@ struct DecoderStep {
     var slot: Int, frame: Int
     /// The action that led to this frame, per sample `[S]` (added to code tokens with `actionIntoFrame`).
     var previousActions: [Int64]
-    /// The copy path's input of the code tokens: the previous frame's code at slot + 1, per sample
-    /// `[S]`; nil: none (`noCopy`: no previous frame in the window, or the frame's last code).
-    var copies: [Int64]? = nil
     /// When the frame is complete: the action taken after it, per sample `[S]`, fed as one more token.
-    var nextActions: [Int64]? = nil
-    /// With `nextActions`: the copy path's input of the action tokens, the frame's first code per sample `[S]`.
-    var nextCopies: [Int64]? = nil
+    var nextActions: [Int64]?
 }

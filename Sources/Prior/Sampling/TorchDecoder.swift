@@ -28,13 +28,11 @@ final class TorchDecoder: RolloutDecoder {
     func step(_ input: DecoderStep) throws -> [Float] {
         let s = input.codes.count
         let previous = try Tensor(input.previousActions, shape: [s])
-        let none = [Int64](repeating: Int64(model.config.noCopy), count: s)
-        var x = try model.embedCode(Tensor(input.codes, shape: [s]), slot: input.slot, previousAction: previous,
-                                    copies: Tensor(input.copies ?? none, shape: [s]))                 // [S, 1, C]
+        var x = try model.embedCode(Tensor(input.codes, shape: [s]), slot: input.slot, previousAction: previous)                                       // [S, 1, C]
         var conditions = try previous.unsqueeze(1)                                                  // [S, 1]
         if let next = input.nextActions {
             let n = try Tensor(next, shape: [s])
-            x = try Tensor.cat([x, model.embedAction(n, copies: Tensor(input.nextCopies ?? none, shape: [s]))], dim: 1)  // [S, 2, C]
+            x = try Tensor.cat([x, model.embedAction(n)], dim: 1)               // [S, 2, C]
             conditions = try Tensor.cat([conditions, n.unsqueeze(1)], dim: 1)                      // [S, 2]
         }
         let frames = [Int](repeating: input.frame, count: x.size(1))
