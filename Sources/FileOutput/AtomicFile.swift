@@ -82,14 +82,27 @@ public final class AtomicFile: @unchecked Sendable {
     /// Temporary files being written, removed by the signal handler.
     private static let pending = Locked<Set<String>>([])
 
-    /// On SIGINT, SIGTERM and SIGHUP: removes every temporary file not yet committed, then ends
-    /// the process with the signal's status (128 + signal). Call once at start-up.
+    /// Child processes that get the same signal and are waited for before this one ends.
+    private static let children = Locked<[pid_t]>([])
+
+    /// Makes the signal cleanup pass SIGINT, SIGTERM and SIGHUP on to `pids` and wait for them to
+    /// end (and so clean up their own temporary files) before this process ends.
+    public static func forwardSignals(to pids: [pid_t]) {
+        children.withLock { $0 = pids }
+    }
+
+    /// On SIGINT, SIGTERM and SIGHUP: removes every temporary file not yet committed, passes the
+    /// signal on to the children given to `forwardSignals(to:)` and waits for them, then ends the
+    /// process with the signal's status (128 + signal). Call once at start-up.
     public static func installSignalCleanup() {
         for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
                 for path in pending.withLock({ $0 }) { unlink(path) }
+                let pids = children.withLock { $0 }
+                for pid in pids { kill(pid, signalNumber) }
+                for pid in pids { var status: Int32 = 0; waitpid(pid, &status, 0) }
                 _exit(128 + signalNumber)
             }
             source.resume()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CProcessStart
+import FileOutput
 import Foundation
 import NN
 #if canImport(Glibc)
@@ -66,6 +67,8 @@ enum DataParallel {
             env["FRAMECAST_LAUNCHER_PID"] = String(getpid())
             pids.append(try spawn("/proc/self/exe", arguments: [CommandLine.arguments[0]] + arguments, environment: env))
         }
+        // A signal to the launcher reaches the workers, which clean up; it ends after them.
+        AtomicFile.forwardSignals(to: pids)
         FileHandle.standardError.write(Data("\(label): \(n) processes (\(threads) thread\(threads == 1 ? "" : "s") each), rendezvous on 127.0.0.1:\(port)\n".utf8))
         var failure: (rank: Int, status: Int32)?
         var running = Set(pids)

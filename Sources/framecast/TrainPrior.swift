@@ -77,8 +77,23 @@ struct TrainPrior: ParsableCommand {
     @Option(help: "Validation windows per evaluation.")
     var evalWindows = Recipe.priorEvalWindows
 
-    @Option(help: "Train in this many local processes (data parallel: each takes an equal share of every batch; gradients are averaged with c10d/Gloo). Without it, RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT (as torchrun sets them) join a group across machines.")
+    @Option(help: "Train in this many local processes (data parallel: each takes an equal share of every batch; gradients are averaged with c10d/Gloo). Default: 2 on a machine with 2 or more cores when --threads is not given (faster than one process with all the cores: docs/benchmarks.md), else 1. RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT (as torchrun sets them) join a group across machines instead.")
     var nproc: Int?
+
+    /// The local processes a run uses: `--nproc`, else 2 where there are 2 or more cores, no
+    /// `--threads` and an even batch (a resumed run's own), else 1.
+    var processes: Int {
+        if let nproc { return nproc }
+        guard runOptions.threads == nil, Torch.allCores >= 2 else { return 1 }
+        var windows = batch
+        if runOptions.resume {
+            let path = runOptions.out + "/checkpoint.safetensors"
+            guard let text = try? PriorCheckpoint.load(path).metadata["options"],
+                  let options = try? JSONDecoder().decode(PriorTrainingOptions.self, from: Data(text.utf8)) else { return 1 }
+            windows = options.batch
+        }
+        return windows % 2 == 0 ? 2 : 1
+    }
 
     func validate() throws {
         guard runOptions.resume || !codes.isEmpty else { throw ValidationError("--codes is required (unless --resume)") }
@@ -140,8 +155,9 @@ struct TrainPrior: ParsableCommand {
     }
 
     func run() throws {
-        if let nproc, nproc > 1, try DataParallel.rankFromEnvironment() == nil {
-            try DataParallel.launch(workers: nproc, threads: max(1, Torch.allCores / nproc), label: "train prior")
+        let n = processes
+        if n > 1, try DataParallel.rankFromEnvironment() == nil {
+            try DataParallel.launch(workers: n, threads: max(1, Torch.allCores / n), label: "train prior")
         }
         Torch.setThreads(runOptions.threads ?? Torch.allCores)
         let group = try DataParallel.joinFromEnvironment()

@@ -64,6 +64,43 @@ final class DataParallelCLITests: XCTestCase {
         try assertClose(one + "/prior.safetensors", two + "/prior.safetensors")
     }
 
+    func testASignalToTheLauncherEndsTheRunCleanly() throws {
+        for (signalNumber, name) in [(SIGTERM, "TERM"), (SIGINT, "INT")] {
+            let run = fixture.file("signal-\(name)")
+            let launcher = Process()
+            launcher.executableURL = URL(fileURLWithPath: ProcessRunner.framecast)
+            launcher.arguments = try arguments(run, steps: 1_000_000) + ["--nproc", "2"]
+            launcher.standardError = FileHandle.nullDevice
+            launcher.standardOutput = FileHandle.nullDevice
+            try launcher.run()
+            let deadline = Date().addingTimeInterval(120)
+            while Date() < deadline, loggedSteps(run).count < 3 { usleep(20_000) }
+            let workers = children(of: launcher.processIdentifier)
+            XCTAssertEqual(workers.count, 2, name)
+            kill(launcher.processIdentifier, signalNumber)
+            launcher.waitUntilExit()
+            XCTAssertEqual(launcher.terminationStatus, 128 + signalNumber, name)
+            // No worker is left running, nor any temporary file of theirs; the checkpoint reads.
+            for pid in workers { XCTAssertFalse(kill(pid, 0) == 0 && !isZombie(pid), "\(name): worker \(pid) still runs") }
+            let left = try FileManager.default.contentsOfDirectory(atPath: run).filter { $0.contains(".partial-") }
+            XCTAssertEqual(left, [], name)
+            XCTAssertNoThrow(try PriorCheckpoint.resume(run + "/checkpoint.safetensors", data: PriorDataset(paths: [try Fixtures.codes()])), name)
+        }
+    }
+
+    private func children(of parent: Int32) -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init).filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let fields = stat.split(separator: ")").last?.split(separator: " "), fields.count > 2 else { return false }
+            return Int32(fields[1]) == parent
+        }
+    }
+
+    private func isZombie(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
+        return stat.split(separator: ")").last?.split(separator: " ").first == "Z"
+    }
+
     func testARankThatDiesStopsTheOthersAndTheCheckpointStaysIntact() throws {
         let run = fixture.file("dies")
         let launcher = Process()
@@ -97,6 +134,28 @@ final class DataParallelCLITests: XCTestCase {
         XCTAssertTrue(stderr.contains("train prior: rank 1 of 2 failed"), stderr)
         XCTAssertNoThrow(try PriorCheckpoint.resume(run + "/checkpoint.safetensors", data: PriorDataset(paths: [try Fixtures.codes()])),
                          "the last checkpoint is intact")
+    }
+
+    func testTwoProcessesByDefaultUnlessThreadsOrAnOddBatchSayOtherwise() throws {
+        let two = Torch.allCores >= 2
+        let launcher = "train prior: 2 processes (\(max(1, Torch.allCores / 2)) thread"
+        let plain = try ProcessRunner.framecast(try arguments(fixture.file("default"), steps: 2))
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertEqual(plain.stderr.contains(launcher), two, plain.stderr)
+        let threads = try ProcessRunner.framecast(try arguments(fixture.file("threads"), steps: 2) + ["--threads", "2"])
+        XCTAssertEqual(threads.status, 0, threads.stderr)
+        XCTAssertFalse(threads.stderr.contains("processes ("), threads.stderr)
+        var odd = try arguments(fixture.file("odd"), steps: 2)
+        odd[odd.firstIndex(of: "--batch")! + 1] = "3"
+        let oddRun = try ProcessRunner.framecast(odd)
+        XCTAssertEqual(oddRun.status, 0, oddRun.stderr)
+        XCTAssertFalse(oddRun.stderr.contains("processes ("), oddRun.stderr)
+        // Resuming the odd-batch run keeps one process; the two-process run resumes with two.
+        for (run, processes) in [("odd", 1), ("default", two ? 2 : 1)] {
+            let more = try ProcessRunner.framecast(["train", "prior", "--resume", "--out", fixture.file(run)])
+            XCTAssertEqual(more.status, 0, more.stderr)
+            XCTAssertEqual(more.stderr.contains("processes ("), processes == 2, "\(run): \(more.stderr)")
+        }
     }
 
     func testARunResumesWithAnotherNumberOfProcesses() throws {
