@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import SafeTensors
 
 /// Prior checkpoints: one safetensors file with the model's tensors, metadata (`format`
 /// "framecast-prior", `config` JSON, `source` JSON with the tokenizer hash, K, grid and action
@@ -94,16 +95,9 @@ public enum PriorCheckpoint {
     /// - Throws: `PriorError` when the checkpoint cannot be resumed or `data` came from another tokenizer.
     public static func resume(_ path: String, data: PriorDataset) throws -> PriorTrainer {
         let loaded = try load(path)
-        guard let step = loaded.metadata["step"].flatMap(Int.init), step >= 0, let text = loaded.metadata["options"] else {
+        let options = try trainingOptions(loaded.metadata, path: path)
+        guard let step = loaded.metadata["step"].flatMap(Int.init), step >= 0 else {
             throw PriorError(file: path, .checkpoint("not a training checkpoint (no optimizer state); it can be used for sampling but not resumed"))
-        }
-        let options: PriorTrainingOptions
-        do {
-            options = try JSONDecoder().decode(PriorTrainingOptions.self, from: Data(text.utf8))
-        } catch let DecodingError.dataCorrupted(context) {
-            throw PriorError(file: path, .checkpoint(context.debugDescription))
-        } catch {
-            throw PriorError(file: path, .checkpoint("its training options are unreadable (\(error))"))
         }
         let trainer = try PriorTrainer(model: loaded.model, options: options, data: data.mapped(to: loaded.source))
         var state: [String: Tensor] = [:]
@@ -116,6 +110,30 @@ public enum PriorCheckpoint {
             throw PriorError(file: path, .checkpoint("optimizer state does not match the model (\(error))"))
         }
         return trainer
+    }
+
+    /// The training options a training checkpoint records (batch, steps, ...), from its header
+    /// alone (no tensors are made).
+    /// - Throws: `PriorError` naming the file when it is unreadable or not a training checkpoint.
+    public static func trainingOptions(at path: String) throws -> PriorTrainingOptions {
+        let metadata: [String: String]
+        do { metadata = try SafeTensorsFile.read(path: path).metadata } catch {
+            throw PriorError(file: path, .checkpoint("cannot read the prior checkpoint (\(error))"))
+        }
+        return try trainingOptions(metadata, path: path)
+    }
+
+    private static func trainingOptions(_ metadata: [String: String], path: String) throws -> PriorTrainingOptions {
+        guard let text = metadata["options"] else {
+            throw PriorError(file: path, .checkpoint("not a training checkpoint (no optimizer state); it can be used for sampling but not resumed"))
+        }
+        do {
+            return try JSONDecoder().decode(PriorTrainingOptions.self, from: Data(text.utf8))
+        } catch let DecodingError.dataCorrupted(context) {
+            throw PriorError(file: path, .checkpoint(context.debugDescription))
+        } catch {
+            throw PriorError(file: path, .checkpoint("its training options are unreadable (\(error))"))
+        }
     }
 
     static func json<T: Encodable>(_ value: T) throws -> String {

@@ -42,6 +42,17 @@ enum DataParallel {
         return try ProcessGroup(host: r.host, port: r.port, rank: r.rank, size: r.size, timeout: timeout)
     }
 
+    /// Where a training command starts: with `processes` > 1 and no torchrun environment, relaunches
+    /// itself as that many local workers (never returns); otherwise sets the compute threads
+    /// (`threads`, default all cores) and joins the environment's group, if any (nil: one process).
+    static func start(processes n: Int, threads: Int?, label: String) throws -> ProcessGroup? {
+        if n > 1, try rankFromEnvironment() == nil {
+            try launch(workers: n, threads: max(1, Torch.allCores / n), label: label)
+        }
+        Torch.setThreads(threads ?? Torch.allCores)
+        return try joinFromEnvironment()
+    }
+
     /// Runs this command again as `n` local workers (ranks 0..<n over 127.0.0.1) with `threads`
     /// compute threads each, and waits for them. When one fails, the others are given time to stop
     /// on their own (their next collective fails), then stopped.

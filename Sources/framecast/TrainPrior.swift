@@ -85,14 +85,9 @@ struct TrainPrior: ParsableCommand {
     var processes: Int {
         if let nproc { return nproc }
         guard runOptions.threads == nil, Torch.allCores >= 2 else { return 1 }
-        var windows = batch
-        if runOptions.resume {
-            let path = runOptions.out + "/checkpoint.safetensors"
-            guard let text = try? PriorCheckpoint.load(path).metadata["options"],
-                  let options = try? JSONDecoder().decode(PriorTrainingOptions.self, from: Data(text.utf8)) else { return 1 }
-            windows = options.batch
-        }
-        return windows % 2 == 0 ? 2 : 1
+        // A resumed run's batch is its checkpoint's (an unreadable one: one process, whose resume says why).
+        let windows = runOptions.resume ? (try? PriorCheckpoint.trainingOptions(at: runOptions.out + "/checkpoint.safetensors"))?.batch : batch
+        return (windows ?? 1) % 2 == 0 ? 2 : 1
     }
 
     func validate() throws {
@@ -155,12 +150,7 @@ struct TrainPrior: ParsableCommand {
     }
 
     func run() throws {
-        let n = processes
-        if n > 1, try DataParallel.rankFromEnvironment() == nil {
-            try DataParallel.launch(workers: n, threads: max(1, Torch.allCores / n), label: "train prior")
-        }
-        Torch.setThreads(runOptions.threads ?? Torch.allCores)
-        let group = try DataParallel.joinFromEnvironment()
+        let group = try DataParallel.start(processes: processes, threads: runOptions.threads, label: "train prior")
         if let report = try PriorTraining.run(settings, folder: runOptions.out, resume: runOptions.resume, cadence: runOptions.cadence, group: group) {
             print(report)
         }

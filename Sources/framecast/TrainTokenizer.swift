@@ -161,11 +161,7 @@ struct TrainTokenizer: ParsableCommand {
     }
 
     func run() throws {
-        if let nproc, nproc > 1, try DataParallel.rankFromEnvironment() == nil {
-            try DataParallel.launch(workers: nproc, threads: max(1, Torch.allCores / nproc), label: "train tokenizer")
-        }
-        Torch.setThreads(runOptions.threads ?? Torch.allCores)
-        let group = try DataParallel.joinFromEnvironment()
+        let group = try DataParallel.start(processes: nproc ?? 1, threads: runOptions.threads, label: "train tokenizer")
         if let report = try TokenizerTraining.run(settings, folder: runOptions.out, resume: runOptions.resume, cadence: runOptions.cadence, group: group) {
             print(report)
         }
