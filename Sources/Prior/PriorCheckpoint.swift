@@ -96,9 +96,7 @@ public enum PriorCheckpoint {
     public static func resume(_ path: String, data: PriorDataset) throws -> PriorTrainer {
         let loaded = try load(path)
         let options = try trainingOptions(loaded.metadata, path: path)
-        guard let step = loaded.metadata["step"].flatMap(Int.init), step >= 0 else {
-            throw PriorError(file: path, .checkpoint("not a training checkpoint (no optimizer state); it can be used for sampling but not resumed"))
-        }
+        let step = try trainingStep(loaded.metadata, path: path)
         let trainer = try PriorTrainer(model: loaded.model, options: options, data: data.mapped(to: loaded.source))
         var state: [String: Tensor] = [:]
         for (name, tensor) in loaded.tensors where name.hasPrefix("optimizer.") {
@@ -120,7 +118,16 @@ public enum PriorCheckpoint {
         do { metadata = try SafeTensorsFile.read(path: path).metadata } catch {
             throw PriorError(file: path, .checkpoint("cannot read the prior checkpoint (\(error))"))
         }
+        _ = try trainingStep(metadata, path: path)
         return try trainingOptions(metadata, path: path)
+    }
+
+    /// The step a training checkpoint was saved at; an absent or negative one is not resumable.
+    private static func trainingStep(_ metadata: [String: String], path: String) throws -> Int {
+        guard let step = metadata["step"].flatMap(Int.init), step >= 0 else {
+            throw PriorError(file: path, .checkpoint("not a training checkpoint (no optimizer state); it can be used for sampling but not resumed"))
+        }
+        return step
     }
 
     private static func trainingOptions(_ metadata: [String: String], path: String) throws -> PriorTrainingOptions {
