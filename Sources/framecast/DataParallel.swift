@@ -55,7 +55,10 @@ enum DataParallel {
 
     /// Runs this command again as `n` local workers (ranks 0..<n over 127.0.0.1) with `threads`
     /// compute threads each, and waits for them. When one fails, the others are given time to stop
-    /// on their own (their next collective fails), then stopped.
+    /// on their own (their next collective fails), then stopped. Rank 0 writes to this process's
+    /// standard error; the other ranks' is held back (an unlinked temporary file each) and shown,
+    /// line by line with its rank, only when that rank failed first or every rank succeeded, so an
+    /// error that every rank meets reads once instead of interleaved.
     /// - Returns: never; exits with 0 when every worker succeeded, else 1.
     static func launch(workers n: Int, threads: Int, label: String) throws -> Never {
         let port = try ProcessGroup.freeLocalPort()
@@ -69,6 +72,8 @@ enum DataParallel {
         }
         if !arguments.contains(where: { $0 == "--threads" || $0.hasPrefix("--threads=") }) { arguments += ["--threads", String(threads)] }
         var pids: [pid_t] = []
+        let captured = try (1..<max(n, 1)).map { _ in try unlinkedTemporaryFile() }
+        defer { captured.forEach { close($0) } }
         for rank in 0..<n {
             var env = ProcessInfo.processInfo.environment
             env["RANK"] = String(rank)
@@ -76,7 +81,8 @@ enum DataParallel {
             env["MASTER_ADDR"] = "127.0.0.1"
             env["MASTER_PORT"] = String(port)
             env["FRAMECAST_LAUNCHER_PID"] = String(getpid())
-            pids.append(try spawn("/proc/self/exe", arguments: [CommandLine.arguments[0]] + arguments, environment: env))
+            pids.append(try spawn("/proc/self/exe", arguments: [CommandLine.arguments[0]] + arguments, environment: env,
+                                  standardError: rank == 0 ? nil : captured[rank - 1]))
         }
         // A signal to the launcher reaches the workers, which clean up; it ends after them.
         AtomicFile.forwardSignals(to: pids)
@@ -101,6 +107,11 @@ enum DataParallel {
                 usleep(100_000)
             }
         }
+        for rank in 1..<max(n, 1) where failure == nil || failure?.rank == rank {
+            let text = contents(of: captured[rank - 1])
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map { "rank \(rank): \($0)\n" }
+            FileHandle.standardError.write(Data(lines.joined().utf8))
+        }
         if let failure {
             FileHandle.standardError.write(Data("\(label): rank \(failure.rank) of \(n) failed (exit status \(failure.status)); the others were stopped\n".utf8))
             exit(1)
@@ -112,12 +123,39 @@ enum DataParallel {
         for pid in pids { var status: Int32 = 0; waitpid(pid, &status, 0) }
     }
 
-    private static func spawn(_ path: String, arguments: [String], environment: [String: String]) throws -> pid_t {
+    /// A file with no name (removed as soon as it is made), open for reading and writing: nothing
+    /// is left behind however the launcher ends.
+    private static func unlinkedTemporaryFile() throws -> Int32 {
+        var template = Array((NSTemporaryDirectory() + "/framecast-rank-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw ValidationError("cannot make a temporary file for a worker's messages: \(String(cString: strerror(errno)))") }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)   // only the worker it is given to (as its fd 2) holds it
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        return fd
+    }
+
+    /// Everything written to `fd` from its start (a worker's held-back standard error).
+    private static func contents(of fd: Int32) -> String {
+        var data = Data(), buffer = [UInt8](repeating: 0, count: 65536), offset: off_t = 0
+        while true {
+            let count = pread(fd, &buffer, buffer.count, offset)
+            guard count > 0 else { break }
+            data.append(contentsOf: buffer[0..<count])
+            offset += off_t(count)
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private static func spawn(_ path: String, arguments: [String], environment: [String: String], standardError: Int32?) throws -> pid_t {
         var pid: pid_t = 0
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
-        let result = posix_spawn(&pid, path, nil, nil, argv, envp)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let standardError { posix_spawn_file_actions_adddup2(&actions, standardError, 2) }
+        let result = posix_spawn(&pid, path, &actions, nil, argv, envp)
         guard result == 0 else { throw ValidationError("cannot start a worker process: \(String(cString: strerror(result)))") }
         return pid
     }

@@ -136,6 +136,22 @@ final class DataParallelCLITests: XCTestCase {
                          "the last checkpoint is intact")
     }
 
+    func testAnErrorEveryRankMeetsReadsOnceAndWhole() throws {
+        let missing = fixture.file("missing.codes.safetensors"), run = fixture.file("missing-run")
+        var args = try arguments(run, steps: 3) + ["--nproc", "2"]
+        args[args.firstIndex(of: "--codes")! + 1] = missing
+        let result = try ProcessRunner.framecast(args)
+        XCTAssertEqual(result.status, 1, result.stderr)
+        // Rank 0's message as it wrote it; rank 1's (held back) at most once more, with its rank.
+        let lines = result.stderr.split(separator: "\n").filter { $0.contains(missing) }
+        XCTAssertTrue(lines.contains { $0.hasPrefix("Error: ") }, result.stderr)
+        XCTAssertLessThanOrEqual(lines.count, 2, result.stderr)
+        for line in lines where !line.hasPrefix("Error: ") { XCTAssertTrue(line.hasPrefix("rank 1: Error: "), result.stderr) }
+        XCTAssertTrue(result.stderr.contains("train prior: rank "), result.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("framecast-rank-") }, [],
+                       "no held-back message file is left")
+    }
+
     func testTwoProcessesByDefaultUnlessThreadsOrAnOddBatchSayOtherwise() throws {
         let two = Torch.allCores >= 2
         let launcher = "train prior: 2 processes (\(max(1, Torch.allCores / 2)) thread"
