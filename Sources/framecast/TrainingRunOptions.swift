@@ -9,7 +9,7 @@ struct TrainingRunOptions: ParsableArguments {
     @Flag(help: "Continue the run in --out from its last checkpoint.")
     var resume = false
 
-    @Option(help: "Train for about this many minutes instead of --steps (the step count is set from the speed of the first steps).")
+    @Option(help: "Train for about this many minutes of wall time instead of --steps, the final validation included: the step count is set from the speed of the first steps and revised as the run goes; --resume keeps the decided count.")
     var minutes: Double?
 
     @Option(help: "Random seed (initialisation, batches, random draws).")
