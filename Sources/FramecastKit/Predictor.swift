@@ -99,16 +99,11 @@ public final class Predictor {
     /// - Throws: `PredictorError` for a name the prior does not know (the error lists its names).
     public func step(action: String) throws -> [UInt8] { try step(action: try actionID(action)) }
 
-    /// Predicts one frame per action, in order (the same frames as calling `step` for each).
+    /// Predicts one frame per action, in order: the same frames as calling `step` for each (each
+    /// frame is decoded alone, as `step` does: the decoder's rounding depends on its batch size).
     public func rollout(actions: [Int]) throws -> [[UInt8]] {
-        guard let stream else { throw PredictorError("call reset(video:) or reset(clip:) before rollout") }
-        var grids: [UInt16] = []
-        for action in actions {
-            let next = try stream.next(action: action)
-            codes.append(next)
-            grids += next
-        }
-        return try tokenizer.decodeFrames(grids)
+        guard stream != nil else { throw PredictorError("call reset(video:) or reset(clip:) before rollout") }
+        return try actions.map { try step(action: $0) }
     }
 
     /// `rollout` with action names.
