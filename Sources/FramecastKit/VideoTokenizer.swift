@@ -38,7 +38,7 @@ public struct VideoTokenizer {
 
     /// A reader of `video`'s frames at this tokenizer's size and fit. A tokenizer trained with
     /// `--fit crop` says once per process when it cuts more than 5% of a frame away; one that
-    /// predates the field (the shipped one) crops silently, as it always did.
+    /// predates the field (the one shipped until 2026-12-07) crops silently, as it always did.
     public func reader(_ video: String) throws -> VideoReader {
         let reader = try VideoReader(path: video, size: (config.frameWidth, config.frameHeight), fit: fit)
         if config.fit != nil { CropWarning.check(reader, what: "tokenizer \(path)") }

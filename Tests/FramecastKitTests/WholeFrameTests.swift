@@ -40,7 +40,7 @@ final class WholeFrameTests: XCTestCase {
     func testTheRecipeKeepsTheWholeFrameAndAnOldTokenizerStillCrops() throws {
         XCTAssertEqual(Recipe.tokenizer.fitMode, .stretch)
         XCTAssertEqual(VQVAEConfig().fitMode, .stretch)
-        // A config saved without the field (the shipped tokenizer's) crops, as it was trained, and encodes as it was.
+        // A config saved without the field (the tokenizer shipped until 2026-12-07) crops, as it was trained, and encodes as it was.
         var old = VQVAEConfig()
         old.fit = nil
         let saved = try JSONEncoder().encode(old)

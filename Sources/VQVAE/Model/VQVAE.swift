@@ -30,7 +30,7 @@ public struct VQVAEConfig: Codable, Sendable, Equatable {
     public var emaDecay = 0.99
     /// How a video of another aspect ratio becomes a frame: "stretch" (the whole frame, scaled to
     /// the size), "pad" (the whole frame, letterboxed) or "crop" (the middle). nil, what a config
-    /// saved before this field decodes to (the shipped tokenizer's): "crop", and the field is left
+    /// saved before this field decodes to (the tokenizer shipped until 2026-12-07): "crop", and the field is left
     /// out when encoding, so such a config and its hash stay unchanged.
     public var fit: String? = "stretch"
 
