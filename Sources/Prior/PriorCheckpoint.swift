@@ -110,8 +110,8 @@ public enum PriorCheckpoint {
         return trainer
     }
 
-    /// The training options a training checkpoint records (batch, steps, ...), from its header
-    /// alone (no tensors are made).
+    /// The training options a training checkpoint records (batch, steps, ...), from its metadata
+    /// alone (the file is read; no model or tensor is built).
     /// - Throws: `PriorError` naming the file when it is unreadable or not a training checkpoint.
     public static func trainingOptions(at path: String) throws -> PriorTrainingOptions {
         let metadata: [String: String]
@@ -125,14 +125,18 @@ public enum PriorCheckpoint {
     /// The step a training checkpoint was saved at; an absent or negative one is not resumable.
     private static func trainingStep(_ metadata: [String: String], path: String) throws -> Int {
         guard let step = metadata["step"].flatMap(Int.init), step >= 0 else {
-            throw PriorError(file: path, .checkpoint("not a training checkpoint (no optimizer state); it can be used for sampling but not resumed"))
+            throw notResumable(path)
         }
         return step
     }
 
+    private static func notResumable(_ path: String) -> PriorError {
+        PriorError(file: path, .checkpoint("not a training checkpoint (no optimizer state); it can be used for sampling but not resumed"))
+    }
+
     private static func trainingOptions(_ metadata: [String: String], path: String) throws -> PriorTrainingOptions {
         guard let text = metadata["options"] else {
-            throw PriorError(file: path, .checkpoint("not a training checkpoint (no optimizer state); it can be used for sampling but not resumed"))
+            throw notResumable(path)
         }
         do {
             return try JSONDecoder().decode(PriorTrainingOptions.self, from: Data(text.utf8))

@@ -72,7 +72,7 @@ enum DataParallel {
         }
         if !arguments.contains(where: { $0 == "--threads" || $0.hasPrefix("--threads=") }) { arguments += ["--threads", String(threads)] }
         var pids: [pid_t] = []
-        let captured = try (1..<max(n, 1)).map { _ in try unlinkedTemporaryFile() }
+        let captured = try (1..<n).map { _ in try unlinkedTemporaryFile() }
         defer { captured.forEach { close($0) } }
         for rank in 0..<n {
             var env = ProcessInfo.processInfo.environment
@@ -107,7 +107,7 @@ enum DataParallel {
                 usleep(100_000)
             }
         }
-        for rank in 1..<max(n, 1) where failure == nil || failure?.rank == rank {
+        for rank in 1..<n where failure == nil || failure?.rank == rank {
             let text = contents(of: captured[rank - 1])
             let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map { "rank \(rank): \($0)\n" }
             FileHandle.standardError.write(Data(lines.joined().utf8))
