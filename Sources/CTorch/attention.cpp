@@ -222,7 +222,7 @@ struct FusedAttention : public torch::autograd::Function<FusedAttention> {
 // Used by ct_attention (ctorch.cpp): whether the fused kernel applies to these operands.
 bool ct_internal_fused_attention_applies(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v,
                                          bool has_mask, bool causal) {
-  if (!g_fused.load(std::memory_order_relaxed) || has_mask) return false;
+  if (!g_fused.load(std::memory_order_relaxed) || has_mask || !q.is_cpu()) return false;  // CPU loops
   if (q.scalar_type() != at::kFloat || k.scalar_type() != at::kFloat || v.scalar_type() != at::kFloat) return false;
   if (q.dim() < 2 || q.size(-2) == 0 || k.size(-2) == 0 || k.dim() != q.dim() || v.dim() != q.dim()) return false;
   for (int64_t i = 0; i + 2 < q.dim(); i++)  // same leading (batch, head) sizes: no broadcasting

@@ -51,7 +51,7 @@ struct ParallelBmm : public torch::autograd::Function<ParallelBmm> {
 at::Tensor ct_internal_bmm(const at::Tensor &a, const at::Tensor &b) {
   TORCH_CHECK(a.dim() == 3 && b.dim() == 3 && a.size(0) == b.size(0) && a.size(2) == b.size(1),
               "bmm: shapes ", a.sizes(), " and ", b.sizes(), " cannot be multiplied");
-  if (a.scalar_type() != at::kFloat || b.scalar_type() != at::kFloat || at::get_num_threads() < 2 ||
+  if (!a.is_cpu() || a.scalar_type() != at::kFloat || b.scalar_type() != at::kFloat || at::get_num_threads() < 2 ||
       a.size(0) < 2)
     return at::bmm(a, b);
   return ParallelBmm::apply(a, b);

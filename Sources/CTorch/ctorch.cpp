@@ -8,8 +8,10 @@
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
 #include <c10/core/GradMode.h>
+#include <torch/version.h>
 
 #include <atomic>
+#include <dlfcn.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -87,7 +89,19 @@ int from_st(at::ScalarType s) {
   throw std::invalid_argument(std::string("ctorch: unsupported scalar type ") + c10::toString(s));
 }
 
-at::TensorOptions opts(int dtype) { return at::TensorOptions().dtype(to_st(dtype)); }
+// The device of new tensors (ct_set_device): CPU unless set.
+std::atomic<int> g_device_type{0}, g_device_index{0};
+at::Device device() {
+  return g_device_type.load(std::memory_order_relaxed) == 1
+             ? at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(g_device_index.load(std::memory_order_relaxed)))
+             : at::Device(at::kCPU);
+}
+// A tensor made on the CPU, on the current device.
+at::Tensor placed(at::Tensor t) { return g_device_type.load(std::memory_order_relaxed) == 1 ? t.to(device()) : t; }
+
+at::TensorOptions opts(int dtype) { return at::TensorOptions().dtype(to_st(dtype)).device(device()); }
+// Random draws come from the CPU generator (ct_manual_seed) whatever the device.
+at::TensorOptions cpu_opts(int dtype) { return at::TensorOptions().dtype(to_st(dtype)); }
 
 at::IntArrayRef dims(const int64_t *p, int n) {
   if (n < 0) throw std::invalid_argument("ctorch: negative ndim");
@@ -174,17 +188,18 @@ at::Tensor compare_s(const at::Tensor &a, const at::Scalar &b, int op) {
   throw std::invalid_argument("ctorch: unknown comparison op " + std::to_string(op));
 }
 
-at::Tensor causal_mask(int64_t tq, int64_t tk) {
-  return at::ones({tq, tk}, at::TensorOptions().dtype(at::kBool)).tril(tk - tq);
+at::Tensor causal_mask(int64_t tq, int64_t tk, at::Device on) {
+  return at::ones({tq, tk}, at::TensorOptions().dtype(at::kBool).device(on)).tril(tk - tq);
 }
 
 // causal_mask, and query i (at key position i + tk − tq) sees no key before the start of the group
 // of `group` positions `band − 1` groups before its own.
-at::Tensor band_mask(int64_t tq, int64_t tk, int64_t group, int64_t band) {
-  auto position = at::arange(tq, at::TensorOptions().dtype(at::kLong)) + (tk - tq);            // [tq]
+at::Tensor band_mask(int64_t tq, int64_t tk, int64_t group, int64_t band, at::Device on) {
+  const auto longs = at::TensorOptions().dtype(at::kLong).device(on);
+  auto position = at::arange(tq, longs) + (tk - tq);                                             // [tq]
   auto first = ((position.div(group, "floor") - (band - 1)) * group).clamp_min(0).unsqueeze(1);  // [tq, 1]
-  auto keys = at::arange(tk, at::TensorOptions().dtype(at::kLong)).unsqueeze(0);                // [1, tk]
-  return causal_mask(tq, tk).logical_and(keys.ge(first));
+  auto keys = at::arange(tk, longs).unsqueeze(0);                                                // [1, tk]
+  return causal_mask(tq, tk, on).logical_and(keys.ge(first));
 }
 
 }  // namespace
@@ -233,13 +248,13 @@ ct_tensor_t ct_from_buffer(const void *data, size_t nbytes, int dtype, const int
       if (!data) throw std::invalid_argument("from_buffer: NULL data");
       std::memcpy(out.data_ptr(), data, need);
     }
-    return out;
+    return placed(out);
   });
 }
 int ct_to_buffer(ct_tensor_t t, int dtype, void *out, size_t nbytes) {
   return guard_i([&] {
     at::NoGradGuard ng;
-    auto c = T(t).detach().to(to_st(dtype)).contiguous();
+    auto c = T(t).detach().to(to_st(dtype)).to(at::kCPU).contiguous();
     const size_t have = static_cast<size_t>(c.numel()) * c.element_size();
     if (have != nbytes)
       throw std::invalid_argument("to_buffer: tensor " + shape_str(c) + " of " + c10::toString(c.scalar_type()) +
@@ -252,15 +267,19 @@ ct_tensor_t ct_ones(const int64_t *s, int n, int dt) { return guard_t([&] { retu
 ct_tensor_t ct_full(const int64_t *s, int n, double v, int dt) {
   return guard_t([&] { return at::full(dims(s, n), v, opts(dt)); });
 }
-ct_tensor_t ct_randn(const int64_t *s, int n, int dt) { return guard_t([&] { return at::randn(dims(s, n), opts(dt)); }); }
-ct_tensor_t ct_rand(const int64_t *s, int n, int dt) { return guard_t([&] { return at::rand(dims(s, n), opts(dt)); }); }
+ct_tensor_t ct_randn(const int64_t *s, int n, int dt) {
+  return guard_t([&] { return placed(at::randn(dims(s, n), cpu_opts(dt))); });
+}
+ct_tensor_t ct_rand(const int64_t *s, int n, int dt) { return guard_t([&] { return placed(at::rand(dims(s, n), cpu_opts(dt))); }); }
 ct_tensor_t ct_uniform(const int64_t *s, int n, double lo, double hi, int dt) {
-  return guard_t([&] { return at::empty(dims(s, n), opts(dt)).uniform_(lo, hi); });
+  return guard_t([&] { return placed(at::empty(dims(s, n), cpu_opts(dt)).uniform_(lo, hi)); });
 }
 ct_tensor_t ct_randint(int64_t low, int64_t high, const int64_t *s, int n, int dt) {
-  return guard_t([&] { return at::randint(low, high, dims(s, n), opts(dt)); });
+  return guard_t([&] { return placed(at::randint(low, high, dims(s, n), cpu_opts(dt))); });
 }
-ct_tensor_t ct_randperm(int64_t n) { return guard_t([&] { return at::randperm(n, at::TensorOptions().dtype(at::kLong)); }); }
+ct_tensor_t ct_randperm(int64_t n) {
+  return guard_t([&] { return placed(at::randperm(n, at::TensorOptions().dtype(at::kLong))); });
+}
 ct_tensor_t ct_arange(double start, double end, double step, int dt) {
   return guard_t([&] { return at::arange(start, end, step, opts(dt)); });
 }
@@ -473,7 +492,7 @@ ct_tensor_t ct_avg_pool2d(ct_tensor_t x, int64_t k, int64_t s) {
   return guard_t([&] { return at::avg_pool2d(T(x), {k, k}, {s, s}); });
 }
 ct_tensor_t ct_embedding(ct_tensor_t w, ct_tensor_t idx) { return guard_t([&] { return at::embedding(T(w), T(idx)); }); }
-ct_tensor_t ct_causal_mask(int64_t tq, int64_t tk) { return guard_t([&] { return causal_mask(tq, tk); }); }
+ct_tensor_t ct_causal_mask(int64_t tq, int64_t tk) { return guard_t([&] { return causal_mask(tq, tk, device()); }); }
 ct_tensor_t ct_attention(ct_tensor_t q, ct_tensor_t k, ct_tensor_t v, ct_tensor_t mask, int causal, int64_t group,
                          int64_t band, double scale) {
   return guard_t([&] {
@@ -502,7 +521,8 @@ ct_tensor_t ct_attention(ct_tensor_t q, ct_tensor_t k, ct_tensor_t v, ct_tensor_
     auto scores = scores3.view(sshape);
     const double ninf = -std::numeric_limits<double>::infinity();
     if (causal) {
-      const auto keep = band > 0 ? band_mask(Q.size(-2), K.size(-2), group, band) : causal_mask(Q.size(-2), K.size(-2));
+      const auto keep = band > 0 ? band_mask(Q.size(-2), K.size(-2), group, band, Q.device())
+                                 : causal_mask(Q.size(-2), K.size(-2), Q.device());
       scores = scores.masked_fill(keep.logical_not(), ninf);
     }
     if (mask) scores = scores.masked_fill(T(mask).logical_not(), ninf);
@@ -632,8 +652,21 @@ int ct_lerp_(ct_tensor_t t, ct_tensor_t e, double w) { return guard_i([&] { T(t)
 int ct_copy_(ct_tensor_t d, ct_tensor_t s) { return guard_i([&] { T(d).copy_(T(s)); }); }
 int ct_zero_(ct_tensor_t t) { return guard_i([&] { T(t).zero_(); }); }
 int ct_fill_(ct_tensor_t t, double v) { return guard_i([&] { T(t).fill_(v); }); }
-int ct_uniform_(ct_tensor_t t, double lo, double hi) { return guard_i([&] { T(t).uniform_(lo, hi); }); }
-int ct_normal_(ct_tensor_t t, double m, double s) { return guard_i([&] { T(t).normal_(m, s); }); }
+// Drawn on the CPU (the seeded generator) and copied where the tensor lives elsewhere.
+int ct_uniform_(ct_tensor_t t, double lo, double hi) {
+  return guard_i([&] {
+    const auto &x = T(t);
+    if (x.is_cpu()) x.uniform_(lo, hi);
+    else x.copy_(at::empty(x.sizes(), x.options().device(at::kCPU)).uniform_(lo, hi));
+  });
+}
+int ct_normal_(ct_tensor_t t, double m, double s) {
+  return guard_i([&] {
+    const auto &x = T(t);
+    if (x.is_cpu()) x.normal_(m, s);
+    else x.copy_(at::empty(x.sizes(), x.options().device(at::kCPU)).normal_(m, s));
+  });
+}
 
 // ---- optimizer helpers ----
 int ct_adamw_step(ct_tensor_t param, ct_tensor_t grad, ct_tensor_t m, ct_tensor_t v, double lr, double b1, double b2,
@@ -680,9 +713,37 @@ int ct_manual_seed(uint64_t seed) {
     auto gen = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_current_seed(seed);
+    if (g_device_type.load() == 1) {  // what ops draw on the GPU (dropout): its own generator, seeded alike
+      auto gpu = at::globalContext().defaultGenerator(device());
+      std::lock_guard<std::mutex> gpu_lock(gpu.mutex());
+      gpu.set_current_seed(seed);
+    }
   });
 }
 int ct_set_num_threads(int n) { return guard_i([&] { at::set_num_threads(n); }); }
+int ct_set_device(int type, int index) {
+  return guard_i([&] {
+    if (type == 0) {
+      g_device_type.store(0);
+      return;
+    }
+    if (type != 1) throw std::invalid_argument("ctorch: unknown device type " + std::to_string(type));
+    // A libtorch with CUDA registers it from libtorch_cuda.so, which a linker dropping unused
+    // libraries leaves out: load it (its RUNPATH or the executable's finds it) before asking.
+    const bool loaded = dlopen("libtorch_cuda.so", RTLD_NOW | RTLD_GLOBAL) != nullptr;
+    if (!loaded && !at::hasCUDA())
+      throw std::runtime_error("this framecast is built against a libtorch without CUDA (libtorch " +
+                               std::string(TORCH_VERSION) +
+                               "); build it against PyPI's torch with FRAMECAST_LIBTORCH (README) for a GPU");
+    const int count = static_cast<int>(at::getNumGPUs());
+    if (!at::hasCUDA() || count == 0) throw std::runtime_error("libtorch " + std::string(TORCH_VERSION) + " sees no CUDA device");
+    if (index < 0 || index >= count)
+      throw std::runtime_error("no CUDA device " + std::to_string(index) + " (libtorch sees " + std::to_string(count) + ")");
+    g_device_index.store(index);
+    g_device_type.store(1);
+  });
+}
+int ct_device_type(void) { return g_device_type.load(); }
 
 int ct_tune_allocator(long mmap_threshold, long trim_threshold, long top_pad) {
 #if defined(__GLIBC__)

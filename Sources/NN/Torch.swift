@@ -66,7 +66,8 @@ public enum Torch {
         _ = ct_set_num_threads(Int32(n))
     }
 
-    /// Seeds libtorch's global CPU generator (randn, rand, dropout, multinomial, module init).
+    /// Seeds libtorch's global CPU generator (randn, rand, dropout, multinomial, module init), and
+    /// on `.cuda` the GPU's too (what ops draw there).
     public static func manualSeed(_ seed: UInt64) {
         _ = ct_manual_seed(seed)
     }

@@ -36,6 +36,8 @@ struct Decode: ParsableCommand {
     @Option(help: "Compute threads (default: all cores).")
     var threads: Int?
 
+    @OptionGroup var device: DeviceOption
+
     func validate() throws {
         try validateThreads(threads)
         guard (1...16).contains(scale) else { throw ValidationError("--scale must be 1...16, got \(scale)") }
@@ -44,6 +46,7 @@ struct Decode: ParsableCommand {
     func run() throws {
         try AtomicFile.checkOutput(output, notAny: [codes] + (sideBySide.map { [$0] } ?? []))   // before any work: a regular file, not an input
         Torch.setThreads(threads ?? Torch.allCores)
+        try device.apply()
         let clip = try CodeClip.read(path: codes)
         let tok = try VideoTokenizer(tokenizer)
         try tok.check(clip, file: codes)

@@ -37,6 +37,8 @@ struct Encode: ParsableCommand {
     @Option(help: "Compute threads (default: all cores).")
     var threads: Int?
 
+    @OptionGroup var device: DeviceOption
+
     func validate() throws {
         try validateThreads(threads)
         guard !inputs.isEmpty else { throw ValidationError("give at least one video or folder") }
@@ -44,6 +46,7 @@ struct Encode: ParsableCommand {
     }
 
     func run() throws {
+        try device.apply()
         var videos: [String] = []
         for input in inputs { videos += try ClipSet.resolve(input).videos }
         let single = videos.count == 1 && output.hasSuffix(".codes.safetensors")
@@ -67,7 +70,7 @@ struct Encode: ParsableCommand {
             seen[destination] = job.source
             try AtomicFile.checkOutput(job.destination, notAny: videos)
         }
-        let frames = try tok.encode(jobs, batch: batch, threads: threads ?? Torch.allCores, progress: progress) { _, line in print(line) }
+        let frames = try tok.encode(jobs, batch: batch, threads: device.device == .cuda ? 1 : threads ?? Torch.allCores, progress: progress) { _, line in print(line) }
         let seconds = Date().timeIntervalSince(started)
         progress.finish(videos.count, extra: String(format: "%d frames, %.0f frames/s", frames, Double(frames) / seconds))
     }

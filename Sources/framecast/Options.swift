@@ -2,6 +2,7 @@ import FramecastKit
 import ArgumentParser
 import Foundation
 import Media
+import NN
 import Prior
 
 /// A frame size written `WIDTHxHEIGHT`, e.g. `64x64`.
@@ -71,4 +72,15 @@ func validateThreads(_ threads: Int?, option: String = "--threads") throws {
 /// Throws a usage error unless `value` is in `range`.
 func validateRange<T: Comparable>(_ value: T, _ range: ClosedRange<T>, _ option: String) throws {
     guard range.contains(value) else { throw ValidationError("\(option) must be \(range.lowerBound)...\(range.upperBound), got \(value)") }
+}
+
+extension ComputeDevice: ExpressibleByArgument {}
+
+/// `--device`, for the commands that run the models in libtorch (training, encode, decode).
+struct DeviceOption: ParsableArguments {
+    @Option(help: "Where the models run: cpu, or cuda (the first GPU; needs framecast built against PyPI's torch with FRAMECAST_LIBTORCH, README). Data-parallel training (--nproc, RANK) runs on the CPU only.")
+    var device: ComputeDevice = .cpu
+
+    /// Makes new tensors on the device (before any model is loaded); a clear error without one.
+    func apply() throws { try Torch.setDevice(device) }
 }

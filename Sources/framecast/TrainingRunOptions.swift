@@ -1,5 +1,6 @@
 import ArgumentParser
 import FramecastKit
+import NN
 
 /// Options every training command shares.
 struct TrainingRunOptions: ParsableArguments {
@@ -26,6 +27,9 @@ struct TrainingRunOptions: ParsableArguments {
 
     @Option(help: "Compute threads (default: all cores).")
     var threads: Int?
+
+    @OptionGroup var deviceOption: DeviceOption
+    var device: ComputeDevice { deviceOption.device }
 
     func validate() throws {
         try validateThreads(threads)

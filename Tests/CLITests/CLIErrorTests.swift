@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import NN
 import TestSupport
 import XCTest
 
@@ -54,6 +55,26 @@ final class CLIErrorTests: XCTestCase {
         try expectFailure(["transcode", video, "-o", out], mentions: ["2 action rows", "5 frames"], noFile: out)
         try (header + "0,zero,NOOP,0,1\n").write(toFile: dir.file("clip.actions.csv"), atomically: true, encoding: .utf8)
         try expectFailure(["probe", video], mentions: ["clip.actions.csv", "line 2", "not a whole number"])
+    }
+
+    func testDeviceCUDAWithoutAGPUFailsBeforeAnyWork() throws {
+        if (try? Torch.setDevice(.cuda)) != nil {
+            try? Torch.setDevice(.cpu)
+            throw XCTSkip("this libtorch has a GPU: --device cuda works here")
+        }
+        let dir = TemporaryDirectory()
+        let clip = try Fixtures.clip(), tokenizer = try Fixtures.tokenizer(), codes = try Fixtures.codes()
+        let out = dir.file("clip.codes.safetensors"), run = dir.file("run")
+        try expectFailure(["encode", clip, "--tokenizer", tokenizer, "-o", out, "--device", "cuda"],
+                          mentions: ["--device cuda: ", "without CUDA"], noFile: out)
+        try expectFailure(["decode", codes, "--tokenizer", tokenizer, "-o", dir.file("out.mp4"), "--device", "cuda"],
+                          mentions: ["--device cuda: ", "without CUDA"], noFile: dir.file("out.mp4"))
+        try expectFailure(["train", "prior", "--codes", codes, "--steps", "2", "--out", run, "--device", "cuda"],
+                          mentions: ["--device cuda: ", "without CUDA"], noFile: run)
+        try expectFailure(["train", "tokenizer", "--clips", clip, "--steps", "2", "--out", run, "--device", "cuda", "--nproc", "2"],
+                          status: 64, mentions: ["--device cuda trains in one process"], noFile: run)
+        try expectFailure(["train", "prior", "--codes", codes, "--steps", "2", "--out", run, "--device", "tpu"],
+                          status: 64, mentions: ["--device", "tpu"], noFile: run)
     }
 
     func testBadOptionsAreUsageErrors() throws {

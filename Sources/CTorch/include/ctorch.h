@@ -229,6 +229,12 @@ int ct_clip_grad_norm(const ct_tensor_t *params, int n, double max_norm, double 
 // ---- global state ----
 int ct_manual_seed(uint64_t seed);
 int ct_set_num_threads(int n);
+// The device new tensors are made on (creation, from_buffer; random draws are made on the CPU and
+// moved, so a seed gives the same numbers on either): 0 = CPU (the default), 1 = CUDA device
+// `index`. Returns -1 with ct_last_error set when this libtorch has no CUDA or sees no such device.
+// Set it once, before any tensor is made. to_buffer copies back from any device.
+int ct_set_device(int type, int index);
+int ct_device_type(void);                            // 0 CPU, 1 CUDA
 // glibc's allocator keeps freed blocks (up to mmap_threshold bytes) in the process: serves them
 // from the heap, trims the heap only above trim_threshold, grows it by top_pad extra. Returns 1
 // when every setting was accepted (always 0 without glibc).
