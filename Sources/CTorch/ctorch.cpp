@@ -102,6 +102,12 @@ at::Tensor placed(at::Tensor t) { return g_device_type.load(std::memory_order_re
 at::TensorOptions opts(int dtype) { return at::TensorOptions().dtype(to_st(dtype)).device(device()); }
 // Random draws come from the CPU generator (ct_manual_seed) whatever the device.
 at::TensorOptions cpu_opts(int dtype) { return at::TensorOptions().dtype(to_st(dtype)); }
+// Fills x with `draw` made on the CPU (the seeded generator), copied where x lives elsewhere.
+template <class Draw>
+void drawn_on_cpu(const at::Tensor &x, Draw draw) {
+  if (x.is_cpu()) draw(x);
+  else x.copy_(draw(at::empty(x.sizes(), x.options().device(at::kCPU))));
+}
 
 at::IntArrayRef dims(const int64_t *p, int n) {
   if (n < 0) throw std::invalid_argument("ctorch: negative ndim");
@@ -652,20 +658,11 @@ int ct_lerp_(ct_tensor_t t, ct_tensor_t e, double w) { return guard_i([&] { T(t)
 int ct_copy_(ct_tensor_t d, ct_tensor_t s) { return guard_i([&] { T(d).copy_(T(s)); }); }
 int ct_zero_(ct_tensor_t t) { return guard_i([&] { T(t).zero_(); }); }
 int ct_fill_(ct_tensor_t t, double v) { return guard_i([&] { T(t).fill_(v); }); }
-// Drawn on the CPU (the seeded generator) and copied where the tensor lives elsewhere.
 int ct_uniform_(ct_tensor_t t, double lo, double hi) {
-  return guard_i([&] {
-    const auto &x = T(t);
-    if (x.is_cpu()) x.uniform_(lo, hi);
-    else x.copy_(at::empty(x.sizes(), x.options().device(at::kCPU)).uniform_(lo, hi));
-  });
+  return guard_i([&] { drawn_on_cpu(T(t), [&](const at::Tensor &x) { return x.uniform_(lo, hi); }); });
 }
 int ct_normal_(ct_tensor_t t, double m, double s) {
-  return guard_i([&] {
-    const auto &x = T(t);
-    if (x.is_cpu()) x.normal_(m, s);
-    else x.copy_(at::empty(x.sizes(), x.options().device(at::kCPU)).normal_(m, s));
-  });
+  return guard_i([&] { drawn_on_cpu(T(t), [&](const at::Tensor &x) { return x.normal_(m, s); }); });
 }
 
 // ---- optimizer helpers ----

@@ -46,15 +46,15 @@ enum DataParallel {
     /// itself as that many local workers (never returns); otherwise sets the compute threads
     /// (`threads`, default all cores) and joins the environment's group, if any (nil: one process).
     /// On `device` .cuda it runs in one process only (the group's collectives are Gloo's, on the CPU).
-    static func start(processes n: Int, threads: Int?, device: DeviceOption, label: String) throws -> ProcessGroup? {
-        if device.device == .cuda, try n > 1 || rankFromEnvironment() != nil {
+    static func start(processes n: Int, threads: Int?, device: ComputeDevice, label: String) throws -> ProcessGroup? {
+        if device == .cuda, try n > 1 || rankFromEnvironment() != nil {
             throw ValidationError("--device cuda trains in one process: data-parallel training (--nproc, RANK/WORLD_SIZE) runs on the CPU (Gloo)")
         }
         if n > 1, try rankFromEnvironment() == nil {
             try launch(workers: n, threads: max(1, Torch.allCores / n), label: label)
         }
         Torch.setThreads(threads ?? Torch.allCores)
-        try device.apply()
+        try Torch.setDevice(device)
         return try joinFromEnvironment()
     }
 

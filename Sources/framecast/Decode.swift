@@ -46,7 +46,7 @@ struct Decode: ParsableCommand {
     func run() throws {
         try AtomicFile.checkOutput(output, notAny: [codes] + (sideBySide.map { [$0] } ?? []))   // before any work: a regular file, not an input
         Torch.setThreads(threads ?? Torch.allCores)
-        try device.apply()
+        try Torch.setDevice(device.device)
         let clip = try CodeClip.read(path: codes)
         let tok = try VideoTokenizer(tokenizer)
         try tok.check(clip, file: codes)

@@ -46,7 +46,7 @@ struct Encode: ParsableCommand {
     }
 
     func run() throws {
-        try device.apply()
+        try Torch.setDevice(device.device)
         var videos: [String] = []
         for input in inputs { videos += try ClipSet.resolve(input).videos }
         let single = videos.count == 1 && output.hasSuffix(".codes.safetensors")

@@ -80,7 +80,4 @@ extension ComputeDevice: ExpressibleByArgument {}
 struct DeviceOption: ParsableArguments {
     @Option(help: "Where the models run: cpu, or cuda (the first GPU; needs framecast built against PyPI's torch with FRAMECAST_LIBTORCH, README). Data-parallel training (--nproc, RANK) runs on the CPU only.")
     var device: ComputeDevice = .cpu
-
-    /// Makes new tensors on the device (before any model is loaded); a clear error without one.
-    func apply() throws { try Torch.setDevice(device) }
 }

@@ -84,7 +84,7 @@ struct TrainPrior: ParsableCommand {
     /// `--threads`, the CPU and an even batch (a resumed run's own), else 1.
     var processes: Int {
         if let nproc { return nproc }
-        guard runOptions.threads == nil, runOptions.device == .cpu, Torch.allCores >= 2 else { return 1 }
+        guard runOptions.threads == nil, runOptions.device.device == .cpu, Torch.allCores >= 2 else { return 1 }
         // A resumed run's batch is its checkpoint's (an unreadable one: one process, whose resume says why).
         let windows = runOptions.resume ? (try? PriorCheckpoint.trainingOptions(at: runOptions.out + "/checkpoint.safetensors"))?.batch : batch
         return (windows ?? 1) % 2 == 0 ? 2 : 1
@@ -150,7 +150,7 @@ struct TrainPrior: ParsableCommand {
     }
 
     func run() throws {
-        let group = try DataParallel.start(processes: processes, threads: runOptions.threads, device: runOptions.deviceOption, label: "train prior")
+        let group = try DataParallel.start(processes: processes, threads: runOptions.threads, device: runOptions.device.device, label: "train prior")
         if let report = try PriorTraining.run(settings, folder: runOptions.out, resume: runOptions.resume, cadence: runOptions.cadence, group: group) {
             print(report)
         }

@@ -161,7 +161,7 @@ struct TrainTokenizer: ParsableCommand {
     }
 
     func run() throws {
-        let group = try DataParallel.start(processes: nproc ?? 1, threads: runOptions.threads, device: runOptions.deviceOption, label: "train tokenizer")
+        let group = try DataParallel.start(processes: nproc ?? 1, threads: runOptions.threads, device: runOptions.device.device, label: "train tokenizer")
         if let report = try TokenizerTraining.run(settings, folder: runOptions.out, resume: runOptions.resume, cadence: runOptions.cadence, group: group) {
             print(report)
         }

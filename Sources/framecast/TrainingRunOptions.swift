@@ -28,8 +28,7 @@ struct TrainingRunOptions: ParsableArguments {
     @Option(help: "Compute threads (default: all cores).")
     var threads: Int?
 
-    @OptionGroup var deviceOption: DeviceOption
-    var device: ComputeDevice { deviceOption.device }
+    @OptionGroup var device: DeviceOption
 
     func validate() throws {
         try validateThreads(threads)
